@@ -1,0 +1,28 @@
+#pragma once
+// The numeric back end a process runs on: which OpenBLAS kernel, how many threads.
+//
+// Debian's OpenBLAS 0.3.21 does not recognise recent Xeons and falls back to its generic
+// "Prescott" kernel, 5-8x slower than the AVX-512 one the CPU supports (DESIGN.md fact 6).
+// OpenBLAS reads OPENBLAS_CORETYPE only when it loads, so init_compute() re-executes the
+// process once with the variable set when the CPU supports a faster kernel than the one
+// detected, then checks the chosen kernel against a reference product. A user's own
+// OPENBLAS_CORETYPE is always respected; RECAP_BLAS_AUTO=0 turns the choice off.
+#include <string>
+
+namespace recap {
+
+struct ComputeInfo {
+  std::string blas_core;       // OpenBLAS's name for the kernel in use, e.g. "Cooperlake"
+  std::string blas_choice;     // "auto-detected", "chosen by recap (CPU has ...)", "set by user", ...
+  bool verified = false;       // the kernel's SGEMM matched a float64 reference product
+  int threads = 1;
+};
+
+// Call first in main(). May replace the process image (execv) once; returns otherwise.
+// `threads` <= 0 means all cores.
+void init_compute(char** argv, int threads);
+void set_threads(int threads);
+const ComputeInfo& compute_info();
+std::string describe_compute();  // one line for logs and provenance files
+
+}  // namespace recap

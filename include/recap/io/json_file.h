@@ -1,0 +1,19 @@
+#pragma once
+// JSON and JSON Lines files with errors that name the file (and line) at fault.
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace recap::io {
+
+nlohmann::json read_json(const std::filesystem::path& path);
+// One JSON value per non-empty line.
+std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& path);
+
+// Atomic writes; `indent` < 0 writes compactly.
+void write_json(const std::filesystem::path& path, const nlohmann::json& value, int indent = 2);
+void write_jsonl(const std::filesystem::path& path, const std::vector<nlohmann::json>& values);
+
+}  // namespace recap::io

@@ -1,0 +1,111 @@
+#include "recap/common/compute.h"
+
+#include <cblas.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <thread>
+#include <vector>
+
+namespace recap {
+namespace {
+
+ComputeInfo g_info;
+
+constexpr const char* kReexecMarker = "RECAP_BLAS_REEXEC";
+
+// The fastest Debian-0.3.21 OpenBLAS kernel this CPU can run, or "" when the library's
+// own detection is as good as we can do.
+std::string best_kernel_for_cpu() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512vl")) return "Cooperlake";
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw"))
+    return "SkylakeX";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+  return "";
+}
+
+bool is_generic_kernel(const std::string& core) {
+  return core == "Prescott" || core == "Core2" || core == "Penryn" || core == "Dunnington" ||
+         core == "Nehalem" || core == "Sandybridge" || core == "Katmai" || core == "Atom" || core == "Unknown";
+}
+
+// A 67x93x129 SGEMM against a float64 triple loop: catches a kernel that computes wrong
+// results on this CPU (the reason some machines pin OPENBLAS_CORETYPE).
+bool sgemm_matches_reference() {
+  const int m = 67, k = 93, n = 129;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<float> a(m * k), b(k * n), c(m * n);
+  for (auto& v : a) v = uniform(rng);
+  for (auto& v : b) v = uniform(rng);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n);
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) {
+      double ref = 0;
+      for (int p = 0; p < k; ++p) ref += static_cast<double>(a[i * k + p]) * b[p * n + j];
+      if (std::fabs(ref - c[i * n + j]) > 1e-4 * (1.0 + std::fabs(ref))) return false;
+    }
+  return true;
+}
+
+[[noreturn]] void reexec_with_core(char** argv, const std::string& core, const std::string& reason) {
+  ::setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
+  ::setenv(kReexecMarker, reason.c_str(), 1);
+  ::execv("/proc/self/exe", argv);
+  // execv only returns on failure; carry on with the slow kernel rather than die.
+  std::fprintf(stderr, "recap: warning: could not re-execute to select the %s BLAS kernel: %s\n", core.c_str(),
+               std::strerror(errno));
+  std::exit(1);
+}
+
+}  // namespace
+
+void set_threads(int threads) {
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  openblas_set_num_threads(threads);
+  g_info.threads = threads;
+}
+
+void init_compute(char** argv, int threads) {
+  const char* user_core = std::getenv("OPENBLAS_CORETYPE");
+  const char* marker = std::getenv(kReexecMarker);
+  const char* automatic = std::getenv("RECAP_BLAS_AUTO");
+  g_info.blas_core = openblas_get_corename();
+
+  if (marker != nullptr) {
+    g_info.blas_choice = marker;
+    ::unsetenv(kReexecMarker);
+    if (std::strcmp(marker, "fallback") != 0) {
+      g_info.verified = sgemm_matches_reference();
+      if (!g_info.verified) reexec_with_core(argv, "Prescott", "fallback");
+    } else {
+      g_info.blas_choice = "generic (the faster kernel failed its check)";
+      g_info.verified = sgemm_matches_reference();
+    }
+  } else if (user_core != nullptr) {
+    g_info.blas_choice = std::string("set by OPENBLAS_CORETYPE=") + user_core;
+    g_info.verified = sgemm_matches_reference();
+  } else {
+    const std::string best = best_kernel_for_cpu();
+    const bool allowed = automatic == nullptr || std::strcmp(automatic, "0") != 0;
+    if (allowed && argv != nullptr && !best.empty() && is_generic_kernel(g_info.blas_core))
+      reexec_with_core(argv, best, "chosen by recap for this CPU (OpenBLAS detected " + g_info.blas_core + ")");
+    g_info.blas_choice = "OpenBLAS auto-detection";
+    g_info.verified = sgemm_matches_reference();
+  }
+  set_threads(threads);
+}
+
+const ComputeInfo& compute_info() { return g_info; }
+
+std::string describe_compute() {
+  return "OpenBLAS kernel " + g_info.blas_core + " (" + g_info.blas_choice + ", " +
+         (g_info.verified ? "verified" : "NOT verified") + " against a reference product), " +
+         std::to_string(g_info.threads) + " thread(s)";
+}
+
+}  // namespace recap

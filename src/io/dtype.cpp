@@ -1,0 +1,66 @@
+#include "recap/io/dtype.h"
+
+#include <stdexcept>
+
+namespace recap::io {
+
+std::size_t dtype_size(DType dtype) {
+  switch (dtype) {
+    case DType::f16:
+    case DType::bf16: return 2;
+    case DType::f32:
+    case DType::i32: return 4;
+    case DType::f64:
+    case DType::i64: return 8;
+    case DType::u8:
+    case DType::boolean: return 1;
+  }
+  return 0;
+}
+
+std::string dtype_name(DType dtype) {
+  switch (dtype) {
+    case DType::f16: return "float16";
+    case DType::bf16: return "bfloat16";
+    case DType::f32: return "float32";
+    case DType::f64: return "float64";
+    case DType::i32: return "int32";
+    case DType::i64: return "int64";
+    case DType::u8: return "uint8";
+    case DType::boolean: return "bool";
+  }
+  return "unknown";
+}
+
+void convert_to_float(DType dtype, const std::byte* src, std::size_t count, float* dst) {
+  switch (dtype) {
+    case DType::f32:
+      std::memcpy(dst, src, count * sizeof(float));
+      return;
+    case DType::f16:
+      for (std::size_t i = 0; i < count; ++i) {
+        std::uint16_t h;
+        std::memcpy(&h, src + 2 * i, 2);
+        dst[i] = half_to_float(h);
+      }
+      return;
+    case DType::bf16:
+      for (std::size_t i = 0; i < count; ++i) {
+        std::uint16_t b;
+        std::memcpy(&b, src + 2 * i, 2);
+        dst[i] = bfloat16_to_float(b);
+      }
+      return;
+    case DType::f64:
+      for (std::size_t i = 0; i < count; ++i) {
+        double d;
+        std::memcpy(&d, src + 8 * i, 8);
+        dst[i] = static_cast<float>(d);
+      }
+      return;
+    default:
+      throw std::invalid_argument("convert_to_float: " + dtype_name(dtype) + " is not a floating type");
+  }
+}
+
+}  // namespace recap::io

@@ -1,0 +1,55 @@
+#include "test_support.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace recap::test {
+
+TempDir::TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "recap-test-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+std::filesystem::path shared_dir() { return RECAP_SHARED_DIR; }
+std::filesystem::path tools_dir() { return RECAP_TOOLS_DIR; }
+
+io::FloatMatrix random_normal(std::int64_t n, std::int64_t d, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  io::FloatMatrix m(n, d);
+  for (auto& v : m.values) v = normal(rng);
+  return m;
+}
+
+void normalize_rows(io::FloatMatrix& m) {
+  for (std::int64_t i = 0; i < m.rows; ++i) {
+    double norm = 0;
+    for (std::int64_t j = 0; j < m.cols; ++j) norm += double(m.row(i)[j]) * m.row(i)[j];
+    norm = std::sqrt(norm);
+    for (std::int64_t j = 0; j < m.cols; ++j) m.row(i)[j] = static_cast<float>(m.row(i)[j] / norm);
+  }
+}
+
+void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+std::string read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace recap::test

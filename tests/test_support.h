@@ -1,0 +1,35 @@
+#pragma once
+// Helpers shared by the test suites: scratch directories, paths to ../shared, random data.
+#include <cstdint>
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "recap/io/matrix.h"
+
+namespace recap::test {
+
+// A fresh directory under the system temp dir, removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::filesystem::path shared_dir();  // ../shared of the source tree
+std::filesystem::path tools_dir();   // where recap-* executables are built
+
+// n x d matrix of independent standard normal entries.
+io::FloatMatrix random_normal(std::int64_t n, std::int64_t d, std::uint32_t seed);
+void normalize_rows(io::FloatMatrix& m);
+
+// Writes raw bytes to a file (for hand-made corrupt inputs).
+void write_bytes(const std::filesystem::path& path, const std::string& bytes);
+std::string read_bytes(const std::filesystem::path& path);
+
+}  // namespace recap::test

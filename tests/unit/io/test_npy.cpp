@@ -1,0 +1,134 @@
+// .npy reading and writing, checked against bytes numpy 1.24 itself wrote.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "recap/common/error.h"
+#include "recap/io/npy.h"
+#include "test_support.h"
+
+using namespace recap;
+
+namespace {
+
+const std::string kPad(58, ' ');
+// np.save(np.arange(6, dtype=np.float32).reshape(2, 3))
+const std::string kNumpyF32 = std::string("\x93NUMPY\x01\x00v\x00", 10) +
+                              "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }" + kPad + "\n" +
+                              std::string("\x00\x00\x00\x00\x00\x00\x80?\x00\x00\x00@\x00\x00@@\x00\x00\x80@\x00\x00\xa0@", 24);
+// numpy.lib.format.write_array(..., version=(2, 0)) of the same array
+const std::string kNumpyF32v2 = std::string("\x93NUMPY\x02\x00t\x00\x00\x00", 12) +
+                                "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }" + std::string(56, ' ') +
+                                "\n" + kNumpyF32.substr(128);
+// np.save(np.array([[1.5, -2.0], [65504, 6e-8]], dtype=np.float16))
+const std::string kNumpyF16 = std::string("\x93NUMPY\x01\x00v\x00", 10) +
+                              "{'descr': '<f2', 'fortran_order': False, 'shape': (2, 2), }" + kPad + "\n" +
+                              std::string("\x00>\x00\xc0\xff{\x01\x00", 8);
+
+}  // namespace
+
+TEST(Npy, WriterProducesNumpysExactBytes) {
+  test::TempDir dir;
+  const float values[] = {0, 1, 2, 3, 4, 5};
+  io::write_npy(dir / "a.npy", values, {2, 3});
+  EXPECT_EQ(test::read_bytes(dir / "a.npy"), kNumpyF32);
+}
+
+TEST(Npy, ReadsVersion1And2) {
+  test::TempDir dir;
+  for (const auto& bytes : {kNumpyF32, kNumpyF32v2}) {
+    test::write_bytes(dir / "a.npy", bytes);
+    auto m = io::read_npy_matrix(dir / "a.npy");
+    ASSERT_EQ(m.rows, 2);
+    ASSERT_EQ(m.cols, 3);
+    for (int i = 0; i < 6; ++i) EXPECT_EQ(m.values[i], float(i));
+  }
+}
+
+TEST(Npy, Float16ConvertedExactly) {
+  test::TempDir dir;
+  test::write_bytes(dir / "h.npy", kNumpyF16);
+  auto m = io::read_npy_matrix(dir / "h.npy");
+  EXPECT_EQ(m.values[0], 1.5f);
+  EXPECT_EQ(m.values[1], -2.0f);
+  EXPECT_EQ(m.values[2], 65504.0f);
+  EXPECT_EQ(m.values[3], 5.960464477539063e-08f);  // the subnormal numpy stores for 6e-8
+}
+
+TEST(Npy, HalfConversionCoversSpecialValues) {
+  EXPECT_TRUE(std::isinf(io::half_to_float(0x7c00)));
+  EXPECT_TRUE(std::isnan(io::half_to_float(0x7e00)));
+  EXPECT_EQ(io::half_to_float(0x8000), -0.0f);
+  EXPECT_EQ(io::half_to_float(0x3c00), 1.0f);
+  EXPECT_EQ(io::bfloat16_to_float(0x3f80), 1.0f);
+}
+
+TEST(Npy, IntegerRoundTrip) {
+  test::TempDir dir;
+  const std::int64_t pairs[] = {0, 5, 1, 6, 2, 7};
+  io::write_npy(dir / "p.npy", pairs, {3, 2});
+  std::vector<std::int64_t> shape;
+  auto values = io::read_npy_int64(dir / "p.npy", &shape);
+  EXPECT_EQ(shape, (std::vector<std::int64_t>{3, 2}));
+  EXPECT_EQ(values, (std::vector<std::int64_t>{0, 5, 1, 6, 2, 7}));
+  const std::int32_t small[] = {-1, 4};
+  io::write_npy(dir / "q.npy", small, {2});
+  EXPECT_EQ(io::read_npy_int64(dir / "q.npy"), (std::vector<std::int64_t>{-1, 4}));
+}
+
+TEST(Npy, MappedReaderReadsChunks) {
+  test::TempDir dir;
+  auto m = test::random_normal(1000, 7, 1);
+  io::write_npy(dir / "m.npy", m);
+  io::NpyMatrixReader reader(dir / "m.npy");
+  std::vector<float> chunk(100 * 7);
+  reader.read_rows(900, 100, chunk.data());
+  EXPECT_EQ(chunk[0], m.row(900)[0]);
+  EXPECT_EQ(chunk.back(), m.values.back());
+  ASSERT_NE(reader.direct_rows(0), nullptr);
+  EXPECT_EQ(reader.direct_rows(3)[2], m.row(3)[2]);
+}
+
+// Every malformed file must be refused with an InputError that names the file.
+class NpyBadInput : public ::testing::Test {
+ protected:
+  void expect_refused(const std::string& bytes, const std::string& fragment) {
+    test::write_bytes(dir_ / "bad.npy", bytes);
+    try {
+      io::read_npy_matrix(dir_ / "bad.npy");
+      FAIL() << "accepted a bad file expecting '" << fragment << "'";
+    } catch (const InputError& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find("bad.npy"), std::string::npos) << message;
+      EXPECT_NE(message.find(fragment), std::string::npos) << message;
+    }
+  }
+  test::TempDir dir_;
+};
+
+TEST_F(NpyBadInput, Empty) { expect_refused("", "empty"); }
+TEST_F(NpyBadInput, NotNpy) { expect_refused("hello world, this is text", "magic"); }
+TEST_F(NpyBadInput, TruncatedData) { expect_refused(kNumpyF32.substr(0, kNumpyF32.size() - 5), "truncated"); }
+TEST_F(NpyBadInput, TruncatedHeader) { expect_refused(kNumpyF32.substr(0, 40), "truncated header"); }
+TEST_F(NpyBadInput, FortranOrder) {
+  std::string bytes = kNumpyF32;
+  bytes.replace(bytes.find("False"), 5, "True ");
+  expect_refused(bytes, "Fortran");
+}
+TEST_F(NpyBadInput, UnsupportedDtype) {
+  std::string bytes = kNumpyF32;
+  bytes.replace(bytes.find("<f4"), 3, "<c8");
+  expect_refused(bytes, "unsupported");
+}
+TEST_F(NpyBadInput, IntegerWhereFloatsExpected) {
+  std::string bytes = kNumpyF32;
+  bytes.replace(bytes.find("<f4"), 3, "<i4");
+  expect_refused(bytes, "int32");
+}
+TEST_F(NpyBadInput, OneDimensional) {
+  test::TempDir dir;
+  const float v[] = {1, 2, 3};
+  io::write_npy(dir_ / "bad.npy", v, {3});
+  EXPECT_THROW(io::read_npy_matrix(dir_ / "bad.npy"), InputError);
+}
+TEST_F(NpyBadInput, MissingFile) { EXPECT_THROW(io::read_npy_matrix(dir_ / "absent.npy"), InputError); }

@@ -1,0 +1,72 @@
+#include "cli_support.h"
+
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <iostream>
+#include <new>
+
+#include "recap/common/compute.h"
+#include "recap/common/error.h"
+
+namespace recap::cli {
+namespace {
+
+std::string g_tool = "recap";
+CommonOptions* g_common = nullptr;
+
+// Keeps an error to a single line whatever the exception text held.
+std::string one_line(std::string text) {
+  for (char& c : text)
+    if (c == '\n' || c == '\r') c = ' ';
+  return text;
+}
+
+int report(ExitCode code, const std::string& message) {
+  std::fprintf(stderr, "%s: error: %s\n", g_tool.c_str(), one_line(message).c_str());
+  return static_cast<int>(code);
+}
+
+}  // namespace
+
+const std::string& tool_name() { return g_tool; }
+
+void note(const std::string& message) { std::fprintf(stderr, "%s: %s\n", g_tool.c_str(), message.c_str()); }
+
+void add_common_options(CLI::App& app, CommonOptions& options) {
+  app.add_option("--threads", options.threads, "Worker threads for BLAS and parallel loops (default: all cores)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("-v,--verbose", options.verbose, "Print the compute back end and per-phase timings");
+  g_common = &options;
+}
+
+int run(CLI::App& app, int argc, char** argv, const std::function<void()>& body) {
+  g_tool = std::filesystem::path(argv[0]).filename().string();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return report(ExitCode::usage, std::string(e.what()) + " (see --help)");
+  }
+  try {
+    init_compute(argv, g_common != nullptr ? g_common->threads : 0);
+    if (g_common != nullptr && g_common->verbose) note(describe_compute());
+    body();
+    return 0;
+  } catch (const Error& e) {
+    return report(e.code(), e.what());
+  } catch (const std::bad_alloc&) {
+    return report(ExitCode::internal, "out of memory");
+  } catch (const std::filesystem::filesystem_error& e) {
+    return report(ExitCode::bad_input, e.what());
+  } catch (const std::exception& e) {
+    return report(ExitCode::internal, std::string("internal error: ") + e.what());
+  }
+}
+
+}  // namespace recap::cli
