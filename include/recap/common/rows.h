@@ -1,0 +1,22 @@
+#pragma once
+// Row-wise checks and normalisation shared by every layer that handles embeddings.
+#include <cstdint>
+#include <string>
+
+#include "recap/io/matrix.h"
+
+namespace recap {
+
+// L2-normalises each row in place. Zero rows are left as zero.
+void normalize_rows(float* data, std::int64_t rows, std::int64_t cols);
+inline void normalize_rows(io::FloatMatrix& m) { normalize_rows(m.data(), m.rows, m.cols); }
+
+// Throws InputError("<source>: row i contains NaN/Inf") for the first non-finite row.
+// `first_row` offsets the row number reported (for chunked checks).
+void check_finite(const float* data, std::int64_t rows, std::int64_t cols, const std::string& source,
+                  std::int64_t first_row = 0);
+inline void check_finite(const io::FloatMatrix& m, const std::string& source) {
+  check_finite(m.data(), m.rows, m.cols, source);
+}
+
+}  // namespace recap
