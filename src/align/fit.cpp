@@ -1,0 +1,203 @@
+#include "recap/align/fit.h"
+
+#include <algorithm>
+#include <Eigen/SVD>
+
+#include "recap/common/error.h"
+#include "recap/common/rows.h"
+#include "recap/common/stopwatch.h"
+#include "recap/io/npy.h"
+
+namespace recap::align {
+namespace {
+
+// Below this reciprocal condition number XᵀX is treated as singular: its smallest
+// eigenvalues are then rounding noise and W would be dominated by it.
+constexpr double kSingularRcond = 1e-12;
+
+io::FloatMatrix to_float_matrix(const Eigen::MatrixXd& m) {
+  io::FloatMatrix out(m.rows(), m.cols());
+  for (Eigen::Index i = 0; i < m.rows(); ++i)
+    for (Eigen::Index j = 0; j < m.cols(); ++j) out.row(i)[j] = static_cast<float>(m(i, j));
+  return out;
+}
+
+bool is_sorted_column(const std::vector<std::int64_t>& pairs, int column) {
+  for (std::size_t i = 2 + column; i < pairs.size(); i += 2)
+    if (pairs[i] < pairs[i - 2]) return false;
+  return true;
+}
+
+}  // namespace
+
+FitResult solve(const GramAccumulator& gram, const FitOptions& options) {
+  Stopwatch clock;
+  FitResult result;
+  FitReport& report = result.report;
+  report.pairs = gram.count();
+  report.x_dim = gram.x_dim();
+  report.y_dim = gram.y_dim();
+  if (gram.count() == 0) throw InputError("no training pairs to fit");
+
+  const Eigen::MatrixXd xty = gram.xty();
+  Eigen::MatrixXd w;
+  switch (options.method) {
+    case Method::procrustes: {
+      // W = U Vᵀ maximises tr(Wᵀ XᵀY) over (semi-)orthogonal W.
+      Eigen::BDCSVD<Eigen::MatrixXd> svd(xty, Eigen::ComputeThinU | Eigen::ComputeThinV);
+      w = svd.matrixU() * svd.matrixV().transpose();
+      report.solver = "SVD of XᵀY (Eigen BDCSVD), W = U Vᵀ";
+      break;
+    }
+    case Method::ols: {
+      if (gram.count() < gram.x_dim())
+        throw InputError("least squares is underdetermined: " + std::to_string(gram.count()) + " pairs for " +
+                         std::to_string(gram.x_dim()) + " input dimensions; use --method ridge --lambda L");
+      const Eigen::MatrixXd xtx = gram.xtx();
+      Eigen::LDLT<Eigen::MatrixXd> ldlt(xtx);
+      report.rcond = ldlt.rcond();
+      if (ldlt.info() != Eigen::Success || !(report.rcond > kSingularRcond) || !ldlt.isPositive())
+        throw InputError("least squares is singular: XᵀX has reciprocal condition " + std::to_string(report.rcond) +
+                         " (collinear or duplicate embeddings); use --method ridge --lambda L");
+      w = ldlt.solve(xty);
+      report.solver = "LDLT of XᵀX (Eigen)";
+      break;
+    }
+    case Method::ridge: {
+      if (!(options.lambda > 0)) throw UsageError("ridge needs --lambda > 0");
+      Eigen::MatrixXd a = gram.xtx();
+      a.diagonal().array() += options.lambda;
+      Eigen::LLT<Eigen::MatrixXd> llt(a);
+      if (llt.info() != Eigen::Success) throw InputError("ridge system is not positive definite (NaN in the data?)");
+      report.rcond = llt.rcond();
+      w = llt.solve(xty);
+      report.solver = "Cholesky (LLT) of XᵀX + λI (Eigen)";
+      break;
+    }
+  }
+
+  // Σ‖xW − y‖² = tr(Wᵀ XᵀX W) − 2 tr(Wᵀ XᵀY) + Σ‖y‖²; without XᵀX (Procrustes with
+  // orthonormal rows of W) ‖xW‖ = ‖x‖.
+  const double cross = (w.array() * xty.array()).sum();
+  double fitted_norm = gram.sum_x_squared();
+  if (gram.has_xtx()) fitted_norm = (w.array() * (gram.xtx() * w).array()).sum();
+  report.residual = std::max(0.0, fitted_norm - 2 * cross + gram.sum_y_squared());
+  report.mean_residual = report.residual / static_cast<double>(gram.count());
+  report.relative_residual = gram.sum_y_squared() > 0 ? report.residual / gram.sum_y_squared() : 0;
+  result.w = to_float_matrix(w);
+  report.seconds_solve = clock.seconds();
+  return result;
+}
+
+FitResult fit_in_memory(const io::FloatMatrix& x, const io::FloatMatrix& y, const FitOptions& options) {
+  if (x.rows != y.rows)
+    throw InputError("image embeddings have " + std::to_string(x.rows) + " rows but text embeddings have " +
+                     std::to_string(y.rows));
+  check_finite(x, "image embeddings");
+  check_finite(y, "text embeddings");
+  Stopwatch clock;
+  const bool need_xtx = options.method != Method::procrustes || x.cols > y.cols;
+  GramAccumulator gram(x.cols, y.cols, need_xtx);
+  const std::int64_t chunk = std::max<std::int64_t>(1, options.chunk_rows);
+  std::vector<float> bx, by;
+  for (std::int64_t start = 0; start < x.rows; start += chunk) {
+    const std::int64_t m = std::min(chunk, x.rows - start);
+    bx.assign(x.row(start), x.row(start) + m * x.cols);
+    by.assign(y.row(start), y.row(start) + m * y.cols);
+    if (options.normalize) {
+      normalize_rows(bx.data(), m, x.cols);
+      normalize_rows(by.data(), m, y.cols);
+    }
+    gram.add(bx.data(), by.data(), m);
+  }
+  const double accumulate = clock.seconds();
+  FitResult result = solve(gram, options);
+  result.report.seconds_accumulate = accumulate;
+  return result;
+}
+
+FitResult fit_from_files(const FitInputs& inputs, const FitOptions& options, const ProgressFn& progress) {
+  Stopwatch clock;
+  const io::NpyMatrixReader x(inputs.image_embeddings);
+  const io::NpyMatrixReader y(inputs.text_embeddings);
+  const std::string x_name = inputs.image_embeddings.string();
+  const std::string y_name = inputs.text_embeddings.string();
+
+  std::vector<std::int64_t> pairs;
+  std::int64_t n = 0;
+  if (inputs.pairs) {
+    std::vector<std::int64_t> shape;
+    pairs = io::read_npy_int64(*inputs.pairs, &shape);
+    if (shape.size() != 2 || shape[1] != 2)
+      throw InputError(inputs.pairs->string() + ": pairs must be an n x 2 integer array (image row, caption row)");
+    n = shape[0];
+    for (std::int64_t i = 0; i < n; ++i) {
+      if (pairs[2 * i] < 0 || pairs[2 * i] >= x.rows())
+        throw InputError(inputs.pairs->string() + ": pair " + std::to_string(i) + " names image row " +
+                         std::to_string(pairs[2 * i]) + " but " + x_name + " has " + std::to_string(x.rows()) + " rows");
+      if (pairs[2 * i + 1] < 0 || pairs[2 * i + 1] >= y.rows())
+        throw InputError(inputs.pairs->string() + ": pair " + std::to_string(i) + " names caption row " +
+                         std::to_string(pairs[2 * i + 1]) + " but " + y_name + " has " + std::to_string(y.rows()) +
+                         " rows");
+    }
+  } else {
+    if (x.rows() != y.rows())
+      throw InputError(x_name + " has " + std::to_string(x.rows()) + " rows but " + y_name + " has " +
+                       std::to_string(y.rows()) + "; pass --pairs to pair images with several captions");
+    n = x.rows();
+  }
+  if (n == 0) throw InputError(x_name + ": no training pairs (0 rows)");
+
+  const bool need_xtx = options.method != Method::procrustes || x.cols() > y.cols();
+  GramAccumulator gram(x.cols(), y.cols(), need_xtx);
+  const std::int64_t chunk = std::max<std::int64_t>(1, options.chunk_rows);
+  std::vector<float> bx(static_cast<std::size_t>(chunk * x.cols())), by(static_cast<std::size_t>(chunk * y.cols()));
+  // Pages behind a monotone reader can be dropped once used; random access keeps them.
+  const bool x_sequential = pairs.empty() || is_sorted_column(pairs, 0);
+  const bool y_sequential = pairs.empty() || is_sorted_column(pairs, 1);
+  std::int64_t x_released = 0, y_released = 0;
+
+  for (std::int64_t start = 0; start < n; start += chunk) {
+    const std::int64_t m = std::min(chunk, n - start);
+    std::int64_t x_lowest_next = x.rows(), y_lowest_next = y.rows();
+    if (pairs.empty()) {
+      x.read_rows(start, m, bx.data());
+      y.read_rows(start, m, by.data());
+      check_finite(bx.data(), m, x.cols(), x_name, start);
+      check_finite(by.data(), m, y.cols(), y_name, start);
+      x_lowest_next = y_lowest_next = start + m;
+    } else {
+      for (std::int64_t i = 0; i < m; ++i) {
+        const std::int64_t xi = pairs[2 * (start + i)], yi = pairs[2 * (start + i) + 1];
+        x.read_rows(xi, 1, bx.data() + i * x.cols());
+        y.read_rows(yi, 1, by.data() + i * y.cols());
+        check_finite(bx.data() + i * x.cols(), 1, x.cols(), x_name, xi);
+        check_finite(by.data() + i * y.cols(), 1, y.cols(), y_name, yi);
+      }
+      if (start + m < n) {
+        x_lowest_next = pairs[2 * (start + m)];
+        y_lowest_next = pairs[2 * (start + m) + 1];
+      }
+    }
+    if (x_sequential && x_lowest_next > x_released) {
+      x.release_rows(x_released, x_lowest_next - x_released);
+      x_released = x_lowest_next;
+    }
+    if (y_sequential && y_lowest_next > y_released) {
+      y.release_rows(y_released, y_lowest_next - y_released);
+      y_released = y_lowest_next;
+    }
+    if (options.normalize) {
+      normalize_rows(bx.data(), m, x.cols());
+      normalize_rows(by.data(), m, y.cols());
+    }
+    gram.add(bx.data(), by.data(), m);
+    if (progress) progress(start + m, n);
+  }
+  const double accumulate = clock.seconds();
+  FitResult result = solve(gram, options);
+  result.report.seconds_accumulate = accumulate;
+  return result;
+}
+
+}  // namespace recap::align
