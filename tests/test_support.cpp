@@ -1,5 +1,7 @@
 #include "test_support.h"
 
+#include "recap/common/rows.h"
+
 #include <unistd.h>
 
 #include <cmath>
@@ -31,14 +33,7 @@ io::FloatMatrix random_normal(std::int64_t n, std::int64_t d, std::uint32_t seed
   return m;
 }
 
-void normalize_rows(io::FloatMatrix& m) {
-  for (std::int64_t i = 0; i < m.rows; ++i) {
-    double norm = 0;
-    for (std::int64_t j = 0; j < m.cols; ++j) norm += double(m.row(i)[j]) * m.row(i)[j];
-    norm = std::sqrt(norm);
-    for (std::int64_t j = 0; j < m.cols; ++j) m.row(i)[j] = static_cast<float>(m.row(i)[j] / norm);
-  }
-}
+void normalize_rows(io::FloatMatrix& m) { recap::normalize_rows(m); }
 
 void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);

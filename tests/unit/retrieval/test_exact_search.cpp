@@ -1,0 +1,139 @@
+// Exact top-k equals a brute-force sort, ties broken by the lower index, whatever the
+// blocking and threading.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "recap/common/error.h"
+#include "recap/retrieval/datastore.h"
+#include "recap/retrieval/exact_search.h"
+#include "test_support.h"
+
+using namespace recap;
+
+namespace {
+
+// Reference: all scores in double, stable sort by (score desc, index asc).
+std::vector<std::int64_t> brute_force(const io::FloatMatrix& q, std::int64_t qi, const io::FloatMatrix& base,
+                                      std::int64_t k, std::vector<double>* top_scores = nullptr) {
+  std::vector<double> s(static_cast<std::size_t>(base.rows));
+  for (std::int64_t j = 0; j < base.rows; ++j) {
+    double dot = 0;
+    for (std::int64_t c = 0; c < base.cols; ++c) dot += double(q.row(qi)[c]) * base.row(j)[c];
+    s[j] = dot;
+  }
+  std::vector<std::int64_t> order(s.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return s[a] > s[b]; });
+  order.resize(static_cast<std::size_t>(k));
+  if (top_scores)
+    for (auto i : order) top_scores->push_back(s[i]);
+  return order;
+}
+
+// Entries in {-1, 0, 1}: every dot product is a small integer, exact in float32 under
+// any summation order, so many scores tie exactly.
+io::FloatMatrix ternary(std::int64_t n, std::int64_t d, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  io::FloatMatrix m(n, d);
+  for (auto& v : m.values) v = static_cast<float>(static_cast<int>(rng() % 3) - 1);
+  return m;
+}
+
+}  // namespace
+
+TEST(ExactSearch, EqualsBruteForceOnRandomData) {
+  auto base = test::random_normal(3001, 48, 1);
+  auto queries = test::random_normal(37, 48, 2);
+  test::normalize_rows(base);
+  test::normalize_rows(queries);
+  for (auto blocks : {std::pair<std::int64_t, std::int64_t>{512, 16384}, {7, 13}, {1, 1000}}) {
+    retrieval::SearchOptions options;
+    options.query_block = blocks.first;
+    options.base_block = blocks.second;
+    auto top = retrieval::exact_top_k(queries.data(), queries.rows, base.data(), base.rows, base.cols, 10, options);
+    for (std::int64_t q = 0; q < queries.rows; ++q) {
+      std::vector<double> expected_scores;
+      auto expected = brute_force(queries, q, base, 10, &expected_scores);
+      for (int j = 0; j < 10; ++j) {
+        EXPECT_EQ(top.ids_of(q)[j], expected[j]) << "query " << q << " rank " << j;
+        EXPECT_NEAR(top.scores_of(q)[j], expected_scores[j], 1e-5);
+      }
+    }
+  }
+}
+
+TEST(ExactSearch, TiesGoToTheLowerIndex) {
+  auto base = ternary(2000, 6, 3);  // 3^6 = 729 distinct rows: many exact duplicates
+  auto queries = ternary(25, 6, 4);
+  for (auto blocks : {std::pair<std::int64_t, std::int64_t>{512, 16384}, {3, 17}}) {
+    retrieval::SearchOptions options;
+    options.query_block = blocks.first;
+    options.base_block = blocks.second;
+    options.threads = 2;
+    auto top = retrieval::exact_top_k(queries.data(), queries.rows, base.data(), base.rows, base.cols, 25, options);
+    for (std::int64_t q = 0; q < queries.rows; ++q) {
+      auto expected = brute_force(queries, q, base, 25);
+      EXPECT_TRUE(std::equal(expected.begin(), expected.end(), top.ids_of(q))) << "query " << q;
+    }
+  }
+}
+
+TEST(ExactSearch, KEqualToBaseSizeSortsEverything) {
+  auto base = ternary(40, 4, 5);
+  auto queries = ternary(3, 4, 6);
+  auto top = retrieval::exact_top_k(queries.data(), 3, base.data(), 40, 4, 40);
+  for (std::int64_t q = 0; q < 3; ++q) {
+    auto expected = brute_force(queries, q, base, 40);
+    EXPECT_TRUE(std::equal(expected.begin(), expected.end(), top.ids_of(q)));
+  }
+  EXPECT_THROW(retrieval::exact_top_k(queries.data(), 3, base.data(), 40, 4, 41), std::invalid_argument);
+  EXPECT_THROW(retrieval::exact_top_k(queries.data(), 3, base.data(), 40, 4, 0), std::invalid_argument);
+}
+
+TEST(Datastore, WritesNormalisedEmbeddingsAndSearches) {
+  test::TempDir dir;
+  auto text = test::random_normal(100, 8, 7);
+  io::write_npy(dir / "text.npy", text);
+  std::vector<nlohmann::json> records;
+  for (int i = 0; i < 100; ++i) records.push_back({{"caption", "caption " + std::to_string(i)}, {"image_id", i}});
+  io::NpyMatrixReader reader(dir / "text.npy");
+  retrieval::write_datastore(dir / "ds", records, reader);
+  auto store = retrieval::Datastore::open(dir / "ds");
+  ASSERT_EQ(store.size(), 100);
+  EXPECT_EQ(store.caption(42), "caption 42");
+  EXPECT_EQ(store.record(42)["image_id"], 42);  // extra fields survive
+  double norm = 0;
+  for (int c = 0; c < 8; ++c) norm += double(store.embeddings()[5 * 8 + c]) * store.embeddings()[5 * 8 + c];
+  EXPECT_NEAR(norm, 1.0, 1e-6);
+  // Querying with a caption's own normalised embedding retrieves that caption first.
+  auto top = store.search(store.embeddings() + 17 * 8, 1, 3);
+  EXPECT_EQ(top.ids_of(0)[0], 17);
+  EXPECT_NEAR(top.scores_of(0)[0], 1.0, 1e-5);
+  EXPECT_THROW(store.search(store.embeddings(), 1, 101), UsageError);
+}
+
+TEST(Datastore, CaptionFileFormats) {
+  test::TempDir dir;
+  test::write_bytes(dir / "a.txt", "a dog\r\nün café ☕\n");
+  test::write_bytes(dir / "b.json", R"({"annotations": [{"image_id": 1, "caption": "x"}, {"image_id": 2, "caption": "y"}]})");
+  test::write_bytes(dir / "c.jsonl", "{\"caption\": \"p\", \"source\": \"dal\"}\n\"q\"\n");
+  auto a = retrieval::read_caption_records(dir / "a.txt");
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[1]["caption"], "ün café ☕");
+  auto b = retrieval::read_caption_records(dir / "b.json");
+  EXPECT_EQ(b[1]["image_id"], 2);
+  auto c = retrieval::read_caption_records(dir / "c.jsonl");
+  EXPECT_EQ(c[0]["source"], "dal");
+  EXPECT_EQ(c[1]["caption"], "q");
+  test::write_bytes(dir / "empty.txt", "fine\n   \n");
+  try {
+    retrieval::read_caption_records(dir / "empty.txt");
+    FAIL() << "empty caption accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("empty.txt:2"), std::string::npos) << e.what();
+  }
+  test::write_bytes(dir / "d.csv", "x");
+  EXPECT_THROW(retrieval::read_caption_records(dir / "d.csv"), InputError);
+}
