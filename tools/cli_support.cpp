@@ -7,6 +7,7 @@
 #include <new>
 
 #include "recap/common/compute.h"
+#include "json_config.h"
 #include "recap/common/error.h"
 
 namespace recap::cli {
@@ -14,6 +15,7 @@ namespace {
 
 std::string g_tool = "recap";
 CommonOptions* g_common = nullptr;
+std::vector<std::string> g_command_line;
 
 // Keeps an error to a single line whatever the exception text held.
 std::string one_line(std::string text) {
@@ -30,6 +32,7 @@ int report(ExitCode code, const std::string& message) {
 }  // namespace
 
 const std::string& tool_name() { return g_tool; }
+const std::vector<std::string>& command_line() { return g_command_line; }
 
 void note(const std::string& message) { std::fprintf(stderr, "%s: %s\n", g_tool.c_str(), message.c_str()); }
 
@@ -37,11 +40,15 @@ void add_common_options(CLI::App& app, CommonOptions& options) {
   app.add_option("--threads", options.threads, "Worker threads for BLAS and parallel loops (default: all cores)")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("-v,--verbose", options.verbose, "Print the compute back end and per-phase timings");
+  const std::string tool = std::filesystem::path(app.get_name()).filename().string();
+  app.config_formatter(std::make_shared<JsonConfig>(tool.rfind("recap-", 0) == 0 ? tool.substr(6) : tool));
+  app.set_config("--config", "", "JSON file of option defaults; flags given on the command line override it");
   g_common = &options;
 }
 
 int run(CLI::App& app, int argc, char** argv, const std::function<void()>& body) {
   g_tool = std::filesystem::path(argv[0]).filename().string();
+  g_command_line.assign(argv, argv + argc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -50,6 +57,8 @@ int run(CLI::App& app, int argc, char** argv, const std::function<void()>& body)
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const CLI::FileError& e) {
+    return report(ExitCode::usage, std::string(e.what()));
   } catch (const CLI::ParseError& e) {
     return report(ExitCode::usage, std::string(e.what()) + " (see --help)");
   }

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace recap::cli {
 
@@ -11,12 +12,16 @@ namespace recap::cli {
 // ("<tool>: error: ...") and the documented exit status: 2 usage, 3 bad input, 1 other.
 int run(CLI::App& app, int argc, char** argv, const std::function<void()>& body);
 
-// Adds --threads and --verbose; call init_compute() via run().
+// --threads, --verbose and --config FILE.json (defaults that flags override; see
+// json_config.h). run() then sets up the compute back end with the thread count.
 struct CommonOptions {
   int threads = 0;
   bool verbose = false;
 };
 void add_common_options(CLI::App& app, CommonOptions& options);
+
+// The command line as typed, for provenance files.
+const std::vector<std::string>& command_line();
 
 // A progress/status line on stderr, prefixed with the tool name.
 void note(const std::string& message);

@@ -22,6 +22,18 @@ io::FloatMatrix to_float_matrix(const Eigen::MatrixXd& m) {
   return out;
 }
 
+// Rows [first, first+count) of `reader` into dst: checked, normalised when asked, read
+// straight from the mapping when the file holds float32.
+void load_rows(const io::NpyMatrixReader& reader, std::int64_t first, std::int64_t count, float* dst, bool normalize,
+               const std::string& name, int threads) {
+  const float* src = reader.direct_rows(first);
+  if (src == nullptr) {
+    reader.read_rows(first, count, dst);
+    src = dst;
+  }
+  copy_checked_rows(src, dst, count, reader.cols(), normalize, name, first, threads);
+}
+
 bool is_sorted_column(const std::vector<std::int64_t>& pairs, int column) {
   for (std::size_t i = 2 + column; i < pairs.size(); i += 2)
     if (pairs[i] < pairs[i - 2]) return false;
@@ -97,7 +109,7 @@ FitResult fit_in_memory(const io::FloatMatrix& x, const io::FloatMatrix& y, cons
   check_finite(y, "text embeddings");
   Stopwatch clock;
   const bool need_xtx = options.method != Method::procrustes || x.cols > y.cols;
-  GramAccumulator gram(x.cols, y.cols, need_xtx);
+  GramAccumulator gram(x.cols, y.cols, need_xtx, options.precision);
   const std::int64_t chunk = std::max<std::int64_t>(1, options.chunk_rows);
   std::vector<float> bx, by;
   for (std::int64_t start = 0; start < x.rows; start += chunk) {
@@ -149,30 +161,29 @@ FitResult fit_from_files(const FitInputs& inputs, const FitOptions& options, con
   if (n == 0) throw InputError(x_name + ": no training pairs (0 rows)");
 
   const bool need_xtx = options.method != Method::procrustes || x.cols() > y.cols();
-  GramAccumulator gram(x.cols(), y.cols(), need_xtx);
+  GramAccumulator gram(x.cols(), y.cols(), need_xtx, options.precision);
   const std::int64_t chunk = std::max<std::int64_t>(1, options.chunk_rows);
   std::vector<float> bx(static_cast<std::size_t>(chunk * x.cols())), by(static_cast<std::size_t>(chunk * y.cols()));
   // Pages behind a monotone reader can be dropped once used; random access keeps them.
   const bool x_sequential = pairs.empty() || is_sorted_column(pairs, 0);
   const bool y_sequential = pairs.empty() || is_sorted_column(pairs, 1);
   std::int64_t x_released = 0, y_released = 0;
+  const int threads = options.threads;
 
   for (std::int64_t start = 0; start < n; start += chunk) {
     const std::int64_t m = std::min(chunk, n - start);
     std::int64_t x_lowest_next = x.rows(), y_lowest_next = y.rows();
     if (pairs.empty()) {
-      x.read_rows(start, m, bx.data());
-      y.read_rows(start, m, by.data());
-      check_finite(bx.data(), m, x.cols(), x_name, start);
-      check_finite(by.data(), m, y.cols(), y_name, start);
+      x.prefetch_rows(start + m, chunk);  // the disk reads the next chunk while BLAS works on this one
+      y.prefetch_rows(start + m, chunk);
+      load_rows(x, start, m, bx.data(), options.normalize, x_name, threads);
+      load_rows(y, start, m, by.data(), options.normalize, y_name, threads);
       x_lowest_next = y_lowest_next = start + m;
     } else {
       for (std::int64_t i = 0; i < m; ++i) {
         const std::int64_t xi = pairs[2 * (start + i)], yi = pairs[2 * (start + i) + 1];
-        x.read_rows(xi, 1, bx.data() + i * x.cols());
-        y.read_rows(yi, 1, by.data() + i * y.cols());
-        check_finite(bx.data() + i * x.cols(), 1, x.cols(), x_name, xi);
-        check_finite(by.data() + i * y.cols(), 1, y.cols(), y_name, yi);
+        load_rows(x, xi, 1, bx.data() + i * x.cols(), options.normalize, x_name, 1);
+        load_rows(y, yi, 1, by.data() + i * y.cols(), options.normalize, y_name, 1);
       }
       if (start + m < n) {
         x_lowest_next = pairs[2 * (start + m)];
@@ -186,10 +197,6 @@ FitResult fit_from_files(const FitInputs& inputs, const FitOptions& options, con
     if (y_sequential && y_lowest_next > y_released) {
       y.release_rows(y_released, y_lowest_next - y_released);
       y_released = y_lowest_next;
-    }
-    if (options.normalize) {
-      normalize_rows(bx.data(), m, x.cols());
-      normalize_rows(by.data(), m, y.cols());
     }
     gram.add(bx.data(), by.data(), m);
     if (progress) progress(start + m, n);

@@ -2,17 +2,42 @@
 
 #include <cblas.h>
 
+#include <algorithm>
+
 namespace recap::align {
 
-GramAccumulator::GramAccumulator(std::int64_t x_dim, std::int64_t y_dim, bool need_xtx)
-    : x_dim_(x_dim), y_dim_(y_dim), need_xtx_(need_xtx),
+GramAccumulator::GramAccumulator(std::int64_t x_dim, std::int64_t y_dim, bool need_xtx, Precision precision)
+    : x_dim_(x_dim), y_dim_(y_dim), need_xtx_(need_xtx), precision_(precision),
       xtx_(need_xtx ? static_cast<std::size_t>(x_dim * x_dim) : 0, 0.0),
       xty_(static_cast<std::size_t>(x_dim * y_dim), 0.0) {}
 
 void GramAccumulator::add(const float* x, const float* y, std::int64_t n) {
   if (n <= 0) return;
-  // Products run in float64 BLAS (dsyrk/dgemm) on a float64 copy of the chunk: summing
-  // hundreds of thousands of float32 products in float32 loses ~4 digits.
+  if (precision_ == Precision::float64) {
+    add_float64(x, y, n);
+  } else {
+    for (std::int64_t start = 0; start < n; start += kMixedBlockRows)
+      add_mixed(x + start * x_dim_, y + start * y_dim_, std::min(kMixedBlockRows, n - start));
+  }
+  count_ += n;
+}
+
+void GramAccumulator::add_mixed(const float* x, const float* y, std::int64_t n) {
+  const int dx = static_cast<int>(x_dim_), dy = static_cast<int>(y_dim_), rows = static_cast<int>(n);
+  sum_x2_ += Eigen::Map<const Eigen::VectorXf>(x, n * x_dim_).squaredNorm();
+  sum_y2_ += Eigen::Map<const Eigen::VectorXf>(y, n * y_dim_).squaredNorm();
+  if (need_xtx_) {
+    xtx32_.resize(xtx_.size());
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, dx, rows, 1.0f, x, dx, 0.0f, xtx32_.data(), dx);
+    for (int i = 0; i < dx; ++i)  // upper triangle only: the lower one is not written
+      for (int j = i; j < dx; ++j) xtx_[i * dx + j] += xtx32_[i * dx + j];
+  }
+  xty32_.resize(xty_.size());
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dx, dy, rows, 1.0f, x, dx, y, dy, 0.0f, xty32_.data(), dy);
+  for (std::size_t i = 0; i < xty_.size(); ++i) xty_[i] += xty32_[i];
+}
+
+void GramAccumulator::add_float64(const float* x, const float* y, std::int64_t n) {
   x64_.resize(static_cast<std::size_t>(n * x_dim_));
   y64_.resize(static_cast<std::size_t>(n * y_dim_));
   for (std::size_t i = 0; i < x64_.size(); ++i) {
@@ -28,7 +53,6 @@ void GramAccumulator::add(const float* x, const float* y, std::int64_t n) {
     cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, dx, rows, 1.0, x64_.data(), dx, 1.0, xtx_.data(), dx);
   cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dx, dy, rows, 1.0, x64_.data(), dx, y64_.data(), dy, 1.0,
               xty_.data(), dy);
-  count_ += n;
 }
 
 Eigen::MatrixXd GramAccumulator::xtx() const {

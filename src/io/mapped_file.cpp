@@ -61,6 +61,13 @@ void MappedFile::release(std::size_t offset, std::size_t length) const {
   if (end > begin) ::madvise(data_ + begin, end - begin, MADV_DONTNEED);
 }
 
+void MappedFile::prefetch(std::size_t offset, std::size_t length) const {
+  if (data_ == nullptr || offset >= size_) return;
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t begin = offset / page * page;
+  ::madvise(data_ + begin, std::min(offset + length, size_) - begin, MADV_WILLNEED);
+}
+
 void MappedFile::advise_sequential() const {
   if (data_ != nullptr) ::madvise(data_, size_, MADV_SEQUENTIAL);
 }

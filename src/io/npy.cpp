@@ -205,9 +205,39 @@ void NpyMatrixReader::release_rows(std::int64_t first, std::int64_t count) const
                 static_cast<std::size_t>(count * cols_) * item);
 }
 
+void NpyMatrixReader::prefetch_rows(std::int64_t first, std::int64_t count) const {
+  count = std::min(count, rows_ - first);
+  if (count <= 0) return;
+  const std::size_t item = dtype_size(header_.dtype);
+  file_.prefetch(header_.data_offset + static_cast<std::size_t>(first * cols_) * item,
+                 static_cast<std::size_t>(count * cols_) * item);
+}
+
 const float* NpyMatrixReader::direct_rows(std::int64_t first) const {
   if (header_.dtype != DType::f32 || header_.data_offset % alignof(float) != 0) return nullptr;
   return reinterpret_cast<const float*>(file_.data() + header_.data_offset) + first * cols_;
+}
+
+NpyStreamWriter::NpyStreamWriter(const std::filesystem::path& path, std::int64_t rows, std::int64_t cols)
+    : file_(std::make_unique<AtomicFile>(path)), rows_(rows), cols_(cols) {
+  const std::string header = make_npy_header(DType::f32, {rows, cols});
+  file_->write(header.data(), header.size());
+}
+
+NpyStreamWriter::~NpyStreamWriter() = default;
+
+void NpyStreamWriter::append(const float* rows, std::int64_t count) {
+  if (written_ + count > rows_)
+    throw std::logic_error(file_->target().string() + ": more rows written than announced");
+  file_->write(rows, static_cast<std::size_t>(count * cols_) * sizeof(float));
+  written_ += count;
+}
+
+void NpyStreamWriter::commit() {
+  if (written_ != rows_)
+    throw std::logic_error(file_->target().string() + ": " + std::to_string(written_) + " of " +
+                           std::to_string(rows_) + " rows written");
+  file_->commit();
 }
 
 FloatMatrix read_npy_matrix(const std::filesystem::path& path) {

@@ -4,7 +4,6 @@
 
 #include "recap/common/error.h"
 #include "recap/common/rows.h"
-#include "recap/io/atomic_file.h"
 #include "recap/io/json_file.h"
 
 namespace recap::retrieval {
@@ -96,9 +95,7 @@ void write_datastore(const std::filesystem::path& dir, const std::vector<nlohman
   io::write_jsonl(dir / "captions.jsonl", records);
 
   const std::int64_t rows = text_embeddings.rows(), cols = text_embeddings.cols();
-  io::AtomicFile out(dir / "embeddings.npy");
-  const std::string header = io::make_npy_header(io::DType::f32, {rows, cols});
-  out.write(header.data(), header.size());
+  io::NpyStreamWriter out(dir / "embeddings.npy", rows, cols);
   const std::int64_t chunk = 16384;
   std::vector<float> buffer(static_cast<std::size_t>(chunk * cols));
   for (std::int64_t start = 0; start < rows; start += chunk) {
@@ -106,7 +103,7 @@ void write_datastore(const std::filesystem::path& dir, const std::vector<nlohman
     text_embeddings.read_rows(start, m, buffer.data());
     check_finite(buffer.data(), m, cols, text_embeddings.path().string(), start);
     normalize_rows(buffer.data(), m, cols);
-    out.write(buffer.data(), static_cast<std::size_t>(m * cols) * sizeof(float));
+    out.append(buffer.data(), m);
     text_embeddings.release_rows(start, m);
   }
   out.commit();

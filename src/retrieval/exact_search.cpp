@@ -4,7 +4,8 @@
 
 #include <algorithm>
 #include <stdexcept>
-#include <thread>
+
+#include "recap/common/parallel.h"
 
 namespace recap::retrieval {
 namespace {
@@ -47,22 +48,6 @@ class BoundedHeap {
   std::int64_t k_ = 0, size_ = 0;
 };
 
-template <typename Fn>
-void parallel_rows(std::int64_t rows, int threads, Fn&& fn) {
-  threads = std::max(1, std::min<int>(threads, static_cast<int>(rows)));
-  if (threads == 1) {
-    fn(0, rows);
-    return;
-  }
-  std::vector<std::thread> workers;
-  const std::int64_t per = (rows + threads - 1) / threads;
-  for (int t = 0; t < threads; ++t) {
-    const std::int64_t begin = t * per, end = std::min(rows, begin + per);
-    if (begin < end) workers.emplace_back([&fn, begin, end] { fn(begin, end); });
-  }
-  for (auto& w : workers) w.join();
-}
-
 }  // namespace
 
 TopK exact_top_k(const float* queries, std::int64_t nq, const float* base, std::int64_t nb, std::int64_t d,
@@ -70,8 +55,7 @@ TopK exact_top_k(const float* queries, std::int64_t nq, const float* base, std::
   if (k < 1 || k > nb)
     throw std::invalid_argument("k = " + std::to_string(k) + " must be between 1 and the base size " +
                                 std::to_string(nb));
-  const int threads =
-      options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = resolve_threads(options.threads);
   const std::int64_t qb = std::max<std::int64_t>(1, options.query_block);
   const std::int64_t bb = std::max<std::int64_t>(1, options.base_block);
 
@@ -86,7 +70,7 @@ TopK exact_top_k(const float* queries, std::int64_t nq, const float* base, std::
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(qn), static_cast<int>(bn),
                   static_cast<int>(d), 1.0f, queries + q0 * d, static_cast<int>(d), base + b0 * d,
                   static_cast<int>(d), 0.0f, scores.data(), static_cast<int>(bn));
-      parallel_rows(qn, threads, [&](std::int64_t begin, std::int64_t end) {
+      parallel_ranges(qn, threads, [&](std::int64_t begin, std::int64_t end) {
         BoundedHeap heap;
         for (std::int64_t i = begin; i < end; ++i) {
           const std::int64_t q = q0 + i;

@@ -1,16 +1,27 @@
 #pragma once
 // Streaming sufficient statistics for a linear map: XᵀX, XᵀY and Σ‖y‖², accumulated in
 // float64 over chunks of paired rows, so memory is O(d²) whatever the number of pairs.
+//
+// Precision::float64 forms every product in float64 BLAS (dsyrk/dgemm). Precision::mixed
+// (the default) forms each block of at most kMixedBlockRows rows in float32 BLAS
+// (ssyrk/sgemm, ~2.5x the speed) and adds the block's result into the float64 totals, so
+// float32 rounding is confined to sums of at most 4096 terms (relative error ~1e-6)
+// instead of the whole data set as a float32 `X.T @ X` would have it.
 #include <Eigen/Dense>
 #include <cstdint>
 #include <vector>
 
 namespace recap::align {
 
+enum class Precision { mixed, float64 };
+
 class GramAccumulator {
  public:
+  static constexpr std::int64_t kMixedBlockRows = 4096;
+
   // `need_xtx` = false skips XᵀX (Procrustes needs only XᵀY when d_img <= d_txt).
-  GramAccumulator(std::int64_t x_dim, std::int64_t y_dim, bool need_xtx = true);
+  GramAccumulator(std::int64_t x_dim, std::int64_t y_dim, bool need_xtx = true,
+                  Precision precision = Precision::mixed);
 
   // Adds n pairs: x is n x x_dim, y is n x y_dim, both row-major float32.
   void add(const float* x, const float* y, std::int64_t n);
@@ -28,11 +39,16 @@ class GramAccumulator {
  private:
   std::int64_t x_dim_, y_dim_;
   bool need_xtx_;
+  Precision precision_;
   std::int64_t count_ = 0;
   double sum_x2_ = 0, sum_y2_ = 0;
   std::vector<double> xtx_;  // row-major, upper triangle maintained by dsyrk
   std::vector<double> xty_;  // row-major x_dim x y_dim
-  std::vector<double> x64_, y64_;  // chunk converted to float64
+  std::vector<double> x64_, y64_;  // float64 mode: chunk converted to float64
+  std::vector<float> xtx32_, xty32_;  // mixed mode: one block's products
+
+  void add_float64(const float* x, const float* y, std::int64_t n);
+  void add_mixed(const float* x, const float* y, std::int64_t n);
 };
 
 }  // namespace recap::align

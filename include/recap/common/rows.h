@@ -11,6 +11,11 @@ namespace recap {
 void normalize_rows(float* data, std::int64_t rows, std::int64_t cols);
 inline void normalize_rows(io::FloatMatrix& m) { normalize_rows(m.data(), m.rows, m.cols); }
 
+// Copies `rows` rows from src to dst in one pass, checking that each is finite (as
+// check_finite) and L2-normalising it when `normalize` is set. Runs on `threads` threads.
+void copy_checked_rows(const float* src, float* dst, std::int64_t rows, std::int64_t cols, bool normalize,
+                       const std::string& source, std::int64_t first_row = 0, int threads = 1);
+
 // Throws InputError("<source>: row i contains NaN/Inf") for the first non-finite row.
 // `first_row` offsets the row number reported (for chunked checks).
 void check_finite(const float* data, std::int64_t rows, std::int64_t cols, const std::string& source,

@@ -22,6 +22,8 @@ class MappedFile {
   // Tells the kernel the byte range [offset, offset+length) will not be read again, so
   // its pages leave this process's resident set (keeps peak RSS at one chunk).
   void release(std::size_t offset, std::size_t length) const;
+  // Asks the kernel to start reading [offset, offset+length) in the background.
+  void prefetch(std::size_t offset, std::size_t length) const;
   // Hints that the file will be read front to back.
   void advise_sequential() const;
 

@@ -14,6 +14,8 @@
 
 namespace recap::io {
 
+class AtomicFile;
+
 struct NpyHeader {
   DType dtype = DType::f32;
   std::vector<std::int64_t> shape;
@@ -42,6 +44,8 @@ class NpyMatrixReader {
 
   // Copies rows [first, first+count) as float32 into `out` (count*cols floats).
   void read_rows(std::int64_t first, std::int64_t count, float* out) const;
+  // Starts reading rows [first, first+count) from disk in the background.
+  void prefetch_rows(std::int64_t first, std::int64_t count) const;
   // Drops rows [first, first+count) from the resident set once they are consumed.
   void release_rows(std::int64_t first, std::int64_t count) const;
   // Zero-copy pointer to row `first` when the file holds aligned float32, else nullptr.
@@ -52,6 +56,20 @@ class NpyMatrixReader {
   NpyHeader header_;
   std::int64_t rows_ = 0;
   std::int64_t cols_ = 0;
+};
+
+// Writes a float32 .npy of known shape row chunk by row chunk (atomically: the file
+// appears only when commit() has checked that every announced row was written).
+class NpyStreamWriter {
+ public:
+  NpyStreamWriter(const std::filesystem::path& path, std::int64_t rows, std::int64_t cols);
+  ~NpyStreamWriter();
+  void append(const float* rows, std::int64_t count);
+  void commit();
+
+ private:
+  std::unique_ptr<AtomicFile> file_;
+  std::int64_t rows_, cols_, written_ = 0;
 };
 
 // Loads a 2-D floating-point .npy as float32 (a 1-D array is refused: say n x d).
