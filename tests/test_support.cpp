@@ -2,6 +2,7 @@
 
 #include "recap/common/rows.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -34,6 +35,19 @@ io::FloatMatrix random_normal(std::int64_t n, std::int64_t d, std::uint32_t seed
 }
 
 void normalize_rows(io::FloatMatrix& m) { recap::normalize_rows(m); }
+
+ToolRun run_tool(const std::string& tool, const std::string& args) {
+  TempDir capture;
+  const auto out = capture / "stdout", err = capture / "stderr";
+  const std::string command =
+      (tools_dir() / tool).string() + " " + args + " >" + out.string() + " 2>" + err.string() + " </dev/null";
+  const int raw = std::system(command.c_str());
+  ToolRun run;
+  run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  run.out = read_bytes(out);
+  run.err = read_bytes(err);
+  return run;
+}
 
 void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);

@@ -28,6 +28,14 @@ std::filesystem::path tools_dir();   // where recap-* executables are built
 io::FloatMatrix random_normal(std::int64_t n, std::int64_t d, std::uint32_t seed);
 void normalize_rows(io::FloatMatrix& m);
 
+// Runs a recap tool from the build tree: `args` is appended to the executable's path
+// (shell syntax). Captures exit status, stdout and stderr.
+struct ToolRun {
+  int status = -1;
+  std::string out, err;
+};
+ToolRun run_tool(const std::string& tool, const std::string& args);
+
 // Writes raw bytes to a file (for hand-made corrupt inputs).
 void write_bytes(const std::filesystem::path& path, const std::string& bytes);
 std::string read_bytes(const std::filesystem::path& path);

@@ -50,12 +50,12 @@ int main(int argc, char** argv) {
   return cli::run(app, argc, argv, [&] {
     io::check_output_path(out_path, force);
     if (!details_path.empty()) io::check_output_path(details_path, force);
+    const io::FloatMatrix w = align::load_mapping(run_dir);
     if (datastore_dir.empty()) {
       datastore_dir = (std::filesystem::path(run_dir) / "datastore").string();
       if (!std::filesystem::exists(datastore_dir))
         throw InputError(run_dir + ": run has no datastore (fit without --captions); pass --datastore DIR");
     }
-    const io::FloatMatrix w = align::load_mapping(run_dir);
     io::FloatMatrix queries = io::read_npy_matrix(embeddings_path);
     check_finite(queries, embeddings_path);
     if (queries.cols != w.rows)

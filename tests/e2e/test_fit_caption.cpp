@@ -1,0 +1,194 @@
+// Whole command-line runs of recap-synth -> recap-fit -> recap-caption, and the bad
+// inputs users hit: every failure is one line on stderr, a documented exit status, and
+// no output left behind.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "recap/io/json_file.h"
+#include "recap/io/npy.h"
+#include "test_support.h"
+
+using namespace recap;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::size_t line_count(const std::string& text) { return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')); }
+
+// Expects a failed run: the status, a single "tool: error: ..." line mentioning `fragment`.
+void expect_failure(const test::ToolRun& run, int status, const std::string& fragment) {
+  EXPECT_EQ(run.status, status) << run.err;
+  EXPECT_EQ(line_count(run.err), 1u) << run.err;
+  EXPECT_NE(run.err.find(": error: "), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find(fragment), std::string::npos) << "expected '" << fragment << "' in: " << run.err;
+}
+
+class FitCaption : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new test::TempDir();
+    auto run = test::run_tool("recap-synth", "--images 400 --captions-per-image 5 --queries 60 --dim 32 --concepts 150 "
+                                             "--seed 3 --out " + (*dir_ / "syn").string());
+    ASSERT_EQ(run.status, 0) << run.err;
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static fs::path syn(const std::string& name) { return *dir_ / "syn" / name; }
+  static fs::path path(const std::string& name) { return *dir_ / name; }
+  static std::string fit_args(const std::string& out) {
+    return "--image-embeddings " + syn("image_embeddings.npy").string() + " --text-embeddings " +
+           syn("text_embeddings.npy").string() + " --pairs " + syn("pairs.npy").string() + " --captions " +
+           syn("captions.jsonl").string() + " --out " + out;
+  }
+  static test::TempDir* dir_;
+};
+test::TempDir* FitCaption::dir_ = nullptr;
+
+}  // namespace
+
+TEST_F(FitCaption, PipelineRetrievesCaptionsOfTheQueryConcept) {
+  auto fit = test::run_tool("recap-fit", fit_args(path("run").string()) + " --method procrustes");
+  ASSERT_EQ(fit.status, 0) << fit.err;
+  for (auto f : {"run.json", "mapping.npy", "mapping.json", "datastore/captions.jsonl", "datastore/embeddings.npy"})
+    EXPECT_TRUE(fs::exists(path("run") / f)) << f;
+  auto w = io::read_npy_matrix(path("run") / "mapping.npy");
+  EXPECT_EQ(w.rows, 32);
+  EXPECT_EQ(w.cols, 32);
+  auto mapping = io::read_json(path("run") / "mapping.json");
+  EXPECT_EQ(mapping["method"], "procrustes");
+  EXPECT_EQ(mapping["pairs"], 2000);
+
+  auto cap = test::run_tool("recap-caption", "--run " + path("run").string() + " --image-embeddings " +
+                                                 syn("queries.npy").string() + " --ids " + syn("query_ids.json").string() +
+                                                 " --k 5 --out " + path("results.json").string() + " --details " +
+                                                 path("details.jsonl").string());
+  ASSERT_EQ(cap.status, 0) << cap.err;
+  auto results = io::read_json(path("results.json"));
+  auto refs = io::read_json(syn("query_refs.json"));
+  auto details = io::read_jsonl(path("details.jsonl"));
+  ASSERT_EQ(results.size(), 60u);
+  ASSERT_EQ(details.size(), 60u);
+  // The synthetic answer is known: count queries whose caption is a wording of their concept.
+  int correct = 0;
+  for (std::size_t q = 0; q < 60; ++q) {
+    EXPECT_EQ(results[q]["image_id"], q);
+    const std::string caption = results[q]["caption"];
+    for (std::size_t v = 0; v < 5; ++v) correct += refs["annotations"][5 * q + v]["caption"] == caption;
+    ASSERT_EQ(details[q]["retrieved"].size(), 5u);
+    EXPECT_EQ(details[q]["retrieved"][0]["caption"], caption);
+    EXPECT_GE(details[q]["retrieved"][0]["similarity"].get<double>(), details[q]["retrieved"][4]["similarity"].get<double>());
+  }
+  EXPECT_GE(correct, 50) << "queries captioned with their own concept";
+}
+
+TEST_F(FitCaption, EveryMethodRuns) {
+  for (std::string method : {"ols", "ridge --lambda 0.5"}) {
+    const auto out = path("run-" + method.substr(0, 3));
+    auto fit = test::run_tool("recap-fit", fit_args(out.string()) + " --method " + method);
+    EXPECT_EQ(fit.status, 0) << method << ": " << fit.err;
+    EXPECT_NE(fit.out.find("residual"), std::string::npos);
+  }
+}
+
+TEST_F(FitCaption, ExistingRunNeedsForce) {
+  auto first = test::run_tool("recap-fit", fit_args(path("run-force").string()));
+  ASSERT_EQ(first.status, 0) << first.err;
+  test::write_bytes(path("run-force") / "mine.txt", "user file");
+  expect_failure(test::run_tool("recap-fit", fit_args(path("run-force").string())), 2, "--force");
+  EXPECT_TRUE(fs::exists(path("run-force") / "mine.txt"));
+  auto forced = test::run_tool("recap-fit", fit_args(path("run-force").string()) + " --force");
+  EXPECT_EQ(forced.status, 0) << forced.err;
+  EXPECT_FALSE(fs::exists(path("run-force") / "mine.txt"));
+}
+
+TEST_F(FitCaption, BadFitInputs) {
+  test::TempDir bad;
+  io::FloatMatrix x = test::random_normal(10, 32, 1), y16 = test::random_normal(10, 16, 2);
+  io::write_npy(bad / "x.npy", x);
+  io::write_npy(bad / "y16.npy", y16);
+  io::FloatMatrix nan = x;
+  nan.row(4)[3] = std::nanf("");
+  io::write_npy(bad / "nan.npy", nan);
+  const std::string bytes = test::read_bytes(bad / "x.npy");
+  test::write_bytes(bad / "truncated.npy", bytes.substr(0, bytes.size() - 100));
+  test::write_bytes(bad / "empty.npy", "");
+  const std::int64_t ints[] = {1, 2, 3};
+  io::write_npy(bad / "ints.npy", ints, {3, 1});
+  const std::int64_t pairs[] = {0, 0, 10, 1};
+  io::write_npy(bad / "pairs.npy", pairs, {2, 2});
+  test::write_bytes(bad / "captions.txt", "one\ntwo\n");
+  const std::string out = (bad / "run").string();
+  auto fit = [&](const std::string& args) { return test::run_tool("recap-fit", args + " --out " + out); };
+  const std::string x_arg = "--image-embeddings " + (bad / "x.npy").string();
+
+  // Procrustes and least squares both reject W of mismatched rows; here X has 10 rows, Y 400*5.
+  expect_failure(fit(x_arg + " --text-embeddings " + syn("text_embeddings.npy").string()), 3, "rows");
+  expect_failure(fit(x_arg + " --text-embeddings " + (bad / "nan.npy").string()), 3, "row 4 contains NaN");
+  expect_failure(fit(x_arg + " --text-embeddings " + (bad / "truncated.npy").string()), 3, "truncated");
+  expect_failure(fit(x_arg + " --text-embeddings " + (bad / "empty.npy").string()), 3, "empty");
+  expect_failure(fit(x_arg + " --text-embeddings " + (bad / "ints.npy").string()), 3, "float32");
+  expect_failure(fit(x_arg + " --text-embeddings " + (bad / "y16.npy").string() + " --pairs " + (bad / "pairs.npy").string()),
+                 3, "image row 10");
+  expect_failure(fit(x_arg + " --text-embeddings " + (bad / "y16.npy").string() + " --captions " + (bad / "captions.txt").string()),
+                 3, "2 captions");
+  expect_failure(fit(x_arg + " --text-embeddings " + (bad / "y16.npy").string() + " --method ridge"), 2, "--lambda");
+  expect_failure(fit(x_arg + " --text-embeddings " + (bad / "y16.npy").string() + " --method ols"), 3, "ridge");
+  expect_failure(fit(x_arg + " --text-embeddings " + (bad / "absent.npy").string()), 2, "absent.npy");
+  expect_failure(fit(x_arg + " --text-embeddings " + (bad / "y16.npy").string() + " --method magic"), 2, "magic");
+  EXPECT_FALSE(fs::exists(bad / "run"));
+  auto unwritable = test::run_tool("recap-fit", x_arg + " --text-embeddings " + (bad / "y16.npy").string() +
+                                                    " --out /proc/recap-run");
+  expect_failure(unwritable, 2, "/proc/recap-run");
+  // Nothing but the inputs is left in the directory: no temporary or partial files.
+  std::size_t entries = 0;
+  for ([[maybe_unused]] auto& e : fs::directory_iterator(bad.path())) ++entries;
+  EXPECT_EQ(entries, 8u);
+}
+
+TEST_F(FitCaption, BadCaptionInputs) {
+  auto fit = test::run_tool("recap-fit", fit_args(path("run-bad").string()));
+  ASSERT_EQ(fit.status, 0) << fit.err;
+  test::TempDir bad;
+  io::FloatMatrix wrong_dim = test::random_normal(3, 16, 4);
+  io::write_npy(bad / "q16.npy", wrong_dim);
+  test::write_bytes(bad / "ids2.json", "[1, 2]");
+  test::write_bytes(bad / "dup.json", std::string("[") + "1, 1" + std::string(58, ' ') + "]");
+  const std::string run = " --run " + path("run-bad").string();
+  const std::string queries = " --image-embeddings " + syn("queries.npy").string();
+  const std::string out = " --out " + (bad / "results.json").string();
+  auto caption = [&](const std::string& args) { return test::run_tool("recap-caption", args); };
+
+  expect_failure(caption(run + " --image-embeddings " + (bad / "q16.npy").string() + out), 3, "dimension 16");
+  expect_failure(caption(run + queries + " --ids " + (bad / "ids2.json").string() + out), 3, "2 ids");
+  expect_failure(caption(run + queries + " --k 5000" + out), 2, "larger than the datastore");
+  expect_failure(caption(" --run " + bad.path().string() + queries + out), 3, "mapping");
+  test::write_bytes(bad / "results.json", "precious");
+  expect_failure(caption(run + queries + out), 2, "--force");
+  EXPECT_EQ(test::read_bytes(bad / "results.json"), "precious");
+}
+
+TEST_F(FitCaption, JsonConfigSuppliesDefaults) {
+  test::TempDir dir;
+  test::write_bytes(dir / "config.json", R"({"k": 3, "fit": {"method": "ridge", "lambda": 0.25}})");
+  auto fit = test::run_tool("recap-fit", fit_args((dir / "run").string()) + " --config " + (dir / "config.json").string());
+  ASSERT_EQ(fit.status, 0) << fit.err;
+  auto mapping = io::read_json(dir / "run" / "mapping.json");
+  EXPECT_EQ(mapping["method"], "ridge");
+  EXPECT_EQ(mapping["lambda"], 0.25);
+  // A flag on the command line wins over the file.
+  auto fit2 = test::run_tool("recap-fit", fit_args((dir / "run2").string()) + " --config " +
+                                              (dir / "config.json").string() + " --method ols --lambda 0");
+  ASSERT_EQ(fit2.status, 0) << fit2.err;
+  EXPECT_EQ(io::read_json(dir / "run2" / "mapping.json")["method"], "ols");
+}
+
+TEST_F(FitCaption, HelpDocumentsEveryOption) {
+  for (std::string tool : {"recap-fit", "recap-caption", "recap-synth"}) {
+    auto help = test::run_tool(tool, "--help");
+    EXPECT_EQ(help.status, 0);
+    EXPECT_NE(help.out.find("--threads"), std::string::npos) << tool;
+    EXPECT_NE(help.out.find("--config"), std::string::npos) << tool;
+  }
+  expect_failure(test::run_tool("recap-fit", fit_args(path("run-flag").string()) + " --no-such-flag"), 2, "no-such-flag");
+}
