@@ -27,7 +27,10 @@ std::int64_t concept_count_limit() {
                                    kPlaces.size());
 }
 
-std::string concept_caption(std::int64_t c, std::int64_t variant) {
+std::string concept_caption(std::int64_t concept_id, std::int64_t variant) {
+  // A bijective scramble (7919 is prime and does not divide the grammar size) spreads
+  // the first few thousand concepts over every word list, not just the first place.
+  std::int64_t c = (concept_id * 7919) % concept_count_limit();
   auto pick = [&c](const std::vector<std::string>& words) {
     const auto& w = words[static_cast<std::size_t>(c % static_cast<std::int64_t>(words.size()))];
     c /= static_cast<std::int64_t>(words.size());
