@@ -135,3 +135,23 @@ TEST(ClipGolden, TinyVitTorchScriptRecordsHeads) {
   EXPECT_NE(ClipModel::load(golden("tiny-vit") / "openai_torchscript.pt", cpu_options()).info().architecture.find("4 heads"),
             std::string::npos);
 }
+
+TEST(ClipLoad, MissingAndUnexpectedKeysAreListedInOneError) {
+  // The tiny-vit OpenAI safetensors with one tensor renamed in its JSON header: the
+  // loader must name both the missing and the unexpected key.
+  std::string bytes = recap::test::read_bytes(golden("tiny-vit") / "openai_state_dict.safetensors");
+  const auto at = bytes.find("\"visual.ln_post.bias\"");
+  ASSERT_NE(at, std::string::npos);
+  bytes.replace(at, 21, "\"visual.ln_post.bjas\"");
+  recap::test::TempDir dir;
+  recap::test::write_bytes(dir / "renamed.safetensors", bytes);
+  try {
+    ClipModel::load(dir / "renamed.safetensors", safetensors_options());
+    FAIL() << "no error";
+  } catch (const recap::InputError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("missing visual.ln_post.bias [64]"), std::string::npos) << message;
+    EXPECT_NE(message.find("unexpected visual.ln_post.bjas [64]"), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos);
+  }
+}
