@@ -1,0 +1,31 @@
+#pragma once
+// Decoded images as CLIP's reference pipeline (PIL) sees them, without OpenCV types:
+// interleaved 8-bit pixels in RGB order, grey kept as one channel and alpha kept as a
+// fourth so that resizing can treat them as PIL does. EXIF orientation is NOT applied
+// (PIL's Image.open does not apply it; DESIGN.md fact 4).
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace recap::vision {
+
+struct DecodedImage {
+  int width = 0;
+  int height = 0;
+  int channels = 0;             // 1 (grey), 3 (RGB) or 4 (RGBA)
+  bool nearest_resize = false;  // palette or 1-bit image: PIL resizes these with NEAREST
+  std::vector<std::uint8_t> pixels;  // height x width x channels
+
+  const std::uint8_t* row(int y) const { return pixels.data() + static_cast<std::size_t>(y) * width * channels; }
+};
+
+// Decodes JPEG, PNG, BMP, WebP, TIFF... Throws InputError("<name>: ...") for unreadable,
+// truncated or empty images; `name` is only used in messages.
+DecodedImage decode_image(const std::string& bytes, const std::string& name);
+DecodedImage read_image(const std::filesystem::path& path);
+
+// File extensions read_image understands, lower-case with the dot (for folder listings).
+bool has_image_extension(const std::filesystem::path& path);
+
+}  // namespace recap::vision

@@ -1,0 +1,242 @@
+// CLIP's encoders, line for line with OpenAI's model.py (names included).
+#include "clip_modules.h"
+
+#include <cmath>
+#include <sstream>
+
+namespace recap::models::detail {
+
+namespace F = torch::nn::functional;
+
+std::string ClipConfig::describe() const {
+  std::ostringstream s;
+  if (vit) {
+    s << "ViT (width " << vision_width << ", " << vision_layers << " layers, " << vision_heads << " heads, patch "
+      << patch_size << ", " << image_resolution << " px)";
+  } else {
+    s << "ModifiedResNet (width " << vision_width << ", layers " << resnet_layers[0] << "-" << resnet_layers[1] << "-"
+      << resnet_layers[2] << "-" << resnet_layers[3] << ", " << vision_heads << " heads, " << image_resolution << " px)";
+  }
+  s << " + text transformer (width " << text_width << ", " << text_layers << " layers, " << text_heads
+    << " heads), embedding " << embed_dim << ", " << (activation == Activation::quick_gelu ? "quick_gelu" : "gelu");
+  return s.str();
+}
+
+torch::Tensor layer_norm_fp32(const torch::Tensor& x, torch::nn::LayerNorm& ln) {
+  if (x.scalar_type() == torch::kFloat32) return ln->forward(x);
+  const auto& o = ln->options;
+  return F::layer_norm(x.to(torch::kFloat32), F::LayerNormFuncOptions(o.normalized_shape())
+                                                  .weight(ln->weight.to(torch::kFloat32))
+                                                  .bias(ln->bias.to(torch::kFloat32))
+                                                  .eps(o.eps()))
+      .to(x.scalar_type());
+}
+
+MultiheadAttentionImpl::MultiheadAttentionImpl(int width, int heads_) : heads(heads_) {
+  in_proj_weight = register_parameter("in_proj_weight", torch::empty({3 * width, width}));
+  in_proj_bias = register_parameter("in_proj_bias", torch::zeros({3 * width}));
+  out_proj = register_module("out_proj", torch::nn::Linear(width, width));
+}
+
+// Scaled dot-product attention over (batch, length, width); `mask` is added to the scores.
+static torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int heads,
+                            const torch::Tensor& mask) {
+  const auto batch = q.size(0), lq = q.size(1), lk = k.size(1), width = q.size(2);
+  const auto head_dim = width / heads;
+  auto split = [&](const torch::Tensor& t, int64_t len) { return t.reshape({batch, len, heads, head_dim}).transpose(1, 2); };
+  auto qh = split(q, lq) / std::sqrt(static_cast<double>(head_dim));
+  auto scores = torch::matmul(qh, split(k, lk).transpose(-2, -1));
+  if (mask.defined()) scores = scores + mask;
+  auto out = torch::matmul(torch::softmax(scores, -1), split(v, lk));
+  return out.transpose(1, 2).reshape({batch, lq, width});
+}
+
+torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
+  auto qkv = torch::linear(x, in_proj_weight, in_proj_bias).chunk(3, -1);
+  return out_proj->forward(attend(qkv[0], qkv[1], qkv[2], heads, mask));
+}
+
+MlpImpl::MlpImpl(int width, int hidden, Activation activation_) : activation(activation_) {
+  c_fc = register_module("c_fc", torch::nn::Linear(width, hidden));
+  c_proj = register_module("c_proj", torch::nn::Linear(hidden, width));
+}
+
+torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
+  auto h = c_fc->forward(x);
+  h = activation == Activation::quick_gelu ? h * torch::sigmoid(1.702 * h) : torch::gelu(h);
+  return c_proj->forward(h);
+}
+
+ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(int width, int heads, int mlp_width, Activation activation,
+                                                       double eps) {
+  attn = register_module("attn", MultiheadAttention(width, heads));
+  ln_1 = register_module("ln_1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}).eps(eps)));
+  mlp = register_module("mlp", Mlp(width, mlp_width, activation));
+  ln_2 = register_module("ln_2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}).eps(eps)));
+}
+
+torch::Tensor ResidualAttentionBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
+  auto y = x + attn->forward(layer_norm_fp32(x, ln_1), mask);
+  return y + mlp->forward(layer_norm_fp32(y, ln_2));
+}
+
+TransformerImpl::TransformerImpl(int width, int layers, int heads, int mlp, Activation activation, double eps) {
+  resblocks = register_module("resblocks", torch::nn::ModuleList());
+  for (int i = 0; i < layers; ++i) resblocks->push_back(ResidualAttentionBlock(width, heads, mlp, activation, eps));
+}
+
+torch::Tensor TransformerImpl::forward(torch::Tensor x, const torch::Tensor& mask) {
+  for (const auto& block : *resblocks) x = block->as<ResidualAttentionBlock>()->forward(x, mask);
+  return x;
+}
+
+VisionTransformerImpl::VisionTransformerImpl(const ClipConfig& c) {
+  const int width = c.vision_width, grid = c.image_resolution / c.patch_size;
+  conv1 = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, width, c.patch_size)
+                                                         .stride(c.patch_size)
+                                                         .bias(false)));
+  class_embedding = register_parameter("class_embedding", torch::empty({width}));
+  positional_embedding = register_parameter("positional_embedding", torch::empty({grid * grid + 1, width}));
+  ln_pre = register_module("ln_pre", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}).eps(c.layer_norm_eps)));
+  transformer = register_module("transformer", Transformer(width, c.vision_layers, c.vision_heads, c.vision_mlp,
+                                                           c.activation, c.layer_norm_eps));
+  ln_post = register_module("ln_post", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}).eps(c.layer_norm_eps)));
+  proj = register_parameter("proj", torch::empty({width, c.embed_dim}));
+}
+
+torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& pixels) {
+  auto x = conv1->forward(pixels);                     // [B, width, grid, grid]
+  x = x.flatten(2).transpose(1, 2);                    // [B, grid^2, width]
+  auto cls = class_embedding.to(x.scalar_type()).expand({x.size(0), 1, x.size(2)});
+  x = torch::cat({cls, x}, 1) + positional_embedding.to(x.scalar_type());
+  x = layer_norm_fp32(x, ln_pre);
+  x = transformer->forward(x);
+  x = layer_norm_fp32(x.select(1, 0), ln_post);
+  return torch::matmul(x, proj);
+}
+
+FrozenBatchNormImpl::FrozenBatchNormImpl(int channels) {
+  weight = register_parameter("weight", torch::ones({channels}));
+  bias = register_parameter("bias", torch::zeros({channels}));
+  running_mean = register_buffer("running_mean", torch::zeros({channels}));
+  running_var = register_buffer("running_var", torch::ones({channels}));
+}
+
+torch::Tensor FrozenBatchNormImpl::forward(const torch::Tensor& x) {
+  return torch::batch_norm(x, weight, bias, running_mean, running_var, /*training=*/false, /*momentum=*/0.1,
+                           /*eps=*/1e-5, /*cudnn_enabled=*/true);
+}
+
+static torch::nn::Conv2d conv(int in, int out, int kernel, int stride = 1) {
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(false));
+}
+
+BottleneckImpl::BottleneckImpl(int inplanes, int planes, int stride_) : stride(stride_) {
+  constexpr int expansion = 4;
+  conv1 = register_module("conv1", conv(inplanes, planes, 1));
+  bn1 = register_module("bn1", FrozenBatchNorm(planes));
+  conv2 = register_module("conv2", conv(planes, planes, 3));
+  bn2 = register_module("bn2", FrozenBatchNorm(planes));
+  conv3 = register_module("conv3", conv(planes, planes * expansion, 1));
+  bn3 = register_module("bn3", FrozenBatchNorm(planes * expansion));
+  if (stride > 1 || inplanes != planes * expansion) {
+    // OpenAI names these "-1" (AvgPool2d, no parameters), "0" (conv) and "1" (BN); the pool
+    // is applied in forward() so that the parameter names stay "downsample.0/1".
+    downsample = register_module("downsample", torch::nn::Sequential(conv(inplanes, planes * expansion, 1),
+                                                                     FrozenBatchNorm(planes * expansion)));
+  }
+}
+
+torch::Tensor BottleneckImpl::forward(const torch::Tensor& x) {
+  auto out = torch::relu(bn1->forward(conv1->forward(x)));
+  out = torch::relu(bn2->forward(conv2->forward(out)));
+  if (stride > 1) out = torch::avg_pool2d(out, stride);
+  out = bn3->forward(conv3->forward(out));
+  auto identity = x;
+  if (downsample) identity = downsample->forward(stride > 1 ? torch::avg_pool2d(x, stride) : x);
+  return torch::relu(out + identity);
+}
+
+AttentionPool2dImpl::AttentionPool2dImpl(int spacial_dim, int embed_dim, int heads_, int output_dim) : heads(heads_) {
+  positional_embedding = register_parameter("positional_embedding", torch::empty({spacial_dim * spacial_dim + 1, embed_dim}));
+  k_proj = register_module("k_proj", torch::nn::Linear(embed_dim, embed_dim));
+  q_proj = register_module("q_proj", torch::nn::Linear(embed_dim, embed_dim));
+  v_proj = register_module("v_proj", torch::nn::Linear(embed_dim, embed_dim));
+  c_proj = register_module("c_proj", torch::nn::Linear(embed_dim, output_dim));
+}
+
+torch::Tensor AttentionPool2dImpl::forward(const torch::Tensor& input) {
+  auto x = input.flatten(2).transpose(1, 2);          // [B, HW, C]
+  x = torch::cat({x.mean(1, /*keepdim=*/true), x}, 1);  // [B, HW+1, C]
+  x = x + positional_embedding.to(x.scalar_type());
+  // Only the mean token queries; every token is a key and a value.
+  auto q = q_proj->forward(x.narrow(1, 0, 1));
+  auto out = attend(q, k_proj->forward(x), v_proj->forward(x), heads, {});
+  return c_proj->forward(out).squeeze(1);
+}
+
+ModifiedResNetImpl::ModifiedResNetImpl(const ClipConfig& c) {
+  const int width = c.vision_width;
+  conv1 = register_module("conv1", conv(3, width / 2, 3, 2));
+  bn1 = register_module("bn1", FrozenBatchNorm(width / 2));
+  conv2 = register_module("conv2", conv(width / 2, width / 2, 3));
+  bn2 = register_module("bn2", FrozenBatchNorm(width / 2));
+  conv3 = register_module("conv3", conv(width / 2, width, 3));
+  bn3 = register_module("bn3", FrozenBatchNorm(width));
+  int inplanes = width;
+  auto make_layer = [&](int planes, int blocks, int stride) {
+    torch::nn::Sequential layer;
+    layer->push_back(Bottleneck(inplanes, planes, stride));
+    inplanes = planes * 4;
+    for (int i = 1; i < blocks; ++i) layer->push_back(Bottleneck(inplanes, planes, 1));
+    return layer;
+  };
+  layer1 = register_module("layer1", make_layer(width, c.resnet_layers[0], 1));
+  layer2 = register_module("layer2", make_layer(width * 2, c.resnet_layers[1], 2));
+  layer3 = register_module("layer3", make_layer(width * 4, c.resnet_layers[2], 2));
+  layer4 = register_module("layer4", make_layer(width * 8, c.resnet_layers[3], 2));
+  attnpool = register_module("attnpool", AttentionPool2d(c.image_resolution / 32, width * 32, c.vision_heads, c.embed_dim));
+}
+
+torch::Tensor ModifiedResNetImpl::forward(const torch::Tensor& pixels) {
+  auto x = torch::relu(bn1->forward(conv1->forward(pixels)));
+  x = torch::relu(bn2->forward(conv2->forward(x)));
+  x = torch::relu(bn3->forward(conv3->forward(x)));
+  x = torch::avg_pool2d(x, 2);
+  x = layer4->forward(layer3->forward(layer2->forward(layer1->forward(x))));
+  return attnpool->forward(x);
+}
+
+ClipImpl::ClipImpl(const ClipConfig& c) : config(c) {
+  if (c.vit) vit = register_module("visual", VisionTransformer(c));
+  else resnet = register_module("visual", ModifiedResNet(c));
+  transformer = register_module("transformer", Transformer(c.text_width, c.text_layers, c.text_heads, c.text_mlp,
+                                                           c.activation, c.layer_norm_eps));
+  token_embedding = register_module("token_embedding", torch::nn::Embedding(c.vocab_size, c.text_width));
+  positional_embedding = register_parameter("positional_embedding", torch::empty({c.context_length, c.text_width}));
+  ln_final = register_module("ln_final", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.text_width}).eps(c.layer_norm_eps)));
+  text_projection = register_parameter("text_projection", torch::empty({c.text_width, c.embed_dim}));
+  logit_scale = register_parameter("logit_scale", torch::ones({}));
+}
+
+torch::Tensor ClipImpl::encode_image(const torch::Tensor& pixels) {
+  return vit ? vit->forward(pixels) : resnet->forward(pixels);
+}
+
+torch::Tensor ClipImpl::encode_text(const torch::Tensor& ids) {
+  const auto length = ids.size(1);
+  const auto dtype = positional_embedding.scalar_type();
+  auto x = token_embedding->forward(ids) + positional_embedding.narrow(0, 0, length);
+  // Causal mask: position i attends to positions <= i.
+  auto mask = torch::full({length, length}, -std::numeric_limits<float>::infinity(),
+                          torch::TensorOptions().dtype(dtype).device(ids.device()))
+                  .triu(1);
+  x = transformer->forward(x, mask);
+  x = layer_norm_fp32(x, ln_final);
+  // Pool at the end-of-text token: the highest id in CLIP's vocabulary (argmax, as OpenAI).
+  auto eot = ids.argmax(-1);
+  auto pooled = x.index({torch::arange(x.size(0), ids.options()), eot});
+  return torch::matmul(pooled, text_projection);
+}
+
+}  // namespace recap::models::detail

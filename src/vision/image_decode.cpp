@@ -1,0 +1,106 @@
+// Image decoding with OpenCV, shaped as PIL would hand the image to CLIP's transform.
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
+#include "recap/common/error.h"
+#include "recap/vision/image.h"
+
+namespace recap::vision {
+namespace {
+
+bool starts_with(const std::string& bytes, std::string_view magic) {
+  return bytes.size() >= magic.size() && std::equal(magic.begin(), magic.end(), bytes.begin());
+}
+
+// A JPEG whose entropy-coded data is cut short still decodes in libjpeg (grey rows and a
+// warning); PIL refuses it. Complete files have an end-of-image marker after the last
+// start-of-scan (an EXIF thumbnail's own markers come before it).
+bool jpeg_is_complete(const std::string& bytes) {
+  std::size_t last_sos = std::string::npos, last_eoi = std::string::npos;
+  for (std::size_t i = 2; i + 1 < bytes.size(); ++i) {
+    if (static_cast<unsigned char>(bytes[i]) != 0xFF) continue;
+    const auto marker = static_cast<unsigned char>(bytes[i + 1]);
+    if (marker == 0xDA) last_sos = i;
+    if (marker == 0xD9) last_eoi = i;
+  }
+  return last_sos != std::string::npos && last_eoi != std::string::npos && last_eoi > last_sos;
+}
+
+// PNG colour type 3 (palette) and 1-bit greyscale open in PIL as modes "P" and "1",
+// which Image.resize samples with NEAREST whatever filter is asked for.
+bool png_is_palette_or_bilevel(const std::string& bytes) {
+  if (bytes.size() < 26) return false;
+  const auto bit_depth = static_cast<unsigned char>(bytes[24]);
+  const auto colour_type = static_cast<unsigned char>(bytes[25]);
+  return colour_type == 3 || (colour_type == 0 && bit_depth == 1);
+}
+
+// PNG ends with an IEND chunk; libpng gives up on a truncated file, but check anyway.
+bool png_is_complete(const std::string& bytes) {
+  return bytes.size() >= 12 && bytes.compare(bytes.size() - 8, 4, "IEND") == 0;
+}
+
+}  // namespace
+
+DecodedImage decode_image(const std::string& bytes, const std::string& name) {
+  if (bytes.empty()) throw InputError(name + ": empty file");
+  const bool is_jpeg = starts_with(bytes, "\xFF\xD8\xFF");
+  const bool is_png = starts_with(bytes, "\x89PNG\r\n\x1A\n");
+  if (is_jpeg && !jpeg_is_complete(bytes)) throw InputError(name + ": truncated JPEG (no end-of-image marker)");
+  if (is_png && !png_is_complete(bytes)) throw InputError(name + ": truncated PNG (no IEND chunk)");
+  cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
+  cv::Mat mat;
+  try {
+    mat = cv::imdecode(encoded, cv::IMREAD_UNCHANGED | cv::IMREAD_IGNORE_ORIENTATION);
+  } catch (const cv::Exception& e) {
+    throw InputError(name + ": cannot decode image (" + e.err + ")");
+  }
+  if (mat.empty() || mat.cols <= 0 || mat.rows <= 0) {
+    throw InputError(name + ": cannot decode image (unknown format or corrupt data)");
+  }
+  // 16-bit and float images: scaled to 8 bits as OpenCV's IMREAD_COLOR would.
+  if (mat.depth() == CV_16U) mat.convertTo(mat, CV_8U, 1.0 / 256.0);
+  else if (mat.depth() != CV_8U) mat.convertTo(mat, CV_8U, mat.depth() == CV_32F || mat.depth() == CV_64F ? 255.0 : 1.0);
+  cv::Mat rgb;
+  switch (mat.channels()) {
+    case 1: rgb = mat; break;
+    case 2: cv::extractChannel(mat, rgb, 0); break;  // grey + alpha: alpha is dropped
+    case 3: cv::cvtColor(mat, rgb, cv::COLOR_BGR2RGB); break;
+    case 4: cv::cvtColor(mat, rgb, cv::COLOR_BGRA2RGBA); break;
+    default: throw InputError(name + ": unsupported channel count " + std::to_string(mat.channels()));
+  }
+  if (!rgb.isContinuous()) rgb = rgb.clone();
+  DecodedImage image;
+  image.width = rgb.cols;
+  image.height = rgb.rows;
+  image.channels = rgb.channels();
+  image.nearest_resize = is_png && png_is_palette_or_bilevel(bytes);
+  image.pixels.assign(rgb.data, rgb.data + rgb.total() * rgb.elemSize());
+  return image;
+}
+
+DecodedImage read_image(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path.string() + ": cannot open image");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) throw InputError(path.string() + ": read error");
+  return decode_image(buffer.str(), path.string());
+}
+
+bool has_image_extension(const std::filesystem::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (const char* known : {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".jpe"}) {
+    if (ext == known) return true;
+  }
+  return false;
+}
+
+}  // namespace recap::vision

@@ -1,0 +1,148 @@
+// recap-embed end to end: every input mode against the golden embeddings, the cache, and
+// every bad input giving a one-line error and the documented exit status.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdlib>
+
+#include "recap/io/json_file.h"
+#include "recap/io/npy.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using recap::test::TempDir;
+
+namespace {
+
+fs::path golden() { return recap::test::shared_dir() / "golden"; }
+fs::path tiny_vit() { return golden() / "clip/tiny-vit"; }
+
+struct ToolRun {
+  int status;
+  std::string err;
+};
+
+ToolRun run_embed(const TempDir& dir, const std::string& args) {
+  const fs::path err = dir / "stderr.txt";
+  const std::string command = "RECAP_CACHE='" + (dir / "cache").string() + "' '" +
+                              (recap::test::tools_dir() / "recap-embed").string() + "' --threads 2 " + args + " 2>'" +
+                              err.string() + "'";
+  const int raw = std::system(command.c_str());
+  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, recap::test::read_bytes(err)};
+}
+
+double max_diff(const fs::path& a, const fs::path& b) {
+  const auto x = recap::io::read_npy_matrix(a), y = recap::io::read_npy_matrix(b);
+  EXPECT_EQ(x.rows, y.rows);
+  EXPECT_EQ(x.cols, y.cols);
+  double worst = 0;
+  for (std::size_t i = 0; i < x.values.size() && i < y.values.size(); ++i) worst = std::max(worst, std::fabs(double(x.values[i]) - y.values[i]));
+  return worst;
+}
+
+std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+
+}  // namespace
+
+TEST(RecapEmbed, PixelsTokenIdsAndTextsMatchGolden) {
+  TempDir dir;
+  const std::string model = "--clip " + q(tiny_vit() / "hf");
+  ASSERT_EQ(run_embed(dir, model + " --pixels " + q(tiny_vit() / "input_pixels.npy") + " --out " + q(dir / "img.npy")).status, 0);
+  EXPECT_LE(max_diff(dir / "img.npy", tiny_vit() / "image_embeds.npy"), 1e-4);
+  ASSERT_EQ(run_embed(dir, model + " --token-ids " + q(tiny_vit() / "input_ids.npy") + " --out " + q(dir / "ids.npy")).status, 0);
+  EXPECT_LE(max_diff(dir / "ids.npy", tiny_vit() / "text_embeds.npy"), 1e-4);
+  const auto readme = recap::io::read_json(tiny_vit() / "README.json");
+  std::string lines;
+  for (const auto& t : readme["texts"]) lines += t.get<std::string>() + "\n";
+  recap::test::write_bytes(dir / "captions.txt", lines);
+  ASSERT_EQ(run_embed(dir, model + " --texts " + q(dir / "captions.txt") + " --out " + q(dir / "txt.npy") +
+                               " --token-ids-out " + q(dir / "tok.npy")).status, 0);
+  EXPECT_LE(max_diff(dir / "txt.npy", tiny_vit() / "text_embeds.npy"), 1e-4);
+  std::vector<std::int64_t> shape;
+  EXPECT_EQ(recap::io::read_npy_int64(dir / "tok.npy", &shape), recap::io::read_npy_int64(tiny_vit() / "input_ids.npy"));
+  // A second run is served by the cache and gives the same numbers; --normalize gives unit rows.
+  ASSERT_EQ(run_embed(dir, model + " --texts " + q(dir / "captions.txt") + " --out " + q(dir / "txt2.npy") + " --normalize").status, 0);
+  const auto normalized = recap::io::read_npy_matrix(dir / "txt2.npy");
+  const auto raw = recap::io::read_npy_matrix(dir / "txt.npy");
+  for (std::int64_t i = 0; i < normalized.rows; ++i) {
+    double n2 = 0, r2 = 0;
+    for (std::int64_t j = 0; j < normalized.cols; ++j) n2 += double(normalized.row(i)[j]) * normalized.row(i)[j], r2 += double(raw.row(i)[j]) * raw.row(i)[j];
+    EXPECT_NEAR(n2, 1.0, 1e-5);
+    EXPECT_NEAR(normalized.row(i)[0], raw.row(i)[0] / std::sqrt(r2), 1e-6);
+  }
+}
+
+TEST(RecapEmbed, ImagesFolderSkipsBrokenFilesAndResumesFromCache) {
+  TempDir dir;
+  fs::create_directories(dir / "imgs");
+  for (const char* name : {"COCO_val2014_000000321647.jpg", "synthetic_rgba.png", "synthetic_gray_wide.jpg"}) {
+    fs::copy_file(golden() / "preprocess/images" / name, dir / "imgs" / name);
+  }
+  const std::string jpeg = recap::test::read_bytes(dir / "imgs/COCO_val2014_000000321647.jpg");
+  recap::test::write_bytes(dir / "imgs/broken.jpg", jpeg.substr(0, jpeg.size() / 3));
+  const std::string model = "--clip " + q(tiny_vit() / "hf");
+  const std::string base = model + " --images " + q(dir / "imgs") + " --batch-size 2";
+  ToolRun r = run_embed(dir, base + " --out " + q(dir / "e.npy") + " --ids-out " + q(dir / "ids.json") + " --pixels-out " + q(dir / "p.npy"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("broken.jpg: truncated JPEG"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("1 file(s) skipped"), std::string::npos) << r.err;
+  const auto ids = recap::io::read_json(dir / "ids.json");
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_EQ(ids[0], "COCO_val2014_000000321647.jpg");
+  std::vector<std::int64_t> shape;
+  EXPECT_EQ(recap::io::read_npy_matrix(dir / "e.npy").rows, 3);
+  // The same images through --pixels give the same rows (preprocessing happens once, in C++).
+  ASSERT_EQ(run_embed(dir, model + " --pixels " + q(dir / "p.npy") + " --out " + q(dir / "e2.npy")).status, 0);
+  EXPECT_LE(max_diff(dir / "e.npy", dir / "e2.npy"), 1e-6);
+  // Resumed: all three come from the cache.
+  r = run_embed(dir, base + " -v --out " + q(dir / "e3.npy"));
+  ASSERT_EQ(r.status, 0);
+  EXPECT_NE(r.err.find("3 embedding(s) from the cache"), std::string::npos) << r.err;
+  EXPECT_EQ(max_diff(dir / "e.npy", dir / "e3.npy"), 0.0);
+  // --strict turns the skip into an error (exit 3), and no output appears.
+  r = run_embed(dir, base + " --strict --no-cache --out " + q(dir / "strict.npy"));
+  EXPECT_EQ(r.status, 3);
+  EXPECT_NE(r.err.find("truncated JPEG"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "strict.npy"));
+}
+
+TEST(RecapEmbed, BadInputsAreOneLineErrors) {
+  TempDir dir;
+  const std::string model = "--clip " + q(tiny_vit() / "hf");
+  auto expect = [&](const std::string& args, int status, const std::string& needle) {
+    const ToolRun r = run_embed(dir, args);
+    EXPECT_EQ(r.status, status) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << args << "\n" << r.err;
+    // The error is one line, the last one (progress lines may precede it).
+    const auto at = r.err.rfind("recap-embed: error: ");
+    ASSERT_NE(at, std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find('\n', at), r.err.size() - 1) << r.err;
+  };
+  recap::test::write_bytes(dir / "caps.txt", "a dog\n\nmore\n");
+  expect(model + " --texts " + q(dir / "caps.txt") + " --out " + q(dir / "o.npy"), 3, "caps.txt:2: empty caption");
+  recap::test::write_bytes(dir / "bad.txt", "caf\xc3\n");
+  expect(model + " --texts " + q(dir / "bad.txt") + " --out " + q(dir / "o.npy"), 3, "bad.txt:1: not valid UTF-8");
+  expect(model + " --pixels " + q(golden() / "clip/tiny-rn/input_pixels.npy") + " --out " + q(dir / "o.npy"), 3,
+         "expected shape (N, 3, 32, 32)");
+  std::vector<std::int64_t> ids(2 * 77, 5);
+  ids[3] = 999999;
+  recap::io::write_npy(dir / "ids.npy", ids.data(), {2, 77});
+  expect(model + " --token-ids " + q(dir / "ids.npy") + " --out " + q(dir / "o.npy"), 3, "outside the vocabulary");
+  recap::test::write_bytes(dir / "cut.npy", recap::test::read_bytes(tiny_vit() / "input_ids.npy").substr(0, 300));
+  expect(model + " --token-ids " + q(dir / "cut.npy") + " --out " + q(dir / "o.npy"), 3, "truncated");
+  expect("--clip " + q(dir.path()) + " --texts " + q(dir / "caps.txt") + " --out " + q(dir / "o.npy"), 3, "no config.json");
+  recap::test::write_bytes(dir / "weights.bin", "garbage");
+  expect("--clip " + q(dir / "weights.bin") + " --texts " + q(dir / "caps.txt") + " --out " + q(dir / "o.npy"), 3,
+         "unknown model format");
+  expect(model + " --device cuda --texts " + q(dir / "caps.txt") + " --out " + q(dir / "o.npy"), 2, "--device cuda");
+  expect(model + " --dtype float16 --texts " + q(dir / "caps.txt") + " --out " + q(dir / "o.npy"), 2, "float16 needs");
+  expect(model + " --texts " + q(dir / "caps.txt") + " --pixels " + q(dir / "ids.npy") + " --out " + q(dir / "o.npy"), 2, "");
+  recap::test::write_bytes(dir / "exists.npy", "x");
+  expect(model + " --token-ids " + q(tiny_vit() / "input_ids.npy") + " --out " + q(dir / "exists.npy"), 2, "exists");
+  // The OpenAI safetensors of a width-32 text tower cannot say its heads.
+  expect("--clip " + q(tiny_vit() / "openai_state_dict.safetensors") + " --texts " + q(dir / "caps.txt") + " --out " +
+             q(dir / "o.npy"), 3, "cannot infer the text attention heads");
+  expect(model + " --images " + q(dir / "none") + " --out " + q(dir / "o.npy"), 3, "no such folder or list file");
+  EXPECT_FALSE(fs::exists(dir / "o.npy"));
+}

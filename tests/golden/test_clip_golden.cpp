@@ -1,0 +1,157 @@
+// CLIP embeddings against OpenAI's reference model (golden/clip: tiny random ViT and
+// ModifiedResNet CLIPs, each stored in the layouts users download).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "recap/common/error.h"
+#include "recap/io/json_file.h"
+#include "recap/io/npy.h"
+#include "recap/io/npy_tensor.h"
+#include "recap/models/clip_model.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using recap::models::ClipLoadOptions;
+using recap::models::ClipModel;
+
+namespace {
+
+fs::path golden(const std::string& model) { return recap::test::shared_dir() / "golden/clip" / model; }
+
+double max_abs_diff(const recap::io::FloatMatrix& a, const recap::io::FloatMatrix& b) {
+  EXPECT_EQ(a.rows, b.rows);
+  EXPECT_EQ(a.cols, b.cols);
+  double worst = 0;
+  for (std::size_t i = 0; i < a.values.size() && i < b.values.size(); ++i) {
+    worst = std::max(worst, std::fabs(double(a.values[i]) - b.values[i]));
+  }
+  return worst;
+}
+
+recap::io::FloatMatrix logits(const ClipModel& model, recap::io::FloatMatrix img, recap::io::FloatMatrix txt) {
+  recap::models::l2_normalize_rows(img);
+  recap::models::l2_normalize_rows(txt);
+  recap::io::FloatMatrix out(img.rows, txt.rows);
+  for (std::int64_t i = 0; i < img.rows; ++i)
+    for (std::int64_t j = 0; j < txt.rows; ++j) {
+      double dot = 0;
+      for (std::int64_t k = 0; k < img.cols; ++k) dot += double(img.row(i)[k]) * txt.row(j)[k];
+      out.row(i)[j] = static_cast<float>(model.logit_scale() * dot);
+    }
+  return out;
+}
+
+void check_layout(const std::string& model_name, const fs::path& weights, const ClipLoadOptions& options,
+                  const std::string& expected_layout) {
+  SCOPED_TRACE(weights.string());
+  const ClipModel model = ClipModel::load(weights, options);
+  EXPECT_EQ(model.info().layout, expected_layout);
+  const auto pixels = recap::io::read_npy_float(golden(model_name) / "input_pixels.npy");
+  ASSERT_EQ(pixels.shape.size(), 4u);
+  EXPECT_EQ(pixels.shape[2], model.info().image_resolution);
+  std::vector<std::int64_t> id_shape;
+  const auto ids = recap::io::read_npy_int64(golden(model_name) / "input_ids.npy", &id_shape);
+  const auto images = model.encode_images(pixels.values.data(), pixels.shape[0]);
+  const auto texts = model.encode_token_ids(ids.data(), id_shape[0], id_shape[1]);
+  const double image_diff = max_abs_diff(images, recap::io::read_npy_matrix(golden(model_name) / "image_embeds.npy"));
+  const double text_diff = max_abs_diff(texts, recap::io::read_npy_matrix(golden(model_name) / "text_embeds.npy"));
+  const double logit_diff =
+      max_abs_diff(logits(model, images, texts), recap::io::read_npy_matrix(golden(model_name) / "logits_per_image.npy"));
+  EXPECT_LE(image_diff, 1e-4);
+  EXPECT_LE(text_diff, 1e-4);
+  EXPECT_LE(logit_diff, 1e-4);
+  std::printf("  %-28s %-20s image %.2e  text %.2e  logits %.2e\n", (model_name + "/" + weights.filename().string()).c_str(),
+              expected_layout.c_str(), image_diff, text_diff, logit_diff);
+}
+
+ClipLoadOptions cpu_options() {
+  ClipLoadOptions o;
+  o.threads = 2;
+  return o;
+}
+
+// A safetensors state dict cannot say how many heads the text transformer has; OpenAI's
+// rule (width / 64) gives 0 for these tiny models' width 32. The TorchScript graphs of the
+// same models record 4 (checked in TinyVitTorchScriptRecordsHeads), so the test says 4.
+ClipLoadOptions safetensors_options() {
+  ClipLoadOptions o = cpu_options();
+  o.text_heads = 4;
+  return o;
+}
+
+}  // namespace
+
+TEST(ClipGolden, TinyVitHuggingFaceFolder) {
+  check_layout("tiny-vit", golden("tiny-vit") / "hf", cpu_options(), "hf-folder");
+}
+TEST(ClipGolden, TinyVitOpenAiTorchScript) {
+  check_layout("tiny-vit", golden("tiny-vit") / "openai_torchscript.pt", cpu_options(), "openai-torchscript");
+}
+TEST(ClipGolden, TinyVitOpenAiSafetensors) {
+  check_layout("tiny-vit", golden("tiny-vit") / "openai_state_dict.safetensors", safetensors_options(), "openai-safetensors");
+}
+TEST(ClipGolden, TinyResNetOpenAiTorchScript) {
+  check_layout("tiny-rn", golden("tiny-rn") / "openai_torchscript.pt", cpu_options(), "openai-torchscript");
+}
+TEST(ClipGolden, TinyResNetOpenAiSafetensors) {
+  check_layout("tiny-rn", golden("tiny-rn") / "openai_state_dict.safetensors", safetensors_options(), "openai-safetensors");
+}
+
+TEST(ClipGolden, SameWeightsSameFingerprintAcrossLayouts) {
+  const auto hf = ClipModel::load(golden("tiny-vit") / "hf", cpu_options());
+  const auto ts = ClipModel::load(golden("tiny-vit") / "openai_torchscript.pt", cpu_options());
+  const auto rn = ClipModel::load(golden("tiny-rn") / "openai_torchscript.pt", cpu_options());
+  EXPECT_EQ(hf.info().fingerprint, ts.info().fingerprint);
+  EXPECT_NE(hf.info().fingerprint, rn.info().fingerprint);
+}
+
+TEST(ClipGolden, RawTextThroughTokenizerGivesGoldenTextEmbeddings) {
+  const auto model = ClipModel::load(golden("tiny-vit") / "hf", cpu_options());
+  const auto readme = recap::io::read_json(golden("tiny-vit") / "README.json");
+  const auto texts = readme["texts"].get<std::vector<std::string>>();
+  std::vector<std::int64_t> id_shape;
+  const auto ids = recap::io::read_npy_int64(golden("tiny-vit") / "input_ids.npy", &id_shape);
+  ASSERT_EQ(id_shape[0], static_cast<std::int64_t>(texts.size()));
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    const auto row = model.tokenizer().tokenize(texts[i], 77);
+    EXPECT_TRUE(std::equal(row.begin(), row.end(), ids.begin() + i * 77)) << texts[i];
+  }
+  const double diff = max_abs_diff(model.encode_texts(texts), recap::io::read_npy_matrix(golden("tiny-vit") / "text_embeds.npy"));
+  EXPECT_LE(diff, 1e-4);
+}
+
+TEST(ClipGolden, TinyVitTorchScriptRecordsHeads) {
+  // Loading the TorchScript without a heads hint must find 4 text heads in its graph: with
+  // any other count the text embeddings would miss the golden ones by far more than 1e-4.
+  ClipLoadOptions wrong = safetensors_options();
+  wrong.text_heads = 2;
+  const auto with_wrong_heads = ClipModel::load(golden("tiny-vit") / "openai_state_dict.safetensors", wrong);
+  std::vector<std::int64_t> shape;
+  const auto ids = recap::io::read_npy_int64(golden("tiny-vit") / "input_ids.npy", &shape);
+  const double diff = max_abs_diff(with_wrong_heads.encode_token_ids(ids.data(), shape[0], shape[1]),
+                                   recap::io::read_npy_matrix(golden("tiny-vit") / "text_embeds.npy"));
+  EXPECT_GT(diff, 1e-3);
+  EXPECT_NE(ClipModel::load(golden("tiny-vit") / "openai_torchscript.pt", cpu_options()).info().architecture.find("4 heads"),
+            std::string::npos);
+}
+
+TEST(ClipLoad, MissingAndUnexpectedKeysAreListedInOneError) {
+  // The tiny-vit OpenAI safetensors with one tensor renamed in its JSON header: the
+  // loader must name both the missing and the unexpected key.
+  std::string bytes = recap::test::read_bytes(golden("tiny-vit") / "openai_state_dict.safetensors");
+  const auto at = bytes.find("\"visual.ln_post.bias\"");
+  ASSERT_NE(at, std::string::npos);
+  bytes.replace(at, 21, "\"visual.ln_post.bjas\"");
+  recap::test::TempDir dir;
+  recap::test::write_bytes(dir / "renamed.safetensors", bytes);
+  try {
+    ClipModel::load(dir / "renamed.safetensors", safetensors_options());
+    FAIL() << "no error";
+  } catch (const recap::InputError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("missing visual.ln_post.bias [64]"), std::string::npos) << message;
+    EXPECT_NE(message.find("unexpected visual.ln_post.bjas [64]"), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos);
+  }
+}

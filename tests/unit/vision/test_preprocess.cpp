@@ -1,0 +1,136 @@
+// CLIP preprocessing against the tensors PIL + torchvision produced (golden/preprocess),
+// the resampler against closed-form cases, and every kind of broken image.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "recap/common/error.h"
+#include "recap/io/json_file.h"
+#include "recap/io/npy_tensor.h"
+#include "recap/vision/image.h"
+#include "recap/vision/preprocess.h"
+#include "recap/vision/resample.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using namespace recap::vision;
+
+namespace {
+
+fs::path golden_dir() { return recap::test::shared_dir() / "golden/preprocess"; }
+
+void check_size(int size) {
+  const auto cases = recap::io::read_json(golden_dir() / ("cases_" + std::to_string(size) + ".json"));
+  PreprocessConfig config = PreprocessConfig::openai(size);
+  for (int c = 0; c < 3; ++c) {
+    EXPECT_FLOAT_EQ(config.mean[c], cases["mean"][c].get<float>());
+    EXPECT_FLOAT_EQ(config.std[c], cases["std"][c].get<float>());
+  }
+  int checked = 0;
+  for (const auto& c : cases["cases"]) {
+    const auto golden = recap::io::read_npy_float(golden_dir() / c["golden"].get<std::string>());
+    ASSERT_EQ(golden.shape, (std::vector<std::int64_t>{3, size, size}));
+    std::vector<float> ours(golden.values.size());
+    preprocess_file(golden_dir() / c["image"].get<std::string>(), config, ours.data());
+    double sum = 0, worst = 0;
+    for (std::size_t i = 0; i < ours.size(); ++i) {
+      const double d = std::fabs(double(ours[i]) - golden.values[i]);
+      sum += d;
+      worst = std::max(worst, d);
+    }
+    const double mean = sum / ours.size();
+    EXPECT_LE(mean, 2e-3) << c["image"];
+    EXPECT_LE(worst, 0.05) << c["image"];
+    std::printf("  %-45s %3d px: mean abs diff %.2e, max abs diff %.2e\n", c["image"].get<std::string>().c_str(),
+                size, mean, worst);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 11);
+}
+
+std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const recap::InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST(Preprocess, GoldenTensorsAt224) { check_size(224); }
+TEST(Preprocess, GoldenTensorsAt64) { check_size(64); }
+
+TEST(Resample, UniformImageStaysUniformAndIdentityCopies) {
+  std::vector<std::uint8_t> flat(37 * 23 * 3, 200);
+  std::vector<std::uint8_t> out(11 * 7 * 3);
+  resize_window(flat.data(), 37, 23, 3, 11, 7, {0, 0, 11, 7}, ResampleFilter::bicubic, out.data());
+  for (auto v : out) ASSERT_EQ(v, 200);
+  std::vector<std::uint8_t> ramp(9 * 5);
+  for (std::size_t i = 0; i < ramp.size(); ++i) ramp[i] = static_cast<std::uint8_t>(i * 5);
+  std::vector<std::uint8_t> same(ramp.size());
+  resize_window(ramp.data(), 9, 5, 1, 9, 5, {0, 0, 9, 5}, ResampleFilter::bicubic, same.data());
+  EXPECT_EQ(same, ramp);
+}
+
+TEST(Resample, WindowEqualsCropOfFullResize) {
+  const auto noise = recap::test::random_normal(1, 50 * 31 * 3, 7);
+  std::vector<std::uint8_t> image(noise.values.size());
+  for (std::size_t i = 0; i < image.size(); ++i) image[i] = static_cast<std::uint8_t>(128 + 40 * noise.values[i]);
+  std::vector<std::uint8_t> full(20 * 13 * 3), part(9 * 6 * 3);
+  resize_window(image.data(), 50, 31, 3, 20, 13, {0, 0, 20, 13}, ResampleFilter::bicubic, full.data());
+  resize_window(image.data(), 50, 31, 3, 20, 13, {5, 4, 9, 6}, ResampleFilter::bicubic, part.data());
+  for (int y = 0; y < 6; ++y)
+    for (int x = 0; x < 9 * 3; ++x) ASSERT_EQ(part[y * 27 + x], full[(y + 4) * 60 + 15 + x]);
+}
+
+TEST(Resample, TwoToOneBicubicMatchesHandComputedWeights) {
+  // Shrinking 4 -> 2 (scale 2): the filter is stretched to support 4, so output 0 (centre
+  // 1.0) reads inputs 0..3 at distances (x - 0.5) / 2 = -0.25, 0.25, 0.75, 1.25 with
+  // bicubic(a=-0.5) weights 0.8671875, 0.8671875, 0.2265625, -0.0703125 (sum 1.890625):
+  // (0*w0 + 100*w1 + 200*w2 + 255*w3) / sum = 60.35 -> 60 (fixed point, rounded).
+  const std::uint8_t row[4] = {0, 100, 200, 255};
+  std::uint8_t out[2];
+  resize_window(row, 4, 1, 1, 2, 1, {0, 0, 2, 1}, ResampleFilter::bicubic, out);
+  EXPECT_EQ(out[0], 60);
+  // Output 1 (centre 3.0): distances -1.25, -0.75, -0.25, 0.25 -> mirror image:
+  // (0*w3 + 100*w2 + 200*w1 + 255*w0) / sum = (-0 + 22.65625 + 173.4375 + 221.1328125) / 1.890625 = 220.68
+  EXPECT_EQ(out[1], 221);
+}
+
+TEST(ImageDecode, ExifOrientationIsIgnoredAndAlphaKept) {
+  const auto rotated = read_image(golden_dir() / "images/synthetic_exif_rotate90.jpg");
+  EXPECT_EQ(rotated.width, 320);  // stored size, not the EXIF-rotated 240 x 320
+  EXPECT_EQ(rotated.height, 240);
+  const auto rgba = read_image(golden_dir() / "images/synthetic_rgba.png");
+  EXPECT_EQ(rgba.channels, 4);
+  const auto grey = read_image(golden_dir() / "images/synthetic_gray_wide.jpg");
+  EXPECT_EQ(grey.channels, 1);
+}
+
+TEST(ImageDecode, BrokenImagesAreOneLineErrors) {
+  recap::test::TempDir dir;
+  const std::string jpeg = recap::test::read_bytes(golden_dir() / "images/COCO_val2014_000000321647.jpg");
+  const std::string png = recap::test::read_bytes(golden_dir() / "images/synthetic_tiny_upscale.png");
+  recap::test::write_bytes(dir / "cut.jpg", jpeg.substr(0, jpeg.size() / 2));
+  recap::test::write_bytes(dir / "cut.png", png.substr(0, png.size() - 30));
+  recap::test::write_bytes(dir / "empty.jpg", "");
+  recap::test::write_bytes(dir / "text.jpg", "this is not an image");
+  EXPECT_NE(message_of([&] { read_image(dir / "cut.jpg"); }).find("truncated JPEG"), std::string::npos);
+  EXPECT_NE(message_of([&] { read_image(dir / "cut.png"); }).find("truncated PNG"), std::string::npos);
+  EXPECT_NE(message_of([&] { read_image(dir / "empty.jpg"); }).find("empty file"), std::string::npos);
+  EXPECT_NE(message_of([&] { read_image(dir / "text.jpg"); }).find("cannot decode image"), std::string::npos);
+  EXPECT_NE(message_of([&] { read_image(dir / "missing.jpg"); }).find("missing.jpg: cannot open"), std::string::npos);
+  // The file name leads every message.
+  EXPECT_EQ(message_of([&] { read_image(dir / "cut.jpg"); }).rfind((dir / "cut.jpg").string(), 0), 0u);
+}
+
+TEST(PreprocessConfig, ReadsHuggingFaceJson) {
+  const auto config =
+      PreprocessConfig::from_hf_json(recap::test::shared_dir() / "golden/clip/tiny-vit/hf/preprocessor_config.json");
+  EXPECT_EQ(config.resize, 32);
+  EXPECT_EQ(config.crop, 32);
+  EXPECT_FLOAT_EQ(config.std[2], 0.27577711f);
+  EXPECT_NE(config.fingerprint(), PreprocessConfig::openai(32).fingerprint());
+}

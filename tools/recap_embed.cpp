@@ -1,0 +1,218 @@
+// recap-embed: CLIP embeddings of images, videos, captions, token ids or preprocessed
+// pixels, as row-major float32 .npy.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <optional>
+
+#include "cli_support.h"
+#include "recap/common/error.h"
+#include "recap/io/atomic_file.h"
+#include "recap/io/json_file.h"
+#include "recap/io/npy.h"
+#include "recap/io/npy_tensor.h"
+#include "recap/models/clip_model.h"
+#include "recap/models/embed_pipeline.h"
+#include "recap/text/clip_text.h"
+
+namespace fs = std::filesystem;
+using namespace recap;
+
+namespace {
+
+// A bar on a terminal, a line every few seconds otherwise; rate and ETA either way.
+class Progress {
+ public:
+  explicit Progress(std::string what) : what_(std::move(what)), tty_(::isatty(STDERR_FILENO)) {}
+  void operator()(std::int64_t done, std::int64_t total) {
+    const auto now = std::chrono::steady_clock::now();
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    if (done < total && std::chrono::duration<double>(now - last_).count() < (tty_ ? 0.2 : 5.0)) return;
+    last_ = now;
+    if (first_done_ < 0) first_done_ = done;  // cache hits are not part of the rate
+    const double rate = elapsed > 0 ? (done - first_done_) / elapsed : 0;
+    const double eta = rate > 0 ? (total - done) / rate : 0;
+    char line[200];
+    std::snprintf(line, sizeof line, "%s %lld/%lld (%.1f/s, ETA %.0fs)", what_.c_str(), static_cast<long long>(done),
+                  static_cast<long long>(total), rate, eta);
+    if (tty_) {
+      const int width = 30, filled = total > 0 ? static_cast<int>(width * done / total) : width;
+      std::fprintf(stderr, "\r%s: [%s%s] %s", cli::tool_name().c_str(), std::string(filled, '#').c_str(),
+                   std::string(width - filled, '.').c_str(), line);
+      if (done >= total) std::fputc('\n', stderr);
+    } else {
+      std::fprintf(stderr, "%s: %s\n", cli::tool_name().c_str(), line);
+    }
+  }
+
+ private:
+  std::string what_;
+  bool tty_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_{};
+  std::int64_t first_done_ = -1;
+};
+
+std::vector<std::string> read_captions(const fs::path& path, const std::string& prefix) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path.string() + ": cannot open");
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(line);
+  }
+  if (!lines.empty() && lines.back().empty()) lines.pop_back();
+  if (lines.empty()) throw InputError(path.string() + ": no captions (one per line expected)");
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string where = path.string() + ":" + std::to_string(i + 1);
+    text::check_utf8(lines[i], where);
+    if (text::collapse_whitespace(lines[i]).empty()) throw InputError(where + ": empty caption");
+    lines[i] = prefix + lines[i];
+  }
+  return lines;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Embed images, videos, captions, token ids or preprocessed pixels with CLIP.\n"
+               "Outputs n x d float32 .npy: projected encoder outputs, L2-normalised with --normalize."};
+  cli::CommonOptions common;
+  cli::add_common_options(app, common);
+  fs::path model_path, out, tokenizer_path, cache_dir;
+  std::optional<fs::path> pixels_in, token_ids_in, texts_in, images_in;
+  fs::path token_ids_out, pixels_out, ids_out;
+  std::string prefix, device = "cpu", dtype = "float32";
+  models::EmbedOptions embed;
+  bool force = false, no_cache = false;
+  int text_heads = 0, vision_heads = 0;
+
+  app.add_option("--clip", model_path, "CLIP weights: Hugging Face folder, OpenAI .pt, or OpenAI-layout .safetensors")
+      ->required();
+  auto* inputs = app.add_option_group("input", "exactly one input");
+  inputs->add_option("--pixels", pixels_in, "Preprocessed images, N x 3 x R x R float32 .npy");
+  inputs->add_option("--token-ids", token_ids_in, "Token ids, N x L integer .npy (L <= context length)");
+  inputs->add_option("--texts", texts_in, "UTF-8 text file, one caption per line");
+  inputs->add_option("--images", images_in, "Folder of images/videos (recursive, sorted) or a list file of paths");
+  inputs->require_option(1);
+  app.add_option("--out", out, "Output embeddings .npy")->required();
+  app.add_flag("--normalize", embed.normalize, "L2-normalise each embedding");
+  app.add_option("--batch-size", embed.batch_size, "Items per model call")->check(CLI::PositiveNumber);
+  app.add_option("--workers", embed.workers, "Image decoding threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--prefix", prefix, "Text prepended to every caption of --texts (e.g. \"A photo depicts \")");
+  app.add_option("--token-ids-out", token_ids_out, "With --texts: also write the N x 77 int64 token ids");
+  app.add_option("--pixels-out", pixels_out, "With --images: also write the preprocessed N x 3 x R x R pixels");
+  app.add_option("--ids-out", ids_out, "With --images: JSON list naming the file of each output row");
+  app.add_option("--video-frames", embed.video_frames, "Frames sampled uniformly per video (mean-pooled)")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--strict", embed.strict, "Fail on the first unreadable image instead of skipping it");
+  app.add_option("--cache", cache_dir, "Embedding cache folder (default: $RECAP_CACHE or ~/.cache/recap)");
+  app.add_flag("--no-cache", no_cache, "Neither read nor write the embedding cache");
+  app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--dtype", dtype, "float32, bfloat16 (CPU via oneDNN, or CUDA) or float16 (CUDA)")
+      ->check(CLI::IsMember({"float32", "bfloat16", "float16", "fp32", "bf16", "fp16"}));
+  app.add_option("--tokenizer", tokenizer_path, "Tokenizer folder or bpe_simple_vocab_16e6.txt.gz (default: beside the weights)");
+  app.add_option("--text-heads", text_heads, "Text attention heads when the weights do not say (default: width / 64)");
+  app.add_option("--vision-heads", vision_heads, "Vision attention heads when the weights do not say");
+  app.add_flag("--force", force, "Overwrite existing outputs");
+
+  return cli::run(app, argc, argv, [&] {
+    if (!token_ids_out.empty() && !texts_in) throw UsageError("--token-ids-out needs --texts");
+    if ((!pixels_out.empty() || !ids_out.empty()) && !images_in) throw UsageError("--pixels-out and --ids-out need --images");
+    if (!prefix.empty() && !texts_in) throw UsageError("--prefix needs --texts");
+    for (const fs::path& p : {out, token_ids_out, pixels_out, ids_out}) {
+      if (!p.empty()) io::check_output_path(p, force);
+    }
+    models::ClipLoadOptions load;
+    load.device = models::parse_device(device);
+    load.precision = models::parse_precision(dtype);
+    load.threads = common.threads;
+    load.tokenizer = tokenizer_path;
+    load.text_heads = text_heads;
+    load.vision_heads = vision_heads;
+    const auto t0 = std::chrono::steady_clock::now();
+    const models::ClipModel model = models::ClipModel::load(model_path, load);
+    const auto& info = model.info();
+    if (common.verbose) {
+      cli::note("model " + info.layout + ": " + info.architecture + ", " + models::precision_name(info.precision) +
+                ", fingerprint " + info.fingerprint);
+      cli::note("preprocessing " + model.preprocess_config().fingerprint());
+    }
+    embed.use_cache = !no_cache;
+    embed.cache_root = cache_dir;
+    embed.warn = [](const std::string& message) { cli::note("warning: skipped " + message); };
+    Progress progress(images_in ? "files" : pixels_in ? "images" : "texts");
+    embed.progress = [&](std::int64_t done, std::int64_t total) { progress(done, total); };
+
+    io::FloatMatrix result;
+    if (pixels_in) {
+      const auto pixels = io::read_npy_float(*pixels_in);
+      const int r = info.image_resolution;
+      if (pixels.shape.size() != 4 || pixels.shape[1] != 3 || pixels.shape[2] != r || pixels.shape[3] != r) {
+        std::string shape;
+        for (auto s : pixels.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(s);
+        throw InputError(pixels_in->string() + ": expected shape (N, 3, " + std::to_string(r) + ", " + std::to_string(r) +
+                         ") for this model, got (" + shape + ")");
+      }
+      result = io::FloatMatrix(pixels.shape[0], info.embed_dim);
+      const std::size_t image_floats = static_cast<std::size_t>(3) * r * r;
+      for (std::int64_t first = 0; first < pixels.shape[0]; first += embed.batch_size) {
+        const std::int64_t count = std::min<std::int64_t>(embed.batch_size, pixels.shape[0] - first);
+        const auto part = model.encode_images(pixels.values.data() + first * image_floats, count);
+        std::copy(part.values.begin(), part.values.end(), result.row(first));
+        progress(first + count, pixels.shape[0]);
+      }
+      if (embed.normalize) models::l2_normalize_rows(result);
+    } else if (token_ids_in) {
+      std::vector<std::int64_t> shape;
+      const auto ids = io::read_npy_int64(*token_ids_in, &shape);
+      if (shape.size() != 2) throw InputError(token_ids_in->string() + ": expected a 2-D array of token ids (N x L)");
+      try {
+        result = models::embed_token_ids(model, ids.data(), shape[0], shape[1], embed);
+      } catch (const InputError& e) {
+        throw InputError(token_ids_in->string() + ": " + e.what());
+      }
+    } else if (texts_in) {
+      const auto captions = read_captions(*texts_in, prefix);
+      const int length = info.context_length;
+      std::vector<std::int64_t> ids(captions.size() * static_cast<std::size_t>(length));
+      std::size_t truncated = 0;
+      for (std::size_t i = 0; i < captions.size(); ++i) {
+        bool cut = false;
+        const auto row = model.tokenizer().tokenize(captions[i], length, &cut);
+        truncated += cut;
+        std::copy(row.begin(), row.end(), ids.begin() + i * length);
+      }
+      if (truncated) cli::note(std::to_string(truncated) + " caption(s) longer than " + std::to_string(length) + " tokens were truncated");
+      result = models::embed_token_ids(model, ids.data(), static_cast<std::int64_t>(captions.size()), length, embed);
+      if (!token_ids_out.empty()) io::write_npy(token_ids_out, ids.data(), {static_cast<std::int64_t>(captions.size()), length});
+    } else {
+      const auto files = models::list_media(*images_in);
+      std::vector<float> pixels;
+      const auto media = models::embed_media(model, files, embed, pixels_out.empty() ? nullptr : &pixels);
+      if (media.embeddings.rows == 0) throw InputError(images_in->string() + ": no file could be embedded");
+      if (!media.skipped.empty()) cli::note(std::to_string(media.skipped.size()) + " file(s) skipped (use --strict to fail instead)");
+      if (common.verbose) cli::note(std::to_string(media.cache_hits) + " embedding(s) from the cache");
+      result = media.embeddings;
+      if (!pixels_out.empty()) {
+        const std::int64_t r = info.image_resolution;
+        io::write_npy(pixels_out, pixels.data(), {static_cast<std::int64_t>(pixels.size() / (3 * r * r)), 3, r, r});
+      }
+      if (!ids_out.empty()) {
+        const bool from_folder = fs::is_directory(*images_in);
+        nlohmann::json names = nlohmann::json::array();
+        for (std::size_t i : media.kept) {
+          names.push_back(from_folder ? files[i].lexically_relative(*images_in).string() : files[i].string());
+        }
+        io::write_json(ids_out, names);
+      }
+    }
+    io::write_npy(out, result);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    cli::note("wrote " + out.string() + " (" + std::to_string(result.rows) + " x " + std::to_string(result.cols) + ", " +
+              (embed.normalize ? "L2-normalised" : "un-normalised") + ") in " + std::to_string(seconds).substr(0, 6) + " s");
+  });
+}
