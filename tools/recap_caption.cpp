@@ -44,6 +44,11 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingDirectory);
   app.add_option("--out", out_path, "Results JSON (COCO results format)")->required();
   app.add_option("--details", details_path, "JSONL with the top-k retrieved captions and similarities per image");
+  std::string search_kernel = "auto";
+  app.add_option("--search-kernel", search_kernel,
+                 "Exact search kernel: auto (bf16 screening where the CPU has AMX/AVX-512 BF16, else fp32), fp32, bf16; "
+                 "all return the same captions")
+      ->check(CLI::IsMember({"auto", "fp32", "bf16"}))->capture_default_str();
   app.add_flag("--force", force, "Overwrite existing output files");
   cli::add_common_options(app, common);
 
@@ -73,7 +78,12 @@ int main(int argc, char** argv) {
 
     if (run_normalizes(run_dir)) normalize_rows(queries);
     const io::FloatMatrix mapped = align::apply_map(queries, w, true);
-    const auto results = caption::caption_by_retrieval(store, mapped, ids, k);
+    retrieval::SearchOptions search;
+    search.kernel = retrieval::parse_search_kernel(search_kernel);
+    search.threads = common.threads;
+    std::string kernel_used;
+    const auto results = caption::caption_by_retrieval(store, mapped, ids, k, search, &kernel_used);
+    if (common.verbose) cli::note("search kernel: " + kernel_used);
 
     if (!details_path.empty()) {
       std::vector<nlohmann::json> records;

@@ -34,8 +34,10 @@ std::vector<nlohmann::json> load_image_ids(const std::filesystem::path& path, st
 }
 
 std::vector<std::vector<Retrieved>> retrieve(const retrieval::Datastore& store, const io::FloatMatrix& mapped,
-                                             std::int64_t k) {
-  const retrieval::TopK top = store.search(mapped.data(), mapped.rows, k);
+                                             std::int64_t k, const retrieval::SearchOptions& options,
+                                             std::string* kernel_used) {
+  const retrieval::TopK top = store.search(mapped.data(), mapped.rows, k, options);
+  if (kernel_used != nullptr) *kernel_used = top.kernel;
   std::vector<std::vector<Retrieved>> lists(static_cast<std::size_t>(mapped.rows));
   for (std::int64_t q = 0; q < mapped.rows; ++q)
     for (std::int64_t j = 0; j < k; ++j) lists[q].push_back({top.ids_of(q)[j], top.scores_of(q)[j]});
@@ -43,8 +45,9 @@ std::vector<std::vector<Retrieved>> retrieve(const retrieval::Datastore& store, 
 }
 
 std::vector<CaptionResult> caption_by_retrieval(const retrieval::Datastore& store, const io::FloatMatrix& mapped,
-                                                const std::vector<nlohmann::json>& ids, std::int64_t k) {
-  auto lists = retrieve(store, mapped, k);
+                                                const std::vector<nlohmann::json>& ids, std::int64_t k,
+                                                const retrieval::SearchOptions& options, std::string* kernel_used) {
+  auto lists = retrieve(store, mapped, k, options, kernel_used);
   std::vector<CaptionResult> results(lists.size());
   for (std::size_t q = 0; q < lists.size(); ++q) {
     results[q].image_id = ids[q];

@@ -2,102 +2,85 @@
 
 #include <cblas.h>
 
-#include <algorithm>
+#include <cmath>
 #include <stdexcept>
+#include <vector>
 
+#include "bf16_gemm.h"
+#include "recap/common/error.h"
 #include "recap/common/parallel.h"
+#include "screened_search.h"
 
 namespace recap::retrieval {
 namespace {
 
-struct Entry {
-  float score;
-  std::int64_t id;
-};
+// float32 SGEMM: inputs are exact, each of the d products and additions rounds once, so
+// |ŝ − s| <= γ_d Σ|x_i y_i| with γ_d ≈ d·2^-24; doubled for safety.
+double fp32_relative_bound(std::int64_t d) { return 2.0 * static_cast<double>(d) * std::ldexp(1.0, -24); }
 
-// "a ranks before b": higher score, or equal score and lower id.
-inline bool ranks_before(const Entry& a, const Entry& b) {
-  return a.score > b.score || (a.score == b.score && a.id < b.id);
+// bfloat16 inputs (8 significant bits, unit roundoff u = 2^-8) change each product by at
+// most (2u + u²)|x_i y_i|; float32 accumulation adds γ_d as above (doubled again for
+// AMX's pairwise steps).
+double bf16_relative_bound(std::int64_t d) {
+  const double u = std::ldexp(1.0, -8);
+  return 2 * u + u * u + 2 * fp32_relative_bound(d) * (1 + u) * (1 + u);
 }
 
-// A heap of the k best entries seen so far; its top is the worst of them. Ids arrive in
-// increasing order, so an equal score never displaces a kept entry.
-class BoundedHeap {
- public:
-  void reset(Entry* storage, std::int64_t k) {
-    data_ = storage;
-    k_ = k;
-    size_ = 0;
-  }
-  void restore(std::int64_t size) { size_ = size; }
-  std::int64_t size() const { return size_; }
+TopK fp32_top_k(const float* queries, std::int64_t nq, const float* base, std::int64_t nb, std::int64_t d,
+                std::int64_t k, const SearchOptions& options) {
+  auto sgemm = [&](std::int64_t q0, std::int64_t qn, std::int64_t b0, std::int64_t bn, float* out) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(qn), static_cast<int>(bn),
+                static_cast<int>(d), 1.0f, queries + q0 * d, static_cast<int>(d), base + b0 * d, static_cast<int>(d),
+                0.0f, out, static_cast<int>(bn));
+  };
+  return screened_top_k(queries, nq, base, nb, d, k, options, sgemm, fp32_relative_bound(d),
+                        "fp32 (OpenBLAS SGEMM, exact float64 rescoring)");
+}
 
-  void offer(float score, std::int64_t id) {
-    if (size_ < k_) {
-      data_[size_++] = {score, id};
-      std::push_heap(data_, data_ + size_, ranks_before);
-    } else if (score > data_[0].score) {
-      std::pop_heap(data_, data_ + size_, ranks_before);
-      data_[size_ - 1] = {score, id};
-      std::push_heap(data_, data_ + size_, ranks_before);
-    }
+// Returns false when the CPU lacks native bfloat16 and the kernel was not demanded.
+bool bf16_top_k(const float* queries, std::int64_t nq, const float* base, std::int64_t nb, std::int64_t d,
+                std::int64_t k, const SearchOptions& options, bool required, TopK& result) {
+  const std::int64_t qb = std::max<std::int64_t>(1, std::min(options.query_block, nq));
+  const std::int64_t bb = std::max<std::int64_t>(1, std::min(options.base_block, nb));
+  Bf16ScoreGemm gemm(qb, bb, d);
+  if (!gemm.native()) {
+    if (required)
+      throw UsageError("the bf16 search kernel needs native bfloat16 arithmetic (AMX or AVX-512 BF16); oneDNN offers "
+                       "only " + gemm.implementation() + " here: use the fp32 kernel");
+    return false;
   }
-
- private:
-  Entry* data_ = nullptr;
-  std::int64_t k_ = 0, size_ = 0;
-};
+  const int threads = resolve_threads(options.threads);
+  std::vector<std::uint16_t> base16(static_cast<std::size_t>(nb * d)), queries16(static_cast<std::size_t>(nq * d));
+  to_bfloat16(base, base16.data(), nb * d, threads);
+  to_bfloat16(queries, queries16.data(), nq * d, threads);
+  auto bf16 = [&](std::int64_t q0, std::int64_t qn, std::int64_t b0, std::int64_t bn, float* out) {
+    gemm.run(queries16.data() + q0 * d, qn, base16.data() + b0 * d, bn, out);
+  };
+  result = screened_top_k(queries, nq, base, nb, d, k, options, bf16, bf16_relative_bound(d),
+                          "bf16-screened (oneDNN " + gemm.implementation() + ", exact float64 rescoring)");
+  return true;
+}
 
 }  // namespace
+
+SearchKernel parse_search_kernel(const std::string& name) {
+  if (name == "auto") return SearchKernel::automatic;
+  if (name == "fp32") return SearchKernel::fp32;
+  if (name == "bf16") return SearchKernel::bf16_screened;
+  throw UsageError("unknown search kernel '" + name + "' (choose auto, fp32 or bf16)");
+}
 
 TopK exact_top_k(const float* queries, std::int64_t nq, const float* base, std::int64_t nb, std::int64_t d,
                  std::int64_t k, const SearchOptions& options) {
   if (k < 1 || k > nb)
     throw std::invalid_argument("k = " + std::to_string(k) + " must be between 1 and the base size " +
                                 std::to_string(nb));
-  const int threads = resolve_threads(options.threads);
-  const std::int64_t qb = std::max<std::int64_t>(1, options.query_block);
-  const std::int64_t bb = std::max<std::int64_t>(1, options.base_block);
-
-  std::vector<Entry> heaps(static_cast<std::size_t>(nq * k));
-  std::vector<std::int64_t> heap_sizes(static_cast<std::size_t>(nq), 0);
-  std::vector<float> scores(static_cast<std::size_t>(std::min(qb, nq) * std::min(bb, nb)));
-
-  for (std::int64_t q0 = 0; q0 < nq; q0 += qb) {
-    const std::int64_t qn = std::min(qb, nq - q0);
-    for (std::int64_t b0 = 0; b0 < nb; b0 += bb) {
-      const std::int64_t bn = std::min(bb, nb - b0);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(qn), static_cast<int>(bn),
-                  static_cast<int>(d), 1.0f, queries + q0 * d, static_cast<int>(d), base + b0 * d,
-                  static_cast<int>(d), 0.0f, scores.data(), static_cast<int>(bn));
-      parallel_ranges(qn, threads, [&](std::int64_t begin, std::int64_t end) {
-        BoundedHeap heap;
-        for (std::int64_t i = begin; i < end; ++i) {
-          const std::int64_t q = q0 + i;
-          heap.reset(heaps.data() + q * k, k);
-          heap.restore(heap_sizes[q]);
-          const float* row = scores.data() + i * bn;
-          for (std::int64_t j = 0; j < bn; ++j) heap.offer(row[j], b0 + j);
-          heap_sizes[q] = heap.size();
-        }
-      });
-    }
+  if (options.kernel != SearchKernel::fp32) {
+    TopK result;
+    if (bf16_top_k(queries, nq, base, nb, d, k, options, options.kernel == SearchKernel::bf16_screened, result))
+      return result;
   }
-
-  TopK result;
-  result.queries = nq;
-  result.k = k;
-  result.ids.resize(static_cast<std::size_t>(nq * k));
-  result.scores.resize(static_cast<std::size_t>(nq * k));
-  for (std::int64_t q = 0; q < nq; ++q) {
-    Entry* h = heaps.data() + q * k;
-    std::sort(h, h + k, ranks_before);
-    for (std::int64_t j = 0; j < k; ++j) {
-      result.ids[q * k + j] = h[j].id;
-      result.scores[q * k + j] = h[j].score;
-    }
-  }
-  return result;
+  return fp32_top_k(queries, nq, base, nb, d, k, options);
 }
 
 }  // namespace recap::retrieval

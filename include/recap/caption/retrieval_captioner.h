@@ -32,12 +32,16 @@ std::vector<nlohmann::json> load_image_ids(const std::filesystem::path& path, st
 std::vector<nlohmann::json> row_numbers_as_ids(std::int64_t rows);
 
 // Top-k retrieval for each row of `mapped` (normalised aligned embeddings).
+// `kernel_used`, when given, receives the search kernel's description.
 std::vector<std::vector<Retrieved>> retrieve(const retrieval::Datastore& store, const io::FloatMatrix& mapped,
-                                             std::int64_t k);
+                                             std::int64_t k, const retrieval::SearchOptions& options = {},
+                                             std::string* kernel_used = nullptr);
 
 // The retrieval-only captioner: the best retrieved caption.
 std::vector<CaptionResult> caption_by_retrieval(const retrieval::Datastore& store, const io::FloatMatrix& mapped,
-                                                const std::vector<nlohmann::json>& ids, std::int64_t k);
+                                                const std::vector<nlohmann::json>& ids, std::int64_t k,
+                                                const retrieval::SearchOptions& options = {},
+                                                std::string* kernel_used = nullptr);
 
 // COCO results format [{"image_id", "caption"}].
 nlohmann::json coco_results(const std::vector<CaptionResult>& results);

@@ -1,13 +1,21 @@
 #pragma once
 // Exact maximum-inner-product top-k search (cosine similarity on L2-normalised rows):
-// scores come from blocked SGEMM calls, each query keeps a bounded heap. Ties are broken
-// by the lower base index, so results do not depend on blocking or threads.
+// the k rows with the largest inner product computed in float64 from the float32
+// vectors, ties broken by the lower base index, so results depend on neither blocking,
+// threads nor kernel. Blocked GEMM scores screen the base; rows within twice the GEMM's
+// proven error bound of the k-th best are rescored in float64 (screened_search.h).
+// Two kernels:
+//  - fp32: OpenBLAS SGEMM scores (error bound ~d·2^-24; a handful of rows rescored).
+//  - bf16: bfloat16 scores with float32 accumulation on AMX / AVX-512 BF16 through
+//    oneDNN (~10x SGEMM on AMX; error bound ~2^-7, so more rows are rescored).
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace recap::retrieval {
 
 struct TopK {
+  std::string kernel;  // which kernel produced it, for logs and provenance
   std::int64_t queries = 0;
   std::int64_t k = 0;
   std::vector<std::int64_t> ids;  // queries x k, best first
@@ -17,7 +25,13 @@ struct TopK {
   const float* scores_of(std::int64_t q) const { return scores.data() + q * k; }
 };
 
+enum class SearchKernel { automatic, fp32, bf16_screened };
+
+// "auto" | "fp32" | "bf16"; throws UsageError otherwise.
+SearchKernel parse_search_kernel(const std::string& name);
+
 struct SearchOptions {
+  SearchKernel kernel = SearchKernel::automatic;  // automatic: bf16-screened where the CPU has native bfloat16
   std::int64_t query_block = 512;   // queries per SGEMM
   std::int64_t base_block = 16384;  // base rows per SGEMM; scores buffer = query_block x base_block floats
   int threads = 0;                  // selection threads (0: all cores)

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "recap/common/error.h"
+#include "recap/io/npy.h"
 #include "recap/retrieval/datastore.h"
 #include "recap/retrieval/exact_search.h"
 #include "test_support.h"
@@ -41,18 +42,46 @@ io::FloatMatrix ternary(std::int64_t n, std::int64_t d, std::uint32_t seed) {
   return m;
 }
 
+// Every test runs on both kernels; the bf16-screened one where this CPU has native
+// bfloat16 arithmetic (skipped elsewhere: the fp32 run still covers the logic).
+class ExactSearch : public ::testing::TestWithParam<retrieval::SearchKernel> {
+ protected:
+  void SetUp() override {
+    if (GetParam() != retrieval::SearchKernel::bf16_screened) return;
+    const float one[4] = {1, 0, 0, 0};
+    retrieval::SearchOptions probe;
+    probe.kernel = retrieval::SearchKernel::bf16_screened;
+    try {
+      retrieval::exact_top_k(one, 1, one, 1, 4, 1, probe);
+    } catch (const UsageError&) {
+      GTEST_SKIP() << "no native bfloat16 arithmetic on this CPU";
+    }
+  }
+  retrieval::SearchOptions options(std::int64_t query_block, std::int64_t base_block) const {
+    retrieval::SearchOptions o;
+    o.kernel = GetParam();
+    o.query_block = query_block;
+    o.base_block = base_block;
+    return o;
+  }
+};
+
 }  // namespace
 
-TEST(ExactSearch, EqualsBruteForceOnRandomData) {
+INSTANTIATE_TEST_SUITE_P(Kernels, ExactSearch,
+                         ::testing::Values(retrieval::SearchKernel::fp32, retrieval::SearchKernel::bf16_screened),
+                         [](const auto& info) {
+                           return info.param == retrieval::SearchKernel::fp32 ? std::string("fp32") : std::string("bf16");
+                         });
+
+TEST_P(ExactSearch, EqualsBruteForceOnRandomData) {
   auto base = test::random_normal(3001, 48, 1);
   auto queries = test::random_normal(37, 48, 2);
   test::normalize_rows(base);
   test::normalize_rows(queries);
   for (auto blocks : {std::pair<std::int64_t, std::int64_t>{512, 16384}, {7, 13}, {1, 1000}}) {
-    retrieval::SearchOptions options;
-    options.query_block = blocks.first;
-    options.base_block = blocks.second;
-    auto top = retrieval::exact_top_k(queries.data(), queries.rows, base.data(), base.rows, base.cols, 10, options);
+    auto top = retrieval::exact_top_k(queries.data(), queries.rows, base.data(), base.rows, base.cols, 10,
+                                      options(blocks.first, blocks.second));
     for (std::int64_t q = 0; q < queries.rows; ++q) {
       std::vector<double> expected_scores;
       auto expected = brute_force(queries, q, base, 10, &expected_scores);
@@ -64,15 +93,13 @@ TEST(ExactSearch, EqualsBruteForceOnRandomData) {
   }
 }
 
-TEST(ExactSearch, TiesGoToTheLowerIndex) {
+TEST_P(ExactSearch, TiesGoToTheLowerIndex) {
   auto base = ternary(2000, 6, 3);  // 3^6 = 729 distinct rows: many exact duplicates
   auto queries = ternary(25, 6, 4);
   for (auto blocks : {std::pair<std::int64_t, std::int64_t>{512, 16384}, {3, 17}}) {
-    retrieval::SearchOptions options;
-    options.query_block = blocks.first;
-    options.base_block = blocks.second;
-    options.threads = 2;
-    auto top = retrieval::exact_top_k(queries.data(), queries.rows, base.data(), base.rows, base.cols, 25, options);
+    auto opts = options(blocks.first, blocks.second);
+    opts.threads = 2;
+    auto top = retrieval::exact_top_k(queries.data(), queries.rows, base.data(), base.rows, base.cols, 25, opts);
     for (std::int64_t q = 0; q < queries.rows; ++q) {
       auto expected = brute_force(queries, q, base, 25);
       EXPECT_TRUE(std::equal(expected.begin(), expected.end(), top.ids_of(q))) << "query " << q;
@@ -80,10 +107,30 @@ TEST(ExactSearch, TiesGoToTheLowerIndex) {
   }
 }
 
-TEST(ExactSearch, KEqualToBaseSizeSortsEverything) {
+// Rows that differ by far less than bfloat16 can resolve: the approximate scores all
+// tie, and only the exact rescoring orders them.
+TEST_P(ExactSearch, DifferencesBelowBfloat16ResolutionAreRankedExactly) {
+  const std::int64_t n = 3000, d = 64;
+  auto direction = test::random_normal(1, d, 11);
+  auto noise = test::random_normal(n, d, 12);
+  io::FloatMatrix base(n, d);
+  for (std::int64_t j = 0; j < n; ++j)
+    for (std::int64_t c = 0; c < d; ++c) base.row(j)[c] = direction.values[c] + 1e-4f * noise.row(j)[c];
+  test::normalize_rows(base);
+  auto queries = test::random_normal(5, d, 13);
+  for (std::int64_t c = 0; c < d; ++c) queries.row(0)[c] = direction.values[c];  // query 0 sits on the cluster
+  test::normalize_rows(queries);
+  auto top = retrieval::exact_top_k(queries.data(), 5, base.data(), n, d, 20, options(512, 1024));
+  for (std::int64_t q = 0; q < 5; ++q) {
+    auto expected = brute_force(queries, q, base, 20);
+    EXPECT_TRUE(std::equal(expected.begin(), expected.end(), top.ids_of(q))) << "query " << q;
+  }
+}
+
+TEST_P(ExactSearch, KEqualToBaseSizeSortsEverything) {
   auto base = ternary(40, 4, 5);
   auto queries = ternary(3, 4, 6);
-  auto top = retrieval::exact_top_k(queries.data(), 3, base.data(), 40, 4, 40);
+  auto top = retrieval::exact_top_k(queries.data(), 3, base.data(), 40, 4, 40, options(512, 16384));
   for (std::int64_t q = 0; q < 3; ++q) {
     auto expected = brute_force(queries, q, base, 40);
     EXPECT_TRUE(std::equal(expected.begin(), expected.end(), top.ids_of(q)));
