@@ -220,3 +220,17 @@ TEST(Fit, BadFileInputsAreInputErrors) {
     EXPECT_NE(std::string(e.what()).find("row 7"), std::string::npos) << e.what();
   }
 }
+
+TEST(Fit, MixedPrecisionAgreesWithFloat64) {
+  // 10,000 pairs: more than two 4096-row float32 blocks, so block sums meet in float64.
+  auto data = regression_data(10000, 32, 24, 120, 0.2);
+  for (auto method : {align::Method::ols, align::Method::procrustes}) {
+    auto mixed = options(method, true);
+    auto exact = mixed;
+    exact.precision = align::Precision::float64;
+    auto a = align::fit_in_memory(data.x, data.y, mixed);
+    auto b = align::fit_in_memory(data.x, data.y, exact);
+    EXPECT_LT(max_abs_diff(a.w, to_eigen(b.w)), 1e-5) << align::method_name(method);
+    EXPECT_NEAR(a.report.residual, b.report.residual, 1e-5 * b.report.residual);
+  }
+}
