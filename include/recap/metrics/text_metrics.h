@@ -1,0 +1,35 @@
+#pragma once
+// BLEU-1..4, ROUGE-L and CIDEr-D exactly as pycocoevalcap computes them, on captions that
+// are already tokenised (space-separated tokens, as its PTBTokenizer leaves them).
+//
+// Inputs are per image: one candidate and its references. Corpus scores follow
+// pycocoevalcap: BLEU sums n-gram statistics over the corpus ("closest" reference length,
+// its 1e-9 / 1e-15 smoothing constants); ROUGE-L and CIDEr-D average per-image scores.
+#include <string>
+#include <vector>
+
+namespace recap::metrics {
+
+struct ImageCaptions {
+  std::string candidate;
+  std::vector<std::string> references;
+};
+
+struct CorpusScore {
+  double corpus = 0;
+  std::vector<double> per_image;
+};
+
+// BLEU-n for n = 1..4: result[n-1]. Per-image values are pycocoevalcap's per-sentence
+// BLEU (same smoothing, the image's own brevity penalty).
+std::vector<CorpusScore> bleu(const std::vector<ImageCaptions>& images, int max_n = 4);
+
+// ROUGE-L F-measure (beta = 1.2) from the longest common subsequence, taking the best
+// precision and the best recall over the references separately, as pycocoevalcap does.
+CorpusScore rouge_l(const std::vector<ImageCaptions>& images);
+
+// CIDEr-D: TF-IDF n-gram vectors (n = 1..4, document frequencies from the references of
+// the evaluated set), clipped counts, Gaussian length penalty (sigma = 6), x10.
+CorpusScore cider_d(const std::vector<ImageCaptions>& images, double sigma = 6.0);
+
+}  // namespace recap::metrics
