@@ -26,14 +26,10 @@ int closest_reference_length(const std::vector<int>& lengths, int test_length) {
 
 }  // namespace
 
-std::vector<CorpusScore> bleu(const std::vector<ImageCaptions>& images, int max_n) {
-  std::vector<CorpusScore> scores(static_cast<std::size_t>(max_n));
-  std::vector<double> total_guess(max_n, 0), total_correct(max_n, 0);
-  double total_test = 0, total_ref = 0;
-
+std::vector<BleuStats> bleu_stats(const std::vector<ImageCaptions>& images, int max_n) {
+  std::vector<BleuStats> all;
   for (const auto& image : images) {
     const auto test_words = split_words(image.candidate);
-    const auto test_counts = count_ngrams(test_words, max_n);
     NgramCounts max_ref_counts;
     std::vector<int> ref_lengths;
     for (const auto& ref : image.references) {
@@ -44,35 +40,66 @@ std::vector<CorpusScore> bleu(const std::vector<ImageCaptions>& images, int max_
         m = std::max(m, count);
       }
     }
+    BleuStats s;
     const int test_length = static_cast<int>(test_words.size());
-    const int ref_length = closest_reference_length(ref_lengths, test_length);
-    std::vector<double> guess(max_n), correct(max_n, 0);
-    for (int k = 0; k < max_n; ++k) guess[k] = std::max(0, test_length - k);
-    for (const auto& [gram, count] : test_counts) {
+    s.test_length = test_length;
+    s.ref_length = closest_reference_length(ref_lengths, test_length);
+    s.guess.resize(max_n);
+    s.correct.assign(max_n, 0);
+    for (int k = 0; k < max_n; ++k) s.guess[k] = std::max(0, test_length - k);
+    for (const auto& [gram, count] : count_ngrams(test_words, max_n)) {
       auto it = max_ref_counts.find(gram);
-      if (it != max_ref_counts.end()) correct[gram_order(gram) - 1] += std::min(it->second, count);
+      if (it != max_ref_counts.end()) s.correct[gram_order(gram) - 1] += std::min(it->second, count);
     }
-    double product = 1;
-    const double ratio = (test_length + kTiny) / (ref_length + kSmall);
-    for (int k = 0; k < max_n; ++k) {
-      product *= (correct[k] + kTiny) / (guess[k] + kSmall);
-      double value = std::pow(product, 1.0 / (k + 1));
-      if (ratio < 1) value *= std::exp(1 - 1 / ratio);
-      scores[k].per_image.push_back(value);
-      total_guess[k] += guess[k];
-      total_correct[k] += correct[k];
-    }
-    total_test += test_length;
-    total_ref += ref_length;
+    all.push_back(std::move(s));
   }
+  return all;
+}
 
+namespace {
+
+// pycocoevalcap's formula, for one image or the corpus totals.
+std::vector<double> bleu_from_totals(double test_length, double ref_length, const std::vector<double>& guess,
+                                     const std::vector<double>& correct) {
+  std::vector<double> scores(guess.size());
   double product = 1;
-  const double ratio = (total_test + kTiny) / (total_ref + kSmall);
-  for (int k = 0; k < max_n; ++k) {
-    product *= (total_correct[k] + kTiny) / (total_guess[k] + kSmall);
-    scores[k].corpus = std::pow(product, 1.0 / (k + 1));
-    if (ratio < 1) scores[k].corpus *= std::exp(1 - 1 / ratio);
+  const double ratio = (test_length + kTiny) / (ref_length + kSmall);
+  for (std::size_t k = 0; k < guess.size(); ++k) {
+    product *= (correct[k] + kTiny) / (guess[k] + kSmall);
+    scores[k] = std::pow(product, 1.0 / static_cast<double>(k + 1));
+    if (ratio < 1) scores[k] *= std::exp(1 - 1 / ratio);
   }
+  return scores;
+}
+
+}  // namespace
+
+std::vector<double> corpus_bleu(const std::vector<BleuStats>& stats, const std::vector<std::size_t>& rows) {
+  const std::size_t max_n = stats.empty() ? 4 : stats.front().guess.size();
+  std::vector<double> guess(max_n, 0), correct(max_n, 0);
+  double test = 0, ref = 0;
+  for (std::size_t r : rows) {
+    test += stats[r].test_length;
+    ref += stats[r].ref_length;
+    for (std::size_t k = 0; k < max_n; ++k) {
+      guess[k] += stats[r].guess[k];
+      correct[k] += stats[r].correct[k];
+    }
+  }
+  return bleu_from_totals(test, ref, guess, correct);
+}
+
+std::vector<CorpusScore> bleu(const std::vector<ImageCaptions>& images, int max_n) {
+  const auto stats = bleu_stats(images, max_n);
+  std::vector<CorpusScore> scores(static_cast<std::size_t>(max_n));
+  std::vector<std::size_t> all(stats.size());
+  for (std::size_t i = 0; i < stats.size(); ++i) {
+    all[i] = i;
+    const auto per = bleu_from_totals(stats[i].test_length, stats[i].ref_length, stats[i].guess, stats[i].correct);
+    for (int k = 0; k < max_n; ++k) scores[k].per_image.push_back(per[k]);
+  }
+  const auto corpus = corpus_bleu(stats, all);
+  for (int k = 0; k < max_n; ++k) scores[k].corpus = corpus[k];
   return scores;
 }
 

@@ -20,6 +20,17 @@ struct CorpusScore {
   std::vector<double> per_image;
 };
 
+// One image's BLEU statistics: candidate length, chosen reference length, and per order
+// the candidate's n-gram count ("guess") and clipped matches ("correct").
+struct BleuStats {
+  double test_length = 0, ref_length = 0;
+  std::vector<double> guess, correct;
+};
+std::vector<BleuStats> bleu_stats(const std::vector<ImageCaptions>& images, int max_n = 4);
+// Corpus BLEU-1..max_n from the statistics of the images listed in `rows` (repeats
+// allowed: bootstrap resamples).
+std::vector<double> corpus_bleu(const std::vector<BleuStats>& stats, const std::vector<std::size_t>& rows);
+
 // BLEU-n for n = 1..4: result[n-1]. Per-image values are pycocoevalcap's per-sentence
 // BLEU (same smoothing, the image's own brevity penalty).
 std::vector<CorpusScore> bleu(const std::vector<ImageCaptions>& images, int max_n = 4);

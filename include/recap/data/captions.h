@@ -1,0 +1,39 @@
+#pragma once
+// Reference captions and caption results, as scorers read them.
+//
+// References: COCO annotations ({"annotations": [{"image_id", "caption"}, ...]}) or a
+// Karpathy split file (dataset_coco.json / dataset_flickr30k.json: {"images": [{"split",
+// "sentences": [{"raw"}], "cocoid" | "filename"}]}), where the image id is "cocoid" when
+// present, else the file name without extension. Image ids are compared as text, so 42
+// and "42" name the same image (results and annotations often disagree on the type).
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace recap::data {
+
+// The text form of an image id: integers in decimal, strings as they are.
+std::string id_key(const nlohmann::json& id);
+
+struct ReferenceSet {
+  std::map<std::string, std::vector<std::string>> captions;  // by id_key
+  std::vector<std::string> row_image;  // the id_key of each reference caption, in file order
+};
+
+// `split`: with a Karpathy file, keep only images of that split ("test", "val", ...).
+ReferenceSet read_references(const std::filesystem::path& path, const std::optional<std::string>& split = {});
+
+struct CaptionResult {
+  nlohmann::json image_id;
+  std::string key;  // id_key(image_id)
+  std::string caption;
+};
+
+// COCO results [{"image_id", "caption"}]. Throws InputError on a malformed entry, a
+// duplicate image id or invalid UTF-8.
+std::vector<CaptionResult> read_results(const std::filesystem::path& path);
+
+}  // namespace recap::data

@@ -1,0 +1,93 @@
+#include "recap/data/captions.h"
+
+#include <set>
+
+#include "recap/common/error.h"
+#include "recap/io/json_file.h"
+
+namespace recap::data {
+namespace {
+
+// nlohmann/json accepts invalid UTF-8 inside strings on parse; scorers must not.
+bool valid_utf8(const std::string& s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const std::size_t extra = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 99;
+    if (extra == 99 || (extra > 0 && i + extra >= s.size())) return false;
+    for (std::size_t k = 1; k <= extra; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+std::string checked_text(const nlohmann::json& value, const std::string& where) {
+  if (!value.is_string()) throw InputError(where + ": caption is not a string");
+  const std::string text = value.get<std::string>();
+  if (!valid_utf8(text)) throw InputError(where + ": caption is not valid UTF-8");
+  return text;
+}
+
+}  // namespace
+
+std::string id_key(const nlohmann::json& id) {
+  if (id.is_string()) return id.get<std::string>();
+  if (id.is_number_integer()) return id.dump();
+  throw InputError("image id " + id.dump() + " is neither an integer nor a string");
+}
+
+ReferenceSet read_references(const std::filesystem::path& path, const std::optional<std::string>& split) {
+  const std::string name = path.string();
+  const nlohmann::json doc = io::read_json(path);
+  ReferenceSet refs;
+  auto add = [&](const std::string& key, const std::string& caption) {
+    refs.captions[key].push_back(caption);
+    refs.row_image.push_back(key);
+  };
+  if (doc.is_object() && doc.contains("annotations")) {
+    if (split) throw UsageError(name + ": --split applies to Karpathy split files, not COCO annotations");
+    const auto& list = doc["annotations"];
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const std::string where = name + ": annotation " + std::to_string(i);
+      if (!list[i].is_object() || !list[i].contains("image_id") || !list[i].contains("caption"))
+        throw InputError(where + ": needs \"image_id\" and \"caption\"");
+      add(id_key(list[i]["image_id"]), checked_text(list[i]["caption"], where));
+    }
+  } else if (doc.is_object() && doc.contains("images") && doc["images"].is_array() && !doc["images"].empty() &&
+             doc["images"][0].contains("sentences")) {
+    for (std::size_t i = 0; i < doc["images"].size(); ++i) {
+      const auto& image = doc["images"][i];
+      if (split && image.value("split", "") != *split) continue;
+      const std::string key = image.contains("cocoid") ? id_key(image["cocoid"])
+                                                       : std::filesystem::path(image.value("filename", "")).stem().string();
+      if (key.empty()) throw InputError(name + ": image " + std::to_string(i) + " has neither \"cocoid\" nor \"filename\"");
+      refs.captions[key];  // an image without sentences is reported by the scorer
+      for (const auto& sentence : image["sentences"])
+        add(key, checked_text(sentence.value("raw", nlohmann::json()), name + ": image " + key));
+    }
+    if (split && refs.captions.empty()) throw InputError(name + ": no images in split '" + *split + "'");
+  } else {
+    throw InputError(name + ": not COCO annotations ({\"annotations\": [...]}) or a Karpathy split file");
+  }
+  return refs;
+}
+
+std::vector<CaptionResult> read_results(const std::filesystem::path& path) {
+  const std::string name = path.string();
+  const nlohmann::json doc = io::read_json(path);
+  if (!doc.is_array()) throw InputError(name + ": expected COCO results, a JSON array of {\"image_id\", \"caption\"}");
+  std::vector<CaptionResult> results;
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < doc.size(); ++i) {
+    const std::string where = name + ": entry " + std::to_string(i);
+    if (!doc[i].is_object() || !doc[i].contains("image_id") || !doc[i].contains("caption"))
+      throw InputError(where + ": needs \"image_id\" and \"caption\"");
+    CaptionResult r{doc[i]["image_id"], id_key(doc[i]["image_id"]), checked_text(doc[i]["caption"], where)};
+    if (!seen.insert(r.key).second) throw InputError(where + ": image id " + r.key + " appears more than once");
+    results.push_back(std::move(r));
+  }
+  return results;
+}
+
+}  // namespace recap::data

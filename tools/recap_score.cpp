@@ -1,0 +1,276 @@
+// recap-score: the captioning metrics, equal to pycocoevalcap's (BLEU, ROUGE-L, CIDEr-D)
+// and clipscore's (CLIP-S, RefCLIP-S), plus the paper's aCLIP-S / RefaCLIP-S.
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "cli_support.h"
+#include "recap/align/linear_map.h"
+#include "recap/common/error.h"
+#include "recap/common/rows.h"
+#include "recap/data/captions.h"
+#include "recap/io/atomic_file.h"
+#include "recap/io/json_file.h"
+#include "recap/io/npy.h"
+#include "recap/metrics/bootstrap.h"
+#include "recap/metrics/clip_score.h"
+#include "recap/metrics/text_metrics.h"
+#include "recap/text/ptb_tokenizer.h"
+
+using namespace recap;
+
+namespace {
+
+const std::vector<std::string> kAllMetrics = {"bleu",   "rouge",     "cider",   "meteor",    "spice",
+                                              "clip-s", "refclip-s", "aclip-s", "refaclip-s"};
+
+struct Score {
+  std::string name;
+  double value = 0;
+  std::vector<double> per_image;
+  metrics::ResampledScore resample;  // corpus score of a resample, for --bootstrap
+  std::optional<std::pair<double, double>> interval = std::nullopt;
+};
+
+struct Options {
+  std::string results, refs, split, metrics_list = "bleu,rouge,cider", json_out, per_image_out;
+  std::string image_embeddings, image_ids, candidate_embeddings, reference_embeddings, run, mapping;
+  std::string meteor_jar, spice_jar;
+  double clip_weight = metrics::kClipScoreWeight;
+  int bootstrap = 0;
+  std::uint32_t seed = 0;
+  bool no_tokenize = false, strict = false, force = false;
+};
+
+std::set<std::string> parse_metrics(const std::string& list) {
+  std::set<std::string> wanted;
+  std::stringstream in(list);
+  for (std::string m; std::getline(in, m, ',');) {
+    if (m.empty()) continue;
+    if (std::find(kAllMetrics.begin(), kAllMetrics.end(), m) == kAllMetrics.end())
+      throw UsageError("unknown metric '" + m + "' (choose from bleu, rouge, cider, meteor, spice, clip-s, refclip-s, "
+                       "aclip-s, refaclip-s)");
+    wanted.insert(m);
+  }
+  return wanted;
+}
+
+void warn_or_fail(bool strict, const std::string& message) {
+  if (strict) throw InputError(message + " (--strict)");
+  cli::note("warning: " + message);
+}
+
+// Rows of an embedding file, checked against the count they must have.
+io::FloatMatrix embeddings(const std::string& path, std::int64_t rows, const std::string& what) {
+  io::FloatMatrix m = io::read_npy_matrix(path);
+  check_finite(m, path);
+  if (rows >= 0 && m.rows != rows)
+    throw InputError(path + ": has " + std::to_string(m.rows) + " rows but there are " + std::to_string(rows) + " " + what);
+  return m;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Score captions against references, with pycocoevalcap's and clipscore's numbers and JSON names:\n"
+      "  Bleu_1..4, ROUGE_L, CIDEr (CIDEr-D, as pycocoevalcap prints it) on PTB-tokenised captions;\n"
+      "  CLIP-S    = 2.5 * max(cos(image, candidate), 0)\n"
+      "  RefCLIP-S = harmonic mean of CLIP-S and max over references of cos(candidate, reference)\n"
+      "  aCLIP-S, RefaCLIP-S: the same with the image embedding replaced by normalize(x @ W) from --run/--mapping.\n"
+      "CLIP scores take embeddings (recap-embed; clipscore embeds texts with the prefix \"A photo depicts \").",
+      "recap-score"};
+  cli::CommonOptions common;
+  Options o;
+  app.add_option("--results", o.results, "Captions to score: COCO results [{\"image_id\", \"caption\"}]")
+      ->required()->check(CLI::ExistingFile);
+  app.add_option("--refs", o.refs, "References: COCO annotations, or a Karpathy split file with --split")
+      ->required()->check(CLI::ExistingFile);
+  app.add_option("--split", o.split, "With a Karpathy file: the split to use (test, val, train, restval)");
+  app.add_option("--metrics", o.metrics_list,
+                 "Comma-separated: bleu,rouge,cider,meteor,spice,clip-s,refclip-s,aclip-s,refaclip-s")
+      ->capture_default_str();
+  app.add_option("--json", o.json_out, "Write the scores as JSON (pycocoevalcap / clipscore key names)");
+  app.add_option("--per-image", o.per_image_out, "Write one JSON line of scores per image");
+  app.add_option("--bootstrap", o.bootstrap, "Resamples for 95% bootstrap confidence intervals (e.g. 1000)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--seed", o.seed, "Seed of the bootstrap resampling")->capture_default_str();
+  app.add_flag("--no-tokenize", o.no_tokenize, "Captions are already tokenised: skip the PTB step");
+  app.add_flag("--strict", o.strict, "Treat warnings (empty captions, references without results) as errors");
+  app.add_option("--image-embeddings", o.image_embeddings, "CLIP image embeddings (.npy) for the CLIP metrics")
+      ->check(CLI::ExistingFile);
+  app.add_option("--image-ids", o.image_ids, "JSON array: the image id of each --image-embeddings row "
+                                              "(default: the order of --results)")->check(CLI::ExistingFile);
+  app.add_option("--candidate-embeddings", o.candidate_embeddings, "CLIP text embeddings of the results, in their order")
+      ->check(CLI::ExistingFile);
+  app.add_option("--reference-embeddings", o.reference_embeddings,
+                 "CLIP text embeddings of the reference captions, in the order of --refs")->check(CLI::ExistingFile);
+  app.add_option("--run", o.run, "Run directory whose mapping.npy gives aCLIP-S / RefaCLIP-S")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--mapping", o.mapping, "mapping.npy for aCLIP-S / RefaCLIP-S (instead of --run)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--clip-weight", o.clip_weight, "w in CLIP-S = w * max(cos, 0)")->capture_default_str();
+  app.add_option("--meteor-jar", o.meteor_jar, "METEOR 1.5 jar (meteor-1.5.jar); METEOR is unavailable without it");
+  app.add_option("--spice-jar", o.spice_jar, "SPICE 1.0 jar (spice-1.0.jar); SPICE is unavailable without it");
+  app.add_flag("--force", o.force, "Overwrite existing output files");
+  cli::add_common_options(app, common);
+
+  return cli::run(app, argc, argv, [&] {
+    const auto wanted = parse_metrics(o.metrics_list);
+    if (!o.json_out.empty()) io::check_output_path(o.json_out, o.force);
+    if (!o.per_image_out.empty()) io::check_output_path(o.per_image_out, o.force);
+
+    // Results and references, matched by image id.
+    const auto results = data::read_results(o.results);
+    if (results.empty()) throw InputError(o.results + ": no results to score");
+    const auto refs = data::read_references(o.refs, o.split.empty() ? std::nullopt : std::optional(o.split));
+    std::vector<metrics::ImageCaptions> images;
+    std::size_t empty_candidates = 0;
+    for (const auto& r : results) {
+      auto it = refs.captions.find(r.key);
+      if (it == refs.captions.end())
+        throw InputError(o.results + ": image id " + r.key + " has no references in " + o.refs);
+      if (it->second.empty()) throw InputError(o.refs + ": image " + r.key + " has no reference captions");
+      metrics::ImageCaptions image;
+      try {
+        image.candidate = o.no_tokenize ? r.caption : text::ptb_tokenize(r.caption);
+        for (const auto& c : it->second) image.references.push_back(o.no_tokenize ? c : text::ptb_tokenize(c));
+      } catch (const std::invalid_argument& e) {
+        throw InputError("image " + r.key + ": " + e.what());
+      }
+      if (image.candidate.find_first_not_of(' ') == std::string::npos) ++empty_candidates;
+      images.push_back(std::move(image));
+    }
+    if (empty_candidates > 0)
+      warn_or_fail(o.strict, std::to_string(empty_candidates) + " of " + std::to_string(results.size()) +
+                                 " captions are empty after tokenisation; they score 0");
+    if (refs.captions.size() > results.size())
+      warn_or_fail(o.strict, std::to_string(refs.captions.size() - results.size()) + " of " +
+                                 std::to_string(refs.captions.size()) + " reference images have no result; scoring the " +
+                                 std::to_string(results.size()) + " that do");
+
+    std::vector<Score> scores;
+    std::map<std::string, std::string> unavailable;
+    if (wanted.count("bleu")) {
+      auto stats = std::make_shared<std::vector<metrics::BleuStats>>(metrics::bleu_stats(images));
+      const auto b = metrics::bleu(images);
+      for (int n = 0; n < 4; ++n)
+        scores.push_back({"Bleu_" + std::to_string(n + 1), b[n].corpus, b[n].per_image,
+                          [stats, n](const std::vector<std::size_t>& rows) { return metrics::corpus_bleu(*stats, rows)[n]; },
+                          std::nullopt});
+    }
+    if (wanted.count("rouge")) {
+      const auto r = metrics::rouge_l(images);
+      scores.push_back({"ROUGE_L", r.corpus, r.per_image, {}, std::nullopt});
+    }
+    if (wanted.count("cider")) {
+      const auto c = metrics::cider_d(images);
+      scores.push_back({"CIDEr", c.corpus, c.per_image, {}, std::nullopt});
+    }
+    if (wanted.count("meteor"))
+      unavailable["METEOR"] = o.meteor_jar.empty() ? "no --meteor-jar given (METEOR 1.5 needs its official jar and Java)"
+                                                   : "the METEOR jar bridge is not implemented in this version";
+    if (wanted.count("spice"))
+      unavailable["SPICE"] = o.spice_jar.empty() ? "no --spice-jar given (SPICE 1.0 needs its official jar and Java)"
+                                                 : "the SPICE jar bridge is not implemented in this version";
+
+    // CLIP-based metrics from embeddings.
+    const bool plain = wanted.count("clip-s") || wanted.count("refclip-s");
+    const bool aligned = wanted.count("aclip-s") || wanted.count("refaclip-s");
+    const bool with_refs = wanted.count("refclip-s") || wanted.count("refaclip-s");
+    if (plain || aligned) {
+      if (o.image_embeddings.empty() || o.candidate_embeddings.empty())
+        throw UsageError("CLIP metrics need --image-embeddings and --candidate-embeddings (see recap-embed)");
+      if (with_refs && o.reference_embeddings.empty())
+        throw UsageError("refclip-s / refaclip-s need --reference-embeddings");
+      if (aligned && o.run.empty() && o.mapping.empty()) throw UsageError("aclip-s / refaclip-s need --run or --mapping");
+      const auto candidates = embeddings(o.candidate_embeddings, static_cast<std::int64_t>(results.size()), "results");
+      io::FloatMatrix image_rows = embeddings(o.image_embeddings, -1, "");
+      // Image embedding rows in results order.
+      std::map<std::string, std::int64_t> row_of;
+      if (o.image_ids.empty()) {
+        if (image_rows.rows != static_cast<std::int64_t>(results.size()))
+          throw InputError(o.image_embeddings + ": has " + std::to_string(image_rows.rows) + " rows but there are " +
+                           std::to_string(results.size()) + " results; pass --image-ids");
+        for (std::size_t i = 0; i < results.size(); ++i) row_of[results[i].key] = static_cast<std::int64_t>(i);
+      } else {
+        const auto ids = io::read_json(o.image_ids);
+        if (!ids.is_array() || static_cast<std::int64_t>(ids.size()) != image_rows.rows)
+          throw InputError(o.image_ids + ": must list one image id per row of " + o.image_embeddings);
+        for (std::size_t i = 0; i < ids.size(); ++i) row_of[data::id_key(ids[i])] = static_cast<std::int64_t>(i);
+      }
+      io::FloatMatrix image_for_result(static_cast<std::int64_t>(results.size()), image_rows.cols);
+      for (std::size_t i = 0; i < results.size(); ++i) {
+        auto it = row_of.find(results[i].key);
+        if (it == row_of.end()) throw InputError(o.image_ids + ": has no embedding row for image " + results[i].key);
+        std::copy(image_rows.row(it->second), image_rows.row(it->second) + image_rows.cols,
+                  image_for_result.row(static_cast<std::int64_t>(i)));
+      }
+      if (image_for_result.cols != candidates.cols && plain)
+        throw InputError(o.image_embeddings + ": dimension " + std::to_string(image_for_result.cols) +
+                         " differs from the candidates' " + std::to_string(candidates.cols));
+      io::FloatMatrix ref_rows;
+      std::vector<std::vector<std::int64_t>> ref_lists;
+      if (with_refs) {
+        ref_rows = embeddings(o.reference_embeddings, static_cast<std::int64_t>(refs.row_image.size()),
+                              "reference captions in " + o.refs);
+        std::map<std::string, std::vector<std::int64_t>> by_image;
+        for (std::size_t r = 0; r < refs.row_image.size(); ++r)
+          by_image[refs.row_image[r]].push_back(static_cast<std::int64_t>(r));
+        for (const auto& res : results) ref_lists.push_back(by_image[res.key]);
+      }
+      auto add = [&](const std::string& name, const std::string& ref_name, const io::FloatMatrix& image_side) {
+        const auto s = metrics::clip_scores(image_side, candidates, ref_rows, with_refs ? ref_lists
+                                                                                        : std::vector<std::vector<std::int64_t>>{},
+                                            o.clip_weight);
+        if (wanted.count(name == "CLIP-S" ? "clip-s" : "aclip-s"))
+          scores.push_back({name, s.clip_s, s.clip_s_per_image, {}, std::nullopt});
+        if (s.has_ref && wanted.count(ref_name == "RefCLIP-S" ? "refclip-s" : "refaclip-s"))
+          scores.push_back({ref_name, s.ref_clip_s, s.ref_clip_s_per_image, {}, std::nullopt});
+      };
+      if (plain) add("CLIP-S", "RefCLIP-S", image_for_result);
+      if (aligned) {
+        const io::FloatMatrix w = align::load_mapping(o.mapping.empty() ? o.run : o.mapping);
+        io::FloatMatrix x = image_for_result;
+        normalize_rows(x);  // runs fit on normalised rows by default; cosines ignore the scale otherwise
+        add("aCLIP-S", "RefaCLIP-S", align::apply_map(x, w, true));
+      }
+    }
+
+    if (o.bootstrap > 0) {
+      std::vector<metrics::ResampledScore> fns;
+      for (auto& s : scores) fns.push_back(s.resample ? s.resample : metrics::mean_of(s.per_image));
+      const auto intervals = metrics::bootstrap_intervals(images.size(), o.bootstrap, o.seed, fns);
+      for (std::size_t i = 0; i < scores.size(); ++i) scores[i].interval = intervals[i];
+    }
+
+    // Terminal table, then files.
+    std::printf("%-12s %10s%s\n", "metric", "score", o.bootstrap > 0 ? "   95% CI" : "");
+    nlohmann::json json = nlohmann::json::object();
+    for (const auto& s : scores) {
+      if (s.interval)
+        std::printf("%-12s %10.4f   [%.4f, %.4f]\n", s.name.c_str(), s.value, s.interval->first, s.interval->second);
+      else
+        std::printf("%-12s %10.4f\n", s.name.c_str(), s.value);
+      json[s.name] = s.value;
+      if (s.interval) json[s.name + "_95ci"] = {s.interval->first, s.interval->second};
+    }
+    for (const auto& [name, reason] : unavailable) {
+      std::printf("%-12s %10s   (%s)\n", name.c_str(), "n/a", reason.c_str());
+      json["unavailable"][name] = reason;
+    }
+    std::printf("%zu images\n", images.size());
+    if (!o.per_image_out.empty()) {
+      std::vector<nlohmann::json> lines;
+      for (std::size_t i = 0; i < results.size(); ++i) {
+        nlohmann::json line = {{"image_id", results[i].image_id}, {"caption", results[i].caption}};
+        for (const auto& s : scores) line[s.name] = s.per_image[i];
+        lines.push_back(std::move(line));
+      }
+      io::write_jsonl(o.per_image_out, lines);
+    }
+    if (!o.json_out.empty()) io::write_json(o.json_out, json);
+  });
+}
