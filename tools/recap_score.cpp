@@ -1,5 +1,6 @@
 // recap-score: the captioning metrics, equal to pycocoevalcap's (BLEU, ROUGE-L, CIDEr-D)
 // and clipscore's (CLIP-S, RefCLIP-S), plus the paper's aCLIP-S / RefaCLIP-S.
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -15,8 +16,12 @@
 #include "recap/io/json_file.h"
 #include "recap/io/npy.h"
 #include "recap/metrics/bootstrap.h"
+#include "recap/data/flickr8k.h"
 #include "recap/metrics/clip_score.h"
+#include "recap/metrics/human_correlation.h"
 #include "recap/metrics/text_metrics.h"
+#include "recap/models/clip_model.h"
+#include "recap/models/embed_pipeline.h"
 #include "recap/text/ptb_tokenizer.h"
 
 using namespace recap;
@@ -71,6 +76,91 @@ io::FloatMatrix embeddings(const std::string& path, std::int64_t rows, const std
   return m;
 }
 
+struct CorrelateOptions;
+void add_clip_scores(const CorrelateOptions& c, const std::vector<data::Judgement>& judgements, double weight,
+                     std::map<std::string, std::vector<double>>& scores);
+
+struct CorrelateOptions {
+  std::string dataset, root, clip, images, run, json_out, prefix = "A photo depicts ";
+  bool force = false;
+};
+
+void run_correlate(const CorrelateOptions& c, double weight) {
+  if (!c.json_out.empty()) io::check_output_path(c.json_out, c.force);
+  const bool expert = c.dataset == "flickr8k-expert";
+  const auto judgements = data::read_flickr8k(c.root, expert ? data::Flickr8kSet::expert : data::Flickr8kSet::crowdflower);
+  auto scores = metrics::text_scores(judgements, false);
+  if (!c.clip.empty()) {
+    if (c.images.empty()) throw UsageError("correlate --clip needs --images (the Flickr8k image folder)");
+    add_clip_scores(c, judgements, weight, scores);
+  } else if (!c.run.empty()) {
+    throw UsageError("correlate --run needs --clip to embed images and captions");
+  }
+  const auto variant = expert ? metrics::KendallVariant::c : metrics::KendallVariant::b;
+  const auto rows = metrics::correlate(scores, judgements, variant);
+  std::printf("%s: %zu judgements, Kendall tau-%s\n", c.dataset.c_str(), judgements.size(), expert ? "c" : "b");
+  nlohmann::json json = {{"dataset", c.dataset}, {"judgements", judgements.size()}, {"variant", expert ? "c" : "b"}};
+  for (const auto& row : rows) {
+    if (std::isnan(row.tau)) {  // a metric constant over the set has no rank correlation
+      std::printf("%-12s %8s   (constant scores)\n", row.metric.c_str(), "n/a");
+      json["tau"][row.metric] = nullptr;
+      continue;
+    }
+    std::printf("%-12s %8.4f\n", row.metric.c_str(), row.tau);
+    json["tau"][row.metric] = row.tau;
+  }
+  if (!c.json_out.empty()) io::write_json(c.json_out, json);
+}
+
+// CLIP-S / RefCLIP-S (and the aligned pair with --run) per judgement, from the model.
+void add_clip_scores(const CorrelateOptions& c, const std::vector<data::Judgement>& judgements, double weight,
+                     std::map<std::string, std::vector<double>>& scores) {
+  const auto clip = models::ClipModel::load(c.clip);
+  models::EmbedOptions eo;
+  eo.normalize = true;
+  eo.strict = true;  // a missing Flickr8k image must not silently shrink the study
+  std::map<std::string, std::int64_t> image_row, text_row;
+  std::vector<std::filesystem::path> files;
+  std::vector<std::string> texts;
+  auto text_index = [&](const std::string& caption) {
+    auto [it, inserted] = text_row.emplace(caption, static_cast<std::int64_t>(texts.size()));
+    if (inserted) texts.push_back(c.prefix + caption);
+    return it->second;
+  };
+  for (const auto& j : judgements) {
+    if (image_row.emplace(j.image, static_cast<std::int64_t>(files.size())).second) {
+      files.push_back(std::filesystem::path(c.images) / j.image);
+      if (!std::filesystem::exists(files.back())) throw InputError(files.back().string() + ": image not found");
+    }
+  }
+  const auto media = models::embed_media(clip, files, eo);
+  std::vector<std::int64_t> candidate_rows;
+  std::vector<std::vector<std::int64_t>> reference_rows;
+  for (const auto& j : judgements) {
+    candidate_rows.push_back(text_index(j.caption));
+    auto& refs = reference_rows.emplace_back();
+    for (const auto& r : j.references) refs.push_back(text_index(r));
+  }
+  const io::FloatMatrix text_embeddings = models::embed_texts(clip, texts, eo);
+  const auto n = static_cast<std::int64_t>(judgements.size());
+  io::FloatMatrix image_side(n, media.embeddings.cols), candidates(n, text_embeddings.cols);
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float* img = media.embeddings.row(image_row[judgements[i].image]);
+    std::copy(img, img + image_side.cols, image_side.row(i));
+    const float* cand = text_embeddings.row(candidate_rows[i]);
+    std::copy(cand, cand + candidates.cols, candidates.row(i));
+  }
+  const auto plain = metrics::clip_scores(image_side, candidates, text_embeddings, reference_rows, weight);
+  scores["CLIP-S"] = plain.clip_s_per_image;
+  scores["RefCLIP-S"] = plain.ref_clip_s_per_image;
+  if (!c.run.empty()) {
+    const auto aligned = metrics::clip_scores(align::apply_map(image_side, align::load_mapping(c.run), true), candidates,
+                                              text_embeddings, reference_rows, weight);
+    scores["aCLIP-S"] = aligned.clip_s_per_image;
+    scores["RefaCLIP-S"] = aligned.ref_clip_s_per_image;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -85,9 +175,9 @@ int main(int argc, char** argv) {
   cli::CommonOptions common;
   Options o;
   app.add_option("--results", o.results, "Captions to score: COCO results [{\"image_id\", \"caption\"}]")
-      ->required()->check(CLI::ExistingFile);
+      ->check(CLI::ExistingFile);
   app.add_option("--refs", o.refs, "References: COCO annotations, or a Karpathy split file with --split")
-      ->required()->check(CLI::ExistingFile);
+      ->check(CLI::ExistingFile);
   app.add_option("--split", o.split, "With a Karpathy file: the split to use (test, val, train, restval)");
   app.add_option("--metrics", o.metrics_list,
                  "Comma-separated: bleu,rouge,cider,meteor,spice,clip-s,refclip-s,aclip-s,refaclip-s")
@@ -117,7 +207,26 @@ int main(int argc, char** argv) {
   app.add_flag("--force", o.force, "Overwrite existing output files");
   cli::add_common_options(app, common);
 
+  CorrelateOptions c;
+  CLI::App* correlate = app.add_subcommand(
+      "correlate",
+      "Kendall tau between each metric and human judgements on Flickr8k, as clipscore reports it: tau-c on\n"
+      "Flickr8k-Expert (3 ratings per pair, pairs whose caption is one of the image's references skipped),\n"
+      "tau-b on Flickr8k-CrowdFlower (fraction of yes votes). CLIP metrics need --clip and --images.");
+  correlate->add_option("--dataset", c.dataset, "flickr8k-expert | flickr8k-cf")
+      ->required()->check(CLI::IsMember({"flickr8k-expert", "flickr8k-cf"}));
+  correlate->add_option("--root", c.root, "Folder with Flickr8k.token.txt and the annotation files (or Flickr8k_text/)")
+      ->required()->check(CLI::ExistingDirectory);
+  correlate->add_option("--clip", c.clip, "CLIP model for CLIP-S / RefCLIP-S (and aCLIP-S / RefaCLIP-S with --run)");
+  correlate->add_option("--images", c.images, "Flickr8k image folder (Flicker8k_Dataset/), needed with --clip");
+  correlate->add_option("--run", c.run, "Run directory whose W gives aCLIP-S / RefaCLIP-S")->check(CLI::ExistingDirectory);
+  correlate->add_option("--prefix", c.prefix, "Text prefix for CLIP text embeddings")->capture_default_str();
+  correlate->add_option("--json", c.json_out, "Write the correlations as JSON");
+  correlate->add_flag("--force", c.force, "Overwrite an existing --json");
+
   return cli::run(app, argc, argv, [&] {
+    if (correlate->parsed()) return run_correlate(c, o.clip_weight);
+    if (o.results.empty() || o.refs.empty()) throw UsageError("--results and --refs are required (or use: correlate)");
     const auto wanted = parse_metrics(o.metrics_list);
     if (!o.json_out.empty()) io::check_output_path(o.json_out, o.force);
     if (!o.per_image_out.empty()) io::check_output_path(o.per_image_out, o.force);

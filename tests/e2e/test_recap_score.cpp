@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "recap/io/json_file.h"
 #include "recap/io/npy.h"
@@ -110,4 +111,80 @@ TEST(RecapScore, BadInputs) {
   test::write_bytes(dir / "taken.json", "mine");
   expect_failure(score(both, " --json " + (dir / "taken.json").string()), 2, "--force");
   EXPECT_EQ(test::read_bytes(dir / "taken.json"), "mine");
+}
+
+namespace {
+
+// Two judged images (A, B) with five references each; the candidates are a close
+// paraphrase (C.jpg#0) and an unrelated caption (D.jpg#0). Humans rate the paraphrase
+// high and the other low, and every text metric ranks every paraphrase above every
+// unrelated caption. Kendall tau-c then counts only those concordant pairs: 1.0 (scipy,
+// m = 2, whatever ties the metric has within a level). Tau-b is 1.0 when the metric
+// ties within levels and 4/sqrt(20) = 0.894 (scipy) when it separates A from B.
+void write_flickr8k(const fs::path& root) {
+  std::string tokens;
+  const char* refs_a[] = {"a brown dog runs on the green grass", "a dog running across a lawn",
+                          "the brown dog is running outside", "a dog runs through the grass", "a happy dog on grass"};
+  const char* refs_b[] = {"a brown dog runs across green grass", "a dog sprints on a lawn", "brown dog running in a park",
+                          "the dog runs on grass", "a dog outside on grass"};
+  for (int k = 0; k < 5; ++k) tokens += "A.jpg#" + std::to_string(k) + "\t" + refs_a[k] + "\n";
+  for (int k = 0; k < 5; ++k) tokens += "B.jpg#" + std::to_string(k) + "\t" + refs_b[k] + "\n";
+  for (int k = 0; k < 5; ++k) tokens += "C.jpg#" + std::to_string(k) + "\ta brown dog runs on green grass\n";
+  for (int k = 0; k < 5; ++k) tokens += "D.jpg#" + std::to_string(k) + "\ttwo men play chess indoors\n";
+  test::write_bytes(root / "Flickr8k.token.txt", tokens);
+  test::write_bytes(root / "ExpertAnnotations.txt",
+                    "A.jpg\tC.jpg#0\t4\t4\t4\nA.jpg\tD.jpg#0\t1\t1\t1\nB.jpg\tC.jpg#1\t4\t4\t4\nB.jpg\tD.jpg#1\t1\t1\t1\n"
+                    "A.jpg\tA.jpg#0\t4\t4\t4\n");  // a reference judged against its own image: skipped
+  test::write_bytes(root / "CrowdFlowerAnnotations.txt",
+                    "A.jpg\tC.jpg#0\t1.0\t3\t0\nA.jpg\tD.jpg#0\t0.0\t0\t3\nB.jpg\tC.jpg#1\t1.0\t3\t0\nB.jpg\tD.jpg#1\t0.0\t0\t3\n");
+}
+
+}  // namespace
+
+TEST(RecapScore, CorrelateWithHumanJudgements) {
+  test::TempDir dir;
+  write_flickr8k(dir.path());
+  for (std::string dataset : {"flickr8k-expert", "flickr8k-cf"}) {
+    const auto out = dir / (dataset + ".json");
+    auto run = test::run_tool("recap-score", "correlate --dataset " + dataset + " --root " + dir.path().string() +
+                                                 " --json " + out.string());
+    ASSERT_EQ(run.status, 0) << run.err;
+    const auto json = io::read_json(out);
+    EXPECT_EQ(json["judgements"], dataset == "flickr8k-expert" ? 12 : 4);
+    // CIDEr is reported too, but its idf needs a corpus: in four items most shared n-grams
+    // get idf 0, so it is left out of the exact check.
+    EXPECT_TRUE(json["tau"].contains("CIDEr"));
+    for (std::string m : {"Bleu_1", "Bleu_4", "ROUGE_L"}) {
+      const double tau = json["tau"][m].get<double>();
+      if (dataset == "flickr8k-expert")
+        EXPECT_NEAR(tau, 1.0, 1e-12) << m;
+      else
+        EXPECT_TRUE(std::fabs(tau - 1.0) < 1e-12 || std::fabs(tau - 0.8944271909999159) < 1e-12) << m << " " << tau;
+    }
+  }
+  // With a CLIP model and the images, the CLIP metrics join the table.
+  fs::create_directory(dir / "images");
+  const auto images = test::shared_dir() / "golden/preprocess/images";
+  fs::copy_file(images / "COCO_val2014_000000321647.jpg", dir / "images" / "A.jpg");
+  fs::copy_file(images / "clipscore_image1.jpg", dir / "images" / "B.jpg");
+  auto run = test::run_tool("recap-score", "correlate --dataset flickr8k-cf --root " + dir.path().string() + " --clip " +
+                                               (test::shared_dir() / "golden/clip/tiny-vit/hf").string() + " --images " +
+                                               (dir / "images").string() + " --json " + (dir / "clip.json").string());
+  ASSERT_EQ(run.status, 0) << run.err;
+  const auto json = io::read_json(dir / "clip.json");
+  // The tiny model's weights are random, so only the table's shape is checked here (the
+  // CLIP-S arithmetic is tested above); null marks a metric constant over the set.
+  for (std::string m : {"CLIP-S", "RefCLIP-S"}) {
+    ASSERT_TRUE(json["tau"].contains(m)) << m;
+    if (!json["tau"][m].is_null()) {
+      EXPECT_LE(std::fabs(json["tau"][m].get<double>()), 1.0);
+    }
+  }
+  expect_failure(test::run_tool("recap-score", "correlate --dataset flickr8k-cf --root " + dir.path().string() +
+                                                   " --clip " + (test::shared_dir() / "golden/clip/tiny-vit/hf").string() +
+                                                   " --images " + dir.path().string()),
+                 3, "A.jpg: image not found");
+  fs::remove(dir / "CrowdFlowerAnnotations.txt");
+  expect_failure(test::run_tool("recap-score", "correlate --dataset flickr8k-cf --root " + dir.path().string()), 3,
+                 "CrowdFlowerAnnotations.txt");
 }
