@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "cli_support.h"
 #include "recap/align/linear_map.h"
@@ -18,6 +19,7 @@
 #include "recap/metrics/bootstrap.h"
 #include "recap/data/flickr8k.h"
 #include "recap/metrics/clip_score.h"
+#include "recap/metrics/java_scorers.h"
 #include "recap/metrics/human_correlation.h"
 #include "recap/metrics/text_metrics.h"
 #include "recap/models/clip_model.h"
@@ -42,7 +44,8 @@ struct Score {
 struct Options {
   std::string results, refs, split, metrics_list = "bleu,rouge,cider", json_out, per_image_out;
   std::string image_embeddings, image_ids, candidate_embeddings, reference_embeddings, run, mapping;
-  std::string meteor_jar, spice_jar;
+  std::string meteor_jar, spice_jar, java = "java";
+  double java_timeout = 120;
   double clip_weight = metrics::kClipScoreWeight;
   int bootstrap = 0;
   std::uint32_t seed = 0;
@@ -204,6 +207,9 @@ int main(int argc, char** argv) {
   app.add_option("--clip-weight", o.clip_weight, "w in CLIP-S = w * max(cos, 0)")->capture_default_str();
   app.add_option("--meteor-jar", o.meteor_jar, "METEOR 1.5 jar (meteor-1.5.jar); METEOR is unavailable without it");
   app.add_option("--spice-jar", o.spice_jar, "SPICE 1.0 jar (spice-1.0.jar); SPICE is unavailable without it");
+  app.add_option("--java", o.java, "Java executable for the METEOR/SPICE jars")->capture_default_str();
+  app.add_option("--java-timeout", o.java_timeout, "Seconds a jar may take per exchange before it is stopped")
+      ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_flag("--force", o.force, "Overwrite existing output files");
   cli::add_common_options(app, common);
 
@@ -278,12 +284,21 @@ int main(int argc, char** argv) {
       const auto c = metrics::cider_d(images);
       scores.push_back({"CIDEr", c.corpus, c.per_image, {}, std::nullopt});
     }
-    if (wanted.count("meteor"))
-      unavailable["METEOR"] = o.meteor_jar.empty() ? "no --meteor-jar given (METEOR 1.5 needs its official jar and Java)"
-                                                   : "the METEOR jar bridge is not implemented in this version";
-    if (wanted.count("spice"))
-      unavailable["SPICE"] = o.spice_jar.empty() ? "no --spice-jar given (SPICE 1.0 needs its official jar and Java)"
-                                                 : "the SPICE jar bridge is not implemented in this version";
+    std::vector<std::string> names;
+    for (const auto& r : results) names.push_back(r.key);
+    for (const auto& [metric, key, jar, fn] :
+         {std::tuple{"meteor", "METEOR", o.meteor_jar, &metrics::meteor}, std::tuple{"spice", "SPICE", o.spice_jar, &metrics::spice}}) {
+      if (!wanted.count(metric)) continue;
+      metrics::JavaScorerOptions jo;
+      jo.java = o.java;
+      jo.jar = jar;
+      jo.timeout_seconds = o.java_timeout;
+      const auto s = fn(images, names, jo);
+      if (s.available)
+        scores.push_back({key, s.score.corpus, s.score.per_image, {}, std::nullopt});
+      else
+        unavailable[key] = s.reason;
+    }
 
     // CLIP-based metrics from embeddings.
     const bool plain = wanted.count("clip-s") || wanted.count("refclip-s");

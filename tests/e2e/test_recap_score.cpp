@@ -188,3 +188,85 @@ TEST(RecapScore, CorrelateWithHumanJudgements) {
   expect_failure(test::run_tool("recap-score", "correlate --dataset flickr8k-cf --root " + dir.path().string()), 3,
                  "CrowdFlowerAnnotations.txt");
 }
+
+namespace {
+
+// Stands in for Java running the METEOR jar: answers each SCORE line with a statistics
+// line (the number of references) and EVAL with one score per image (0.<stat>) and a
+// corpus score of 0.5. Checks the protocol framing; real METEOR needs its jar.
+const char* kFakeMeteor = R"(#!/bin/bash
+while IFS= read -r line; do
+  case "$line" in
+    SCORE*) refs=$(( $(grep -o ' ||| ' <<<"$line" | wc -l) - 1 )); echo "$refs" ;;
+    EVAL*) for s in $(sed 's/^EVAL//; s/ ||| / /g' <<<"$line"); do echo "0.$s"; done; echo "0.5" ;;
+  esac
+done
+)";
+
+}  // namespace
+
+TEST(RecapScore, MeteorBridgeSpeaksTheJarProtocol) {
+  test::TempDir dir;
+  test::write_bytes(dir / "refs.json", R"({"annotations": [{"image_id": 1, "caption": "a dog"}, {"image_id": 1, "caption": "dog"},
+                                                          {"image_id": 2, "caption": "a cat"}]})");
+  test::write_bytes(dir / "results.json", R"([{"image_id": 1, "caption": "a dog"}, {"image_id": 2, "caption": "a cat"}])");
+  test::write_bytes(dir / "meteor.jar", "not a real jar");
+  test::write_bytes(dir / "java", kFakeMeteor);
+  fs::permissions(dir / "java", fs::perms::owner_all);
+  const std::string base = "--results " + (dir / "results.json").string() + " --refs " + (dir / "refs.json").string() +
+                           " --metrics bleu,meteor --meteor-jar " + (dir / "meteor.jar").string();
+  auto run = test::run_tool("recap-score", base + " --java " + (dir / "java").string() + " --json " +
+                                               (dir / "s.json").string() + " --per-image " + (dir / "p.jsonl").string());
+  ASSERT_EQ(run.status, 0) << run.err;
+  EXPECT_NEAR(io::read_json(dir / "s.json")["METEOR"].get<double>(), 0.5, 1e-12);
+  const auto per_image = io::read_jsonl(dir / "p.jsonl");
+  EXPECT_NEAR(per_image[0]["METEOR"].get<double>(), 0.2, 1e-12);  // image 1 has two references
+  EXPECT_NEAR(per_image[1]["METEOR"].get<double>(), 0.1, 1e-12);
+
+  // Unavailable, with the reason: no jar, or no Java.
+  auto no_jar = test::run_tool("recap-score", "--results " + (dir / "results.json").string() + " --refs " +
+                                                  (dir / "refs.json").string() + " --metrics meteor,spice --json " +
+                                                  (dir / "u.json").string());
+  ASSERT_EQ(no_jar.status, 0) << no_jar.err;
+  const auto u = io::read_json(dir / "u.json");
+  EXPECT_NE(u["unavailable"]["METEOR"].get<std::string>().find("no --meteor-jar"), std::string::npos);
+  EXPECT_NE(u["unavailable"]["SPICE"].get<std::string>().find("no --spice-jar"), std::string::npos);
+  EXPECT_FALSE(u.contains("METEOR"));
+  auto no_java = test::run_tool("recap-score", base + " --java no-such-java-binary");
+  ASSERT_EQ(no_java.status, 0) << no_java.err;
+  EXPECT_NE(no_java.out.find("not on PATH"), std::string::npos) << no_java.out;
+
+  // A jar that stalls is stopped, naming the image and caption.
+  test::write_bytes(dir / "stall", "#!/bin/bash\nsleep 30\n");
+  fs::permissions(dir / "stall", fs::perms::owner_all);
+  expect_failure(test::run_tool("recap-score", base + " --java " + (dir / "stall").string() + " --java-timeout 1"), 3,
+                 "METEOR failed on image 1 (caption 'a dog'): timed out");
+  // One that dies reports its last words.
+  test::write_bytes(dir / "crash", "#!/bin/bash\necho 'Error: Unable to access jarfile' >&2\nexit 1\n");
+  fs::permissions(dir / "crash", fs::perms::owner_all);
+  expect_failure(test::run_tool("recap-score", base + " --java " + (dir / "crash").string()), 3,
+                 "Unable to access jarfile");
+}
+
+TEST(RecapScore, SpiceBridgeReadsTheJarOutput) {
+  test::TempDir dir;
+  test::write_bytes(dir / "refs.json", R"({"annotations": [{"image_id": 1, "caption": "a dog"}, {"image_id": 2, "caption": "a cat"}]})");
+  test::write_bytes(dir / "results.json", R"([{"image_id": 1, "caption": "a dog"}, {"image_id": 2, "caption": "a cat"}])");
+  test::write_bytes(dir / "spice.jar", "not a real jar");
+  // Stands in for Java running the SPICE jar: checks it was given the input file, then
+  // writes per-image "All" F-scores where -out says.
+  test::write_bytes(dir / "java", R"(#!/bin/bash
+while [ $# -gt 0 ]; do
+  case "$1" in -out) out="$2"; shift ;; *.json) grep -q '"test":"a dog"' "$1" || exit 3 ;; esac
+  shift
+done
+echo '[{"image_id": "1", "scores": {"All": {"f": 0.25}}}, {"image_id": "2", "scores": {"All": {"f": 0.75}}}]' > "$out"
+)");
+  fs::permissions(dir / "java", fs::perms::owner_all);
+  auto run = test::run_tool("recap-score", "--results " + (dir / "results.json").string() + " --refs " +
+                                               (dir / "refs.json").string() + " --metrics spice --spice-jar " +
+                                               (dir / "spice.jar").string() + " --java " + (dir / "java").string() +
+                                               " --json " + (dir / "s.json").string());
+  ASSERT_EQ(run.status, 0) << run.err;
+  EXPECT_NEAR(io::read_json(dir / "s.json")["SPICE"].get<double>(), 0.5, 1e-12);
+}
