@@ -146,6 +146,8 @@ int main(int argc, char** argv) {
       "embedding has the highest cosine with the aligned embedding is the caption. Writes COCO results\n"
       "[{\"image_id\", \"caption\"}].",
       "recap-caption"};
+  // A flag given twice takes its last value, so scripts can append overrides.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cli::CommonOptions common;
   cli::LmFlags flags;
   flags.max_new_tokens = 30;
@@ -158,7 +160,7 @@ int main(int argc, char** argv) {
   caption::LmCaptionOptions lm_options;
   lm_options.candidate_beams = 4;
   lm_options.candidate_samples = 36;
-  int batch_size = 16, thumbnail_size = 192;
+  int batch_size = 16, thumbnail_size = 192, stop_after_batches = 0;
 
   app.add_option("--run", run_dir, "Run directory written by recap-fit")->required()->check(CLI::ExistingDirectory);
   auto* inputs = app.add_option_group("input", "exactly one input");
@@ -203,6 +205,9 @@ int main(int argc, char** argv) {
   app.add_option("--cache", cache_dir, "Embedding cache folder for --images (default: $RECAP_CACHE or ~/.cache/recap)");
   app.add_flag("--no-cache", no_cache, "Neither read nor write the embedding cache");
   app.add_flag("--force", force, "Overwrite existing outputs and discard partial results of an interrupted run");
+  app.add_option("--stop-after-batches", stop_after_batches,
+                 "Testing resumption: exit with status 75 after this many batches, as an interrupted run would")
+      ->check(CLI::NonNegativeNumber)->group("Testing");
   cli::add_common_options(app, common);
 
   return cli::run(app, argc, argv, [&] {
@@ -362,6 +367,11 @@ int main(int argc, char** argv) {
       }
       done += static_cast<std::int64_t>(count);
       progress.update(done);
+      if (stop_after_batches > 0 && static_cast<int>(first / static_cast<std::size_t>(batch_size)) + 1 >= stop_after_batches) {
+        cli::note("stopping after " + std::to_string(stop_after_batches) + " batches as asked; rerun to resume");
+        std::fflush(nullptr);
+        std::_Exit(75);
+      }
     }
     progress.finish();
 

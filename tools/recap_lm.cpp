@@ -48,6 +48,8 @@ int main(int argc, char** argv) {
                "token first, padded after end-of-sequence), one row per returned sequence in input order;\n"
                "--decoder-input-ids with --logits-out writes teacher-forced logits (rows x length x vocab).",
                "recap-lm"};
+  // A flag given twice takes its last value, so scripts can append overrides.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cli::CommonOptions common;
   cli::LmFlags flags;
   fs::path lm_dir, input_ids, mask_path, decoder_ids, logits_out, out_path, prompts_file;
