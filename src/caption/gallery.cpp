@@ -78,6 +78,11 @@ function sortCards(order){
     return order==='asc'?d:-d;});
   cards.forEach(c=>list.appendChild(c));
 }
+// gallery.html#sort=desc opens sorted (links, and scripts/check_gallery.sh).
+window.addEventListener('DOMContentLoaded',()=>{
+  const m=location.hash.match(/sort=(input|asc|desc)/);
+  if(m){document.getElementById('sort').value=m[1];sortCards(m[1]);}
+});
 )";
 
 }  // namespace
