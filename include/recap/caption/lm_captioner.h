@@ -1,0 +1,56 @@
+#pragma once
+// ReCap's full captioner: mapped image embedding -> top-k datastore captions -> prompt ->
+// candidates from the language model (beams and/or samples) -> de-duplication -> CLIP text
+// embeddings of the candidates -> the candidate with the highest cosine to the mapped image
+// embedding. Built in recap_models (it calls CLIP and T5), but with no torch types here.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "recap/caption/lm_prompt.h"
+#include "recap/caption/retrieval_captioner.h"
+#include "recap/models/clip_model.h"
+#include "recap/models/t5_model.h"
+
+namespace recap::caption {
+
+struct LmCaptionOptions {
+  std::int64_t k = 8;                 // retrieved captions in the prompt
+  std::string prompt_template = kDefaultPromptTemplate;
+  std::string separator = " ";        // between retrieved captions in the prompt
+  int candidate_beams = 0;            // candidates from beam search (num_beams = this, all returned)
+  int candidate_samples = 0;          // candidates from sampling
+  models::GenerationOptions beam;     // decoding settings of the beam candidates
+  models::GenerationOptions sample;   // ... and of the sampled ones (seed: per image, see below)
+  std::int64_t max_input_tokens = 512;
+  retrieval::SearchOptions search;
+
+  void validate() const;  // UsageError: k < 1, no candidates, a template without {captions}, ...
+};
+
+class LmCaptioner {
+ public:
+  // The datastore, CLIP (candidate text embeddings) and T5 must outlive the captioner.
+  LmCaptioner(const retrieval::Datastore& store, const models::ClipModel& clip, const models::T5Model& lm,
+              LmCaptionOptions options);
+
+  // Captions one batch. `mapped`: normalised aligned embeddings (rows = images);
+  // `positions`: each image's index in the whole input, which seeds its samples (so that a
+  // caption does not depend on batching or on resuming). Returns one record per image:
+  // {"image_id", "caption", "score", "retrieved": [{"index", "caption", "similarity"}],
+  //  "prompt", "candidates": [{"text", "source", "score"}], "chosen"}.
+  std::vector<nlohmann::json> caption(const io::FloatMatrix& mapped, const std::vector<nlohmann::json>& ids,
+                                      const std::vector<std::int64_t>& positions) const;
+
+  const LmCaptionOptions& options() const { return options_; }
+
+ private:
+  const retrieval::Datastore& store_;
+  const models::ClipModel& clip_;
+  const models::T5Model& lm_;
+  LmCaptionOptions options_;
+};
+
+}  // namespace recap::caption
