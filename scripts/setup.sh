@@ -17,6 +17,7 @@ packages=(
   libicu-dev              # Unicode classes / NFC for the CLIP tokenizer
   libdnnl-dev             # oneDNN: bfloat16 matmul on AMX / AVX-512 BF16 screens exact retrieval (~10x SGEMM)
   zlib1g-dev              # reads OpenAI's bpe_simple_vocab_16e6.txt.gz (CLIP tokenizer)
+  chromium                # headless check of the recap-caption --html gallery (scripts/check_gallery.sh)
 )
 
 missing=()
