@@ -7,6 +7,11 @@ set -euo pipefail
 html=$(realpath "$1")
 png=${2:-${html%.html}.png}
 browser=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$browser" ] && [ "$(id -u)" -eq 0 ]; then
+  # Only this check needs a browser, so setup.sh does not install one for everybody.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  browser=$(command -v chromium || true)
+fi
 [ -n "$browser" ] || { echo "check_gallery: chromium not installed (apt-get install chromium)" >&2; exit 2; }
 flags=(--headless --no-sandbox --disable-gpu --hide-scrollbars --allow-file-access-from-files
        --virtual-time-budget=3000 --user-data-dir="$(mktemp -d)")
