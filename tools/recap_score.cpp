@@ -24,7 +24,6 @@
 #include "recap/metrics/text_metrics.h"
 #include "recap/models/clip_model.h"
 #include "recap/models/embed_pipeline.h"
-#include "recap/text/ptb_tokenizer.h"
 
 using namespace recap;
 
@@ -242,22 +241,23 @@ int main(int argc, char** argv) {
     if (results.empty()) throw InputError(o.results + ": no results to score");
     const auto refs = data::read_references(o.refs, o.split.empty() ? std::nullopt : std::optional(o.split));
     std::vector<metrics::ImageCaptions> images;
-    std::size_t empty_candidates = 0;
     for (const auto& r : results) {
       auto it = refs.captions.find(r.key);
       if (it == refs.captions.end())
         throw InputError(o.results + ": image id " + r.key + " has no references in " + o.refs);
       if (it->second.empty()) throw InputError(o.refs + ": image " + r.key + " has no reference captions");
-      metrics::ImageCaptions image;
-      try {
-        image.candidate = o.no_tokenize ? r.caption : text::ptb_tokenize(r.caption);
-        for (const auto& c : it->second) image.references.push_back(o.no_tokenize ? c : text::ptb_tokenize(c));
-      } catch (const std::invalid_argument& e) {
-        throw InputError("image " + r.key + ": " + e.what());
-      }
-      if (image.candidate.find_first_not_of(' ') == std::string::npos) ++empty_candidates;
-      images.push_back(std::move(image));
+      images.push_back({r.caption, it->second});
     }
+    if (!o.no_tokenize) {
+      try {
+        metrics::ptb_tokenize_captions(images);
+      } catch (const std::invalid_argument& e) {
+        throw InputError(o.results + " / " + o.refs + ": " + e.what());
+      }
+    }
+    std::size_t empty_candidates = 0;
+    for (const auto& image : images)
+      if (image.candidate.find_first_not_of(' ') == std::string::npos) ++empty_candidates;
     if (empty_candidates > 0)
       warn_or_fail(o.strict, std::to_string(empty_candidates) + " of " + std::to_string(results.size()) +
                                  " captions are empty after tokenisation; they score 0");
@@ -270,7 +270,7 @@ int main(int argc, char** argv) {
     std::map<std::string, std::string> unavailable;
     if (wanted.count("bleu")) {
       auto stats = std::make_shared<std::vector<metrics::BleuStats>>(metrics::bleu_stats(images));
-      const auto b = metrics::bleu(images);
+      const auto b = metrics::bleu_scores(*stats);
       for (int n = 0; n < 4; ++n)
         scores.push_back({"Bleu_" + std::to_string(n + 1), b[n].corpus, b[n].per_image,
                           [stats, n](const std::vector<std::size_t>& rows) { return metrics::corpus_bleu(*stats, rows)[n]; },

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "ngrams.h"
+#include "recap/common/parallel.h"
 #include "recap/metrics/text_metrics.h"
 
 namespace recap::metrics {
@@ -27,32 +28,39 @@ int closest_reference_length(const std::vector<int>& lengths, int test_length) {
 }  // namespace
 
 std::vector<BleuStats> bleu_stats(const std::vector<ImageCaptions>& images, int max_n) {
-  std::vector<BleuStats> all;
-  for (const auto& image : images) {
-    const auto test_words = split_words(image.candidate);
-    NgramCounts max_ref_counts;
-    std::vector<int> ref_lengths;
-    for (const auto& ref : image.references) {
-      const auto words = split_words(ref);
-      ref_lengths.push_back(static_cast<int>(words.size()));
-      for (const auto& [gram, count] : count_ngrams(words, max_n)) {
-        int& m = max_ref_counts[gram];
-        m = std::max(m, count);
+  NgramIndex index(max_n);
+  std::vector<EncodedCaption> candidates;
+  std::vector<std::vector<EncodedCaption>> references(images.size());
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    candidates.push_back(index.encode(images[i].candidate));
+    for (const auto& ref : images[i].references) references[i].push_back(index.encode(ref));
+  }
+  std::vector<BleuStats> all(images.size());
+  parallel_ranges(static_cast<std::int64_t>(images.size()), 0, [&](std::int64_t begin, std::int64_t end) {
+    std::unordered_map<std::int32_t, std::int32_t> max_ref_counts;
+    for (std::int64_t i = begin; i < end; ++i) {
+      max_ref_counts.clear();
+      std::vector<int> ref_lengths;
+      for (const auto& ref : references[i]) {
+        ref_lengths.push_back(ref.length);
+        for (const auto& [id, count] : ref.ngrams) {
+          auto& m = max_ref_counts[id];
+          m = std::max(m, count);
+        }
+      }
+      BleuStats& s = all[i];
+      const int test_length = candidates[i].length;
+      s.test_length = test_length;
+      s.ref_length = closest_reference_length(ref_lengths, test_length);
+      s.guess.resize(max_n);
+      s.correct.assign(max_n, 0);
+      for (int k = 0; k < max_n; ++k) s.guess[k] = std::max(0, test_length - k);
+      for (const auto& [id, count] : candidates[i].ngrams) {
+        auto it = max_ref_counts.find(id);
+        if (it != max_ref_counts.end()) s.correct[index.order(id) - 1] += std::min(it->second, count);
       }
     }
-    BleuStats s;
-    const int test_length = static_cast<int>(test_words.size());
-    s.test_length = test_length;
-    s.ref_length = closest_reference_length(ref_lengths, test_length);
-    s.guess.resize(max_n);
-    s.correct.assign(max_n, 0);
-    for (int k = 0; k < max_n; ++k) s.guess[k] = std::max(0, test_length - k);
-    for (const auto& [gram, count] : count_ngrams(test_words, max_n)) {
-      auto it = max_ref_counts.find(gram);
-      if (it != max_ref_counts.end()) s.correct[gram_order(gram) - 1] += std::min(it->second, count);
-    }
-    all.push_back(std::move(s));
-  }
+  });
   return all;
 }
 
@@ -90,7 +98,11 @@ std::vector<double> corpus_bleu(const std::vector<BleuStats>& stats, const std::
 }
 
 std::vector<CorpusScore> bleu(const std::vector<ImageCaptions>& images, int max_n) {
-  const auto stats = bleu_stats(images, max_n);
+  return bleu_scores(bleu_stats(images, max_n));
+}
+
+std::vector<CorpusScore> bleu_scores(const std::vector<BleuStats>& stats) {
+  const int max_n = stats.empty() ? 4 : static_cast<int>(stats.front().guess.size());
   std::vector<CorpusScore> scores(static_cast<std::size_t>(max_n));
   std::vector<std::size_t> all(stats.size());
   for (std::size_t i = 0; i < stats.size(); ++i) {

@@ -1,5 +1,6 @@
 #include "ngrams.h"
 
+#include <algorithm>
 #include <cctype>
 
 namespace recap::metrics {
@@ -29,29 +30,35 @@ std::vector<std::string> split_on_space(const std::string& text) {
   return words;
 }
 
-std::vector<std::pair<std::string, int>> ordered_ngrams(const std::vector<std::string>& words, int max_n) {
-  std::vector<std::pair<std::string, int>> ordered;
-  std::unordered_map<std::string, std::size_t> index;
-  for (int k = 1; k <= max_n; ++k)
-    for (std::size_t i = 0; i + k <= words.size(); ++i) {
-      std::string gram(1, static_cast<char>('0' + k));
-      for (int w = 0; w < k; ++w) {
-        if (w > 0) gram += '\x1f';
-        gram += words[i + w];
-      }
-      auto [it, inserted] = index.emplace(gram, ordered.size());
-      if (inserted)
-        ordered.emplace_back(gram, 1);
-      else
-        ++ordered[it->second].second;
+EncodedCaption NgramIndex::encode(const std::string& text) {
+  std::vector<std::int32_t> word_ids;
+  for (auto& w : split_words(text)) {
+    auto [it, inserted] = words_.emplace(std::move(w), static_cast<std::int32_t>(words_.size()));
+    word_ids.push_back(it->second);
+  }
+  EncodedCaption caption;
+  caption.length = static_cast<int>(word_ids.size());
+  std::vector<std::int32_t> ids;
+  // prefix[i] = id of the n-gram of the current order starting at i.
+  std::vector<std::int32_t> prefix(word_ids.size(), -1);
+  for (int n = 1; n <= max_n_; ++n) {
+    for (std::size_t i = 0; i + n <= word_ids.size(); ++i) {
+      const std::uint64_t key = (static_cast<std::uint64_t>(prefix[i] + 1) << 32) |
+                                static_cast<std::uint32_t>(word_ids[i + n - 1]);
+      auto [it, inserted] = ngrams_.emplace(key, static_cast<std::int32_t>(order_.size()));
+      if (inserted) order_.push_back(n);
+      prefix[i] = it->second;
+      ids.push_back(it->second);
     }
-  return ordered;
-}
-
-NgramCounts count_ngrams(const std::vector<std::string>& words, int max_n) {
-  NgramCounts counts;
-  for (auto& [gram, count] : ordered_ngrams(words, max_n)) counts.emplace(std::move(gram), count);
-  return counts;
+  }
+  std::sort(ids.begin(), ids.end());
+  for (std::size_t i = 0; i < ids.size();) {
+    std::size_t j = i;
+    while (j < ids.size() && ids[j] == ids[i]) ++j;
+    caption.ngrams.emplace_back(ids[i], static_cast<std::int32_t>(j - i));
+    i = j;
+  }
+  return caption;
 }
 
 }  // namespace recap::metrics

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "ngrams.h"
+#include "recap/common/parallel.h"
 #include "recap/metrics/text_metrics.h"
 
 namespace recap::metrics {
@@ -24,8 +25,10 @@ std::size_t lcs_length(const std::vector<std::string>& a, const std::vector<std:
 CorpusScore rouge_l(const std::vector<ImageCaptions>& images) {
   constexpr double beta = 1.2;
   CorpusScore score;
-  double sum = 0;
-  for (const auto& image : images) {
+  score.per_image.resize(images.size());
+  parallel_ranges(static_cast<std::int64_t>(images.size()), 0, [&](std::int64_t begin, std::int64_t end) {
+  for (std::int64_t i = begin; i < end; ++i) {
+    const auto& image = images[static_cast<std::size_t>(i)];
     const auto candidate = split_on_space(image.candidate);
     double best_precision = 0, best_recall = 0;
     for (const auto& ref : image.references) {
@@ -37,9 +40,11 @@ CorpusScore rouge_l(const std::vector<ImageCaptions>& images) {
     double f = 0;
     if (best_precision != 0 && best_recall != 0)
       f = ((1 + beta * beta) * best_precision * best_recall) / (best_recall + beta * beta * best_precision);
-    score.per_image.push_back(f);
-    sum += f;
+    score.per_image[static_cast<std::size_t>(i)] = f;
   }
+  });
+  double sum = 0;
+  for (double f : score.per_image) sum += f;
   score.corpus = images.empty() ? 0 : sum / static_cast<double>(images.size());
   return score;
 }

@@ -1,201 +1,898 @@
+// A port of the rules of Stanford CoreNLP 3.4.1's PTBLexer (JFlex, %caseless) that matter
+// for image captions, with the options pycocoevalcap runs it with (defaults + tokenizeNLs,
+// then -lowerCase on the printed tokens). Like JFlex, every rule is tried at the current
+// position; the longest match wins (a rule's trailing context counts towards its length),
+// ties go to the rule listed first. Literal strings are case-insensitive, character
+// classes are not (JFlex's %caseless semantics).
+//
+// | rule (3.4.1 name)            | example input          | tokens                    |
+// |------------------------------|------------------------|---------------------------|
+// | whitespace, NBSP, U+2000-200A| "a  dog"               | a dog                     |
+// | WORD (unicode letters/digits,| "café", "dog.cat"      | café, dog.cat             |
+// |   internal [.!?]+letter)     |                        |                           |
+// | WORD/REDAUX clitics          | "dog's" "they're" "I'll" "we'd" "I've" "I'm" | dog 's, they 're, ...|
+// | SWORD/SREDAUX n't            | "don't" "can't" "won't"| do n't, ca n't, wo n't    |
+// | cannot / gonna gotta lemme gimme wanna | "cannot" "gonna" | can not, gon na    |
+// | curly apostrophes            | "dog’s" "don’t"        | dog 's, do n't            |
+// | APOWORD (subset)             | "'90s" "o'clock"       | '90s, o'clock             |
+// | NUMBER                       | "3.5" "1,000" "-5" "4:45" | kept whole             |
+// | HTHING / THING hyphenation   | "t-shirt" "20-year-old" "x_y" | kept whole         |
+// | THING3 slashes               | "and/or" "black/white" | kept whole                |
+// | DATE, FRAC                   | "12/25/2014" "3 1/2"   | kept whole (space->NBSP)  |
+// | FRAC2                        | "½"                    | 1/2                       |
+// | DOLSIGN, DOLSIGN2            | "$5" "US$5" "£5" "€5" "5¢" | $ 5, US$ 5, # 5, $ 5, 5 cents |
+// | % and other MISCSYMBOL       | "40%" "a+b" "&"        | 40 %, a + b, &            |
+// | &amp; / &quot; / &mdash;     |                        | &, quotes, --             |
+// | THINGA                       | "AT&T"                 | AT&T                      |
+// | ABBREV1/2/3, ACRONYM         | "mr." "st." "u.s." "etc." "no. 5" | mr. st. u.s. etc. no. 5 |
+// |   (single letter + period)   | "vitamin c."           | vitamin c.                |
+// | WORD\./INSENTP               | "etc.," "dog.,"        | etc. , / dog. ,           |
+// | sentence-final period        | "a dog."               | a dog .                   |
+// | ? ! runs, ellipsis           | "wow!!" "so..." "so…"  | wow !!, so ..., so ...    |
+// | hyphen runs                  | "-" "--" "---" "----"  | - -- -- --  (5+ kept as is)|
+// | quotes (latexQuotes)         | "\"hi\"" "'hi'" “hi”   | `` hi '' / ` hi ' / `` hi ''|
+// | brackets                     | ( ) [ ] { }            | -LRB- -RRB- -LSB- -RSB- -LCB- -RCB- |
+// | smileys                      | ":)" ";-("             | :-RRB- ;--LRB-            |
+// | TWITTER, FILENAME, FULLURL   | "@bob" "#tbt" "a.jpg" "http://x.org/a" | kept whole |
+// | untokenizable (emoji, ...)   | "dog 🐶"               | dog (character deleted)   |
+//
+// pycocoevalcap then lower-cases every token (so "-LRB-" prints as "-lrb-") and drops
+// '' ' `` ` -LRB- -RRB- -LCB- -RCB- . ? ! , : - -- ... ; by exact string comparison:
+// bracket tokens therefore survive as -lrb- -rrb- -lsb- -rsb- -lcb- -rcb-.
+//
+// Known differences from the Java lexer (none occur in COCO/Flickr captions we checked):
+// - not ported: SGML tags, EMAIL, LIKELYURL (bare "www.x.com"), PHONE numbers, ASIANSMILEY,
+//   TBSPEC (literal "-LRB-" in input, "S&P-500", "Cap'n"), the pty./co. ltd rule, the
+//   rarer APOWORD forms (French l'/d' elisions, "Dunkin'", "y'all"), HTML entities other
+//   than &amp; &quot; &mdash; &ndash;.
+// - LETTER is Java's isLetter plus combining marks (Mn/Mc/Me) and U+00AD, instead of the
+//   lexer's explicit list of extra ranges; Unicode tables are ICU's, not JFlex 1.4's.
+// - pycocoevalcap replaces only "\n" inside a caption by a space; a "\r", U+2028/2029,
+//   \v or \f would become a line break for the Java tool and shift every later caption
+//   onto the wrong image. We replace those by spaces too.
 #include "recap/text/ptb_tokenizer.h"
 
-#include <unicode/locid.h>
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
+#include <unicode/locid.h>
 
 #include <algorithm>
-#include <set>
+#include <array>
 #include <stdexcept>
-
-#include "utf8.h"
 
 namespace recap::text {
 namespace {
 
-using detail::decode_utf8;
-using detail::encode_utf8;
+using Text = std::u32string;
 
-const std::set<std::string> kRemoved = {"''", "'", "``", "`", "-LRB-", "-RRB-", "-LCB-", "-RCB-", ".", "?",
-                                        "!",  ",", ":",  "-", "--",    "...",   ";"};
-const std::set<std::u32string> kTitles = {U"mr", U"mrs", U"ms", U"dr", U"st", U"jr", U"sr", U"vs", U"etc",
-                                          U"inc", U"ltd", U"co", U"mt", U"no", U"prof", U"gen", U"sgt"};
-const std::vector<std::u32string> kClitics = {U"'s", U"'re", U"'ve", U"'ll", U"'d", U"'m"};
+// ---------------------------------------------------------------- UTF-8 <-> UTF-32
 
-bool is_letter(char32_t c) { return u_isalpha(static_cast<UChar32>(c)) != 0; }
-bool is_digit(char32_t c) { return u_isdigit(static_cast<UChar32>(c)) != 0; }
-bool is_space(char32_t c) { return u_isUWhiteSpace(static_cast<UChar32>(c)) != 0 || c == 0xa0; }
-
-std::u32string lower(const std::u32string& text) {
-  icu::UnicodeString s = icu::UnicodeString::fromUTF32(reinterpret_cast<const UChar32*>(text.data()),
-                                                       static_cast<int32_t>(text.size()));
-  s.toLower(icu::Locale::getRoot());
-  std::u32string out(static_cast<std::size_t>(s.countChar32()), U'\0');
-  UErrorCode status = U_ZERO_ERROR;
-  s.toUTF32(reinterpret_cast<UChar32*>(out.data()), static_cast<int32_t>(out.size()), status);
-  return out;
-}
-
-// Unicode quotes, dashes and the ellipsis character, read as their ASCII forms.
-std::u32string normalise_punctuation(const std::u32string& text) {
-  std::u32string out;
-  for (char32_t c : text) {
-    switch (c) {
-      case U'\u201c': case U'\u201d': case U'\u201e': case U'\u00ab': case U'\u00bb': out += U'"'; break;
-      case U'\u2018': case U'\u2019': case U'\u201a': out += U'\''; break;
-      case U'\u2013': case U'\u2014': case U'\u2015': out += U"--"; break;
-      case U'\u2026': out += U"..."; break;
-      default: out += c;
+Text decode_utf8(std::string_view s) {
+  Text out;
+  out.reserve(s.size());
+  std::size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    char32_t cp;
+    int extra;
+    if (c < 0x80) { cp = c; extra = 0; }
+    else if ((c & 0xE0) == 0xC0) { cp = c & 0x1F; extra = 1; }
+    else if ((c & 0xF0) == 0xE0) { cp = c & 0x0F; extra = 2; }
+    else if ((c & 0xF8) == 0xF0) { cp = c & 0x07; extra = 3; }
+    else throw std::invalid_argument("invalid UTF-8 byte at offset " + std::to_string(i));
+    for (int k = 1; k <= extra; ++k) {
+      if (i + k >= s.size()) throw std::invalid_argument("truncated UTF-8 sequence at offset " + std::to_string(i));
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) throw std::invalid_argument("invalid UTF-8 byte at offset " + std::to_string(i + k));
+      cp = (cp << 6) | (cc & 0x3F);
     }
+    static const char32_t min_for_length[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < min_for_length[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      throw std::invalid_argument("invalid UTF-8 sequence at offset " + std::to_string(i));
+    out.push_back(cp);
+    i += extra + 1;
   }
   return out;
 }
 
-bool starts_with(const std::u32string& s, const std::u32string& p) { return s.compare(0, p.size(), p) == 0; }
-bool ends_with(const std::u32string& s, const std::u32string& p) {
-  return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
+void append_utf8(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
 }
 
-// u.s. / a.m.: letters each followed by a period.
-bool is_letter_period_sequence(const std::u32string& w) {
-  if (w.size() < 2 || w.size() % 2 != 0) return false;
-  for (std::size_t i = 0; i < w.size(); i += 2)
-    if (!is_letter(w[i]) || w[i + 1] != U'.') return false;
-  return true;
+std::string encode_utf8(const Text& t, std::size_t begin, std::size_t end) {
+  std::string out;
+  end = std::min(end, t.size());
+  for (std::size_t i = begin; i < end; ++i) append_utf8(out, t[i]);
+  return out;
 }
 
-bool is_abbreviation(const std::u32string& w) {
-  return is_letter_period_sequence(w) || (ends_with(w, U".") && kTitles.count(w.substr(0, w.size() - 1)) > 0);
+// ---------------------------------------------------------------- character classes
+
+bool java_letter(char32_t c) { return u_isalpha(static_cast<UChar32>(c)); }  // [:letter:]
+bool digit(char32_t c) { return u_isdigit(static_cast<UChar32>(c)); }       // [:digit:]
+bool upper(char32_t c) { return u_isupper(static_cast<UChar32>(c)); }       // [:uppercase:]
+bool ascii_alpha(char32_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool ascii_alnum(char32_t c) { return ascii_alpha(c) || (c >= '0' && c <= '9'); }
+
+// {LETTER}: letters plus the marks and modifier ranges the lexer adds.
+bool letter(char32_t c) {
+  if (java_letter(c) || c == 0x00AD) return true;
+  int type = u_charType(static_cast<UChar32>(c));
+  return type == U_NON_SPACING_MARK || type == U_COMBINING_SPACING_MARK || type == U_ENCLOSING_MARK ||
+         (c >= 0x0237 && c <= 0x024F) || (c >= 0x02C2 && c <= 0x02C5) || (c >= 0x02D2 && c <= 0x02DF) ||
+         (c >= 0x02E5 && c <= 0x02FF);
+}
+bool letter_or_digit(char32_t c) { return letter(c) || digit(c); }
+bool jletter_or_digit(char32_t c) { return java_letter(c) || digit(c); }
+
+bool space(char32_t c) { return c == ' ' || c == '\t' || c == 0x00A0 || (c >= 0x2000 && c <= 0x200A) || c == 0x3000; }
+bool newline(char32_t c) { return c == '\r' || c == '\n' || c == 0x2028 || c == 0x2029 || c == 0x0B || c == 0x0C || c == 0x85; }
+bool space_nl(char32_t c) { return space(c) || newline(c); }
+bool apos(char32_t c) { return c == '\'' || c == 0x0092 || c == 0x2019; }                        // {APOS}
+bool apos_etc(char32_t c) { return apos(c) || c == '`' || c == 0x0091 || c == 0x2018 || c == 0x201B; }  // {APOSETCETERA}
+bool hyphen_char(char32_t c) { return c == '-' || c == '_' || c == 0x058A || c == 0x2010 || c == 0x2011; }
+bool insentp(char32_t c) { return c == ',' || c == ';' || c == ':' || c == 0x3001; }
+bool lower_ascii_eq(char32_t a, char b) {  // caseless literal comparison
+  if (a < 128) return std::tolower(static_cast<int>(a)) == std::tolower(static_cast<unsigned char>(b));
+  return false;
 }
 
-class Splitter {
+bool misc_symbol(char32_t c) {
+  static const std::array<std::pair<char32_t, char32_t>, 48> ranges = {{
+      {'+', '+'}, {'%', '%'}, {'&', '&'}, {'~', '~'}, {'^', '^'}, {'|', '|'}, {'\\', '\\'}, {0xA6, 0xA6},
+      {0xA7, 0xA7}, {0xA8, 0xA8}, {0xA9, 0xA9}, {0xAC, 0xAC}, {0xAE, 0xAE}, {0xAF, 0xAF}, {0xB0, 0xBA},
+      {0xD7, 0xD7}, {0xF7, 0xF7}, {0x387, 0x387}, {0x5BE, 0x5BE}, {0x5C0, 0x5C0}, {0x5C3, 0x5C3},
+      {0x5C6, 0x5C6}, {0x5F3, 0x5F4}, {0x600, 0x603}, {0x606, 0x60A}, {0x60C, 0x60C}, {0x614, 0x614},
+      {0x61B, 0x61B}, {0x61E, 0x61E}, {0x66A, 0x66A}, {0x66D, 0x66D}, {0x703, 0x70D}, {0x7F6, 0x7F8},
+      {0x964, 0x965}, {0xE4F, 0xE4F}, {0x1FBD, 0x1FBD}, {0x2016, 0x2017}, {0x2020, 0x2023},
+      {0x2030, 0x2038}, {0x203B, 0x203B}, {0x203E, 0x2042}, {0x2044, 0x2044}, {0x207A, 0x207F},
+      {0x208A, 0x208E}, {0x2100, 0x214F}, {0x2190, 0x2BFF}, {0x3012, 0x3012}, {0x30FB, 0x30FB},
+  }};
+  for (auto [lo, hi] : ranges)
+    if (c >= lo && c <= hi) return true;
+  return (c >= 0xFF01 && c <= 0xFF0F) || (c >= 0xFF1A && c <= 0xFF20) || (c >= 0xFF3B && c <= 0xFF40) ||
+         (c >= 0xFF5B && c <= 0xFF65);
+}
+
+// ---------------------------------------------------------------- the lexer
+
+// One rule's match at the current position: `total` counts trailing context (used to
+// pick the longest match), `consume` is what the token takes.
+struct Match {
+  std::size_t total = 0;
+  std::size_t consume = 0;
+  int rule = 1 << 30;
+  std::string text;         // normalised token text; empty: the source text
+  bool emit = true;         // false: skip (whitespace, untokenizable)
+  bool newline = false;
+};
+
+class Lexer {
  public:
-  explicit Splitter(std::vector<std::string>& out) : out_(out) {}
+  explicit Lexer(Text text) : s_(std::move(text)) {}
 
-  void chunk(std::u32string w) {
-    std::vector<std::string> tail;  // closing punctuation, in reverse
-    // Leading punctuation.
-    while (!w.empty()) {
-      if (w[0] == U'"') { emit("``"); w.erase(0, 1); }
-      else if (w[0] == U'(') { emit("-LRB-"); w.erase(0, 1); }
-      else if (w[0] == U'[') { emit("-LSB-"); w.erase(0, 1); }
-      else if (w[0] == U'{') { emit("-LCB-"); w.erase(0, 1); }
-      else if (w[0] == U'$' || w[0] == U'#') { emit(encode_utf8(w.substr(0, 1))); w.erase(0, 1); }
-      else if (starts_with(w, U"...")) { emit("..."); w.erase(0, 3); }
-      else if (starts_with(w, U"--")) { emit("--"); w.erase(0, 2); }
-      else if (w[0] == U'-' && w.size() > 1 && !is_digit(w[1])) { emit("-"); w.erase(0, 1); }
-      else if (w[0] == U'\'' && w.size() > 1 && !is_clitic(w)) { emit("`"); w.erase(0, 1); }
-      else if (std::u32string(U",;:!?").find(w[0]) != std::u32string::npos) { emit(encode_utf8(w.substr(0, 1))); w.erase(0, 1); }
-      else break;
+  // Tokens up to (not past) `limit` characters; tokens never cross the limit because the
+  // caller puts a line break there.
+  std::vector<std::string> run(std::size_t limit) {
+    std::vector<std::string> tokens;
+    std::size_t pos = 0;
+    while (pos < limit) {
+      Match best = best_match(pos);
+      if (best.consume == 0) best.consume = 1;  // cannot happen; guards against a loop
+      if (best.emit && !best.newline)
+        tokens.push_back(best.text.empty() ? encode_utf8(s_, pos, pos + best.consume) : best.text);
+      pos += best.consume;
     }
-    // Trailing punctuation.
-    while (!w.empty()) {
-      const char32_t c = w.back();
-      if (c == U'"') { tail.push_back("''"); w.pop_back(); }
-      else if (c == U')') { tail.push_back("-RRB-"); w.pop_back(); }
-      else if (c == U']') { tail.push_back("-RSB-"); w.pop_back(); }
-      else if (c == U'}') { tail.push_back("-RCB-"); w.pop_back(); }
-      else if (ends_with(w, U"...")) { tail.push_back("..."); w.resize(w.size() - 3); }
-      else if (ends_with(w, U"--")) { tail.push_back("--"); w.resize(w.size() - 2); }
-      else if (c == U'-' && w.size() > 1) { tail.push_back("-"); w.pop_back(); }
-      else if (std::u32string(U",;:!?%").find(c) != std::u32string::npos) { tail.push_back(encode_utf8(w.substr(w.size() - 1))); w.pop_back(); }
-      else if (c == U'\'' && w.size() > 1 && !ends_with(w, U"n'") ) { tail.push_back("'"); w.pop_back(); }
-      else if (c == U'.' && w.size() > 1 && !is_abbreviation(w)) { tail.push_back("."); w.pop_back(); }
-      else break;
-    }
-    if (!w.empty()) middle(w);
-    for (auto it = tail.rbegin(); it != tail.rend(); ++it) emit(*it);
+    return tokens;
   }
 
  private:
-  bool is_clitic(const std::u32string& w) const {
-    for (const auto& c : kClitics)
-      if (w == c) return true;
-    return false;
-  }
+  const Text s_;
 
-  // A word without edge punctuation: inner punctuation and clitics.
-  void middle(const std::u32string& w) {
-    // Split at inner punctuation that is not part of a number or dotted word.
-    for (std::size_t i = 0; i < w.size(); ++i) {
-      const char32_t c = w[i];
-      const bool digits_around = i > 0 && i + 1 < w.size() && is_digit(w[i - 1]) && is_digit(w[i + 1]);
-      for (const std::u32string mark : {U"...", U"--"})
-        if (i > 0 && starts_with(w.substr(i), mark)) {
-          middle_piece(w.substr(0, i));
-          emit(encode_utf8(mark));
-          if (i + mark.size() < w.size()) chunk(w.substr(i + mark.size()));
-          return;
-        }
-      if ((c == U',' || c == U':') && !digits_around) return split_at(w, i);
-      if (c == U';' || c == U'!' || c == U'?' || c == U'"' || c == U'(' || c == U')' || c == U'[' || c == U']' ||
-          c == U'{' || c == U'}')
-        return split_at(w, i);
-    }
-    middle_piece(w);
-  }
+  char32_t at(std::size_t i) const { return i < s_.size() ? s_[i] : 0; }
+  bool has(std::size_t i) const { return i < s_.size(); }
 
-  void split_at(const std::u32string& w, std::size_t i) {
-    if (i > 0) chunk(w.substr(0, i));
-    chunk(w.substr(i, 1));
-    if (i + 1 < w.size()) chunk(w.substr(i + 1));
-  }
-
-  // Clitics. (CoreNLP 3.4.1, which pycocoevalcap ships, leaves "cannot", "gonna" and
-  // the like whole; later versions split them.)
-  void middle_piece(const std::u32string& w) {
-    if (w.empty()) return;
-    if (w.size() > 3 && ends_with(w, U"n't")) {
-      emit(encode_utf8(w.substr(0, w.size() - 3)));
-      emit("n't");
-      return;
-    }
-    for (const auto& clitic : kClitics)
-      if (w.size() > clitic.size() && ends_with(w, clitic) && is_letter(w[w.size() - clitic.size() - 1])) {
-        emit(encode_utf8(w.substr(0, w.size() - clitic.size())));
-        emit(encode_utf8(clitic));
-        return;
+  // Caseless literal at i: returns its length or 0. A '!' before a character makes that
+  // character case-sensitive (the lexer's one-letter classes such as [M]ass).
+  std::size_t literal(std::size_t i, std::string_view lit) const {
+    std::size_t k = i;
+    for (std::size_t j = 0; j < lit.size(); ++j) {
+      if (!has(k)) return 0;
+      if (lit[j] == '!') {
+        ++j;
+        if (s_[k] != static_cast<char32_t>(lit[j])) return 0;
+      } else if (!lower_ascii_eq(s_[k], lit[j])) {
+        return 0;
       }
-    emit(encode_utf8(w));
+      ++k;
+    }
+    return k - i;
+  }
+  std::size_t longest_literal(std::size_t i, std::initializer_list<std::string_view> lits) const {
+    std::size_t best = 0;
+    for (auto lit : lits) best = std::max(best, literal(i, lit));
+    return best;
   }
 
-  void emit(const std::string& token) {
-    if (!token.empty()) out_.push_back(token);
+  // The longest of `lits` that is followed by a period (its length without the period).
+  std::size_t longest_literal_before_dot(std::size_t i, std::initializer_list<std::string_view> lits) const {
+    std::size_t best = 0;
+    for (auto lit : lits) {
+      std::size_t n = literal(i, lit);
+      if (n && at(i + n) == '.') best = std::max(best, n);
+    }
+    return best;
   }
 
-  std::vector<std::string>& out_;
+  template <class Pred>
+  std::size_t run_of(std::size_t i, Pred pred) const {
+    std::size_t k = i;
+    while (has(k) && pred(s_[k])) ++k;
+    return k - i;
+  }
+
+  // {WORD} = {LETTER}({LETTER}|{DIGIT})*([.!?]{LETTER}({LETTER}|{DIGIT})*)*
+  std::size_t word(std::size_t i) const {
+    if (!has(i) || !letter(s_[i])) return 0;
+    std::size_t k = i + 1 + run_of(i + 1, letter_or_digit);
+    while (has(k + 1) && (s_[k] == '.' || s_[k] == '!' || s_[k] == '?') && letter(s_[k + 1]))
+      k = k + 2 + run_of(k + 2, letter_or_digit);
+    return k - i;
+  }
+  // {REDAUX} = {APOS}([msdMSD]|re|ve|ll)
+  std::size_t redaux(std::size_t i) const {
+    if (!apos(at(i))) return 0;
+    std::size_t two = longest_literal(i + 1, {"re", "ve", "ll"});
+    if (two) return 1 + two;
+    char32_t c = at(i + 1);
+    return (c == 'm' || c == 's' || c == 'd' || c == 'M' || c == 'S' || c == 'D') ? 2 : 0;
+  }
+  // {SREDAUX} = n{APOSETCETERA}t
+  std::size_t sredaux(std::size_t i) const {
+    return lower_ascii_eq(at(i), 'n') && apos_etc(at(i + 1)) && lower_ascii_eq(at(i + 2), 't') ? 3 : 0;
+  }
+  // {SWORD} = [A-Za-z\u00AD]*[A-MO-Za-mo-z](\u00AD)*, longest one followed by n't.
+  std::size_t sword_before_nt(std::size_t i) const {
+    std::size_t run = run_of(i, [](char32_t c) { return ascii_alpha(c) || c == 0xAD; });
+    for (std::size_t len = run; len > 0; --len) {
+      std::size_t end = i + len;
+      if (!sredaux(end)) continue;
+      std::size_t k = end;
+      while (k > i && s_[k - 1] == 0xAD) --k;
+      if (k > i && ascii_alpha(s_[k - 1]) && s_[k - 1] != 'n' && s_[k - 1] != 'N') return len;
+    }
+    return 0;
+  }
+  // {NUM} = {DIGIT}+|{DIGIT}*([.:,\u00AD\u066B\u066C]{DIGIT}+)+ ; {NUMBER} = [\-+]?{NUM}
+  std::size_t number(std::size_t i) const {
+    std::size_t k = i;
+    if (at(k) == '-' || at(k) == '+') ++k;
+    std::size_t start = k;
+    k += run_of(k, digit);
+    auto sep = [](char32_t c) { return c == '.' || c == ':' || c == ',' || c == 0xAD || c == 0x66B || c == 0x66C; };
+    while (sep(at(k)) && digit(at(k + 1))) k = k + 1 + run_of(k + 1, digit);
+    return k > start ? k - i : 0;
+  }
+  // {DATE} = {DIGIT}{1,2}[\-\/]{DIGIT}{1,2}[\-\/]{DIGIT}{2,4}
+  std::size_t date(std::size_t i) const {
+    std::size_t k = i;
+    for (int part = 0; part < 3; ++part) {
+      std::size_t n = std::min<std::size_t>(run_of(k, digit), part == 2 ? 4 : 2);
+      if (n < (part == 2 ? 2u : 1u)) return 0;
+      if (part < 2 && run_of(k, digit) > 2) return 0;
+      k += n;
+      if (part < 2) {
+        if (at(k) != '-' && at(k) != '/') return 0;
+        ++k;
+      }
+    }
+    return k - i;
+  }
+  // {FRAC} = ({DIGIT}{1,4}[- \u00A0])?{DIGIT}{1,4}(\\?\/|\u2044){DIGIT}{1,4}
+  std::size_t frac_core(std::size_t i) const {
+    std::size_t a = std::min<std::size_t>(run_of(i, digit), 4);
+    if (a == 0 || digit(at(i + a))) return 0;
+    std::size_t k = i + a;
+    if (at(k) == '\\' && at(k + 1) == '/') k += 2;
+    else if (at(k) == '/' || at(k) == 0x2044) k += 1;
+    else return 0;
+    std::size_t b = std::min<std::size_t>(run_of(k, digit), 4);
+    return b ? k + b - i : 0;
+  }
+  std::size_t frac(std::size_t i) const {
+    std::size_t best = frac_core(i);
+    std::size_t a = run_of(i, digit);
+    if (a >= 1 && a <= 4 && (at(i + a) == '-' || at(i + a) == ' ' || at(i + a) == 0xA0)) {
+      std::size_t rest = frac_core(i + a + 1);
+      if (rest) best = std::max(best, a + 1 + rest);
+    }
+    return best;
+  }
+  // {THING} = ([dDoOlL]{APOSETCETERA}([:letter:]|[:digit:]))?([:letter:]|[:digit:])+
+  //           ({HYPHEN}([dDoOlL]{APOSETCETERA}([:letter:]|[:digit:]))?([:letter:]|[:digit:])+)*
+  std::size_t thing_part(std::size_t i) const {
+    std::size_t k = i;
+    char32_t c = at(k);
+    bool elision = (c == 'd' || c == 'D' || c == 'o' || c == 'O' || c == 'l' || c == 'L') && apos_etc(at(k + 1)) &&
+                   jletter_or_digit(at(k + 2));
+    if (elision) k += 2;
+    std::size_t n = run_of(k, jletter_or_digit);
+    return n ? k + n - i : 0;
+  }
+  std::size_t thing(std::size_t i) const {
+    std::size_t k = i + thing_part(i);
+    if (k == i) return 0;
+    while (hyphen_char(at(k))) {
+      std::size_t n = thing_part(k + 1);
+      if (!n) break;
+      k += 1 + n;
+    }
+    return k - i;
+  }
+  // {ACRO2} = [A-Za-z](\.[A-Za-z])+  (the U.S. compounds are not ported)
+  std::size_t acro2(std::size_t i) const {
+    if (!ascii_alpha(at(i))) return 0;
+    std::size_t k = i + 1;
+    while (at(k) == '.' && ascii_alpha(at(k + 1))) k += 2;
+    return k - i >= 3 ? k - i : 0;
+  }
+  // {HTHING} = [A-Za-z0-9][A-Za-z0-9.,\u00AD]*(-([A-Za-z0-9\u00AD]+|{ACRO2}\.))+
+  std::size_t hthing(std::size_t i) const {
+    if (!ascii_alnum(at(i))) return 0;
+    std::size_t k = i + 1 + run_of(i + 1, [](char32_t c) { return ascii_alnum(c) || c == '.' || c == ',' || c == 0xAD; });
+    std::size_t segments = 0;
+    while (at(k) == '-') {
+      std::size_t plain = run_of(k + 1, [](char32_t c) { return ascii_alnum(c) || c == 0xAD; });
+      std::size_t acro = acro2(k + 1);
+      if (acro && at(k + 1 + acro) == '.') acro += 1;
+      else acro = 0;
+      std::size_t n = std::max(plain, acro);
+      if (!n) break;
+      k += 1 + n;
+      ++segments;
+    }
+    return segments ? k - i : 0;
+  }
+  // {THINGA} = [A-Z]+(([+&]|{SPAMP})[A-Z]+)+
+  std::size_t thinga(std::size_t i) const {
+    auto caps = [](char32_t c) { return c >= 'A' && c <= 'Z'; };
+    std::size_t k = i + run_of(i, caps);
+    if (k == i) return 0;
+    std::size_t groups = 0;
+    for (;;) {
+      std::size_t join = (at(k) == '+' || at(k) == '&') ? 1 : literal(k, "&amp;");
+      if (!join) break;
+      std::size_t n = run_of(k + join, caps);
+      if (!n) break;
+      k += join + n;
+      ++groups;
+    }
+    return groups ? k - i : 0;
+  }
+  // {THING3} = [A-Za-z0-9]+(-[A-Za-z]+){0,2}(\\?\/[A-Za-z0-9]+(-[A-Za-z]+){0,2}){1,2}
+  std::size_t thing3_part(std::size_t i) const {
+    std::size_t k = i + run_of(i, ascii_alnum);
+    if (k == i) return 0;
+    for (int h = 0; h < 2 && at(k) == '-'; ++h) {
+      std::size_t n = run_of(k + 1, ascii_alpha);
+      if (!n) break;
+      k += 1 + n;
+    }
+    return k - i;
+  }
+  std::size_t thing3(std::size_t i) const {
+    std::size_t k = i + thing3_part(i);
+    if (k == i) return 0;
+    int slashes = 0;
+    while (slashes < 2) {
+      std::size_t sl = at(k) == '/' ? 1 : (at(k) == '\\' && at(k + 1) == '/') ? 2 : 0;
+      if (!sl) break;
+      std::size_t n = thing3_part(k + sl);
+      if (!n) break;
+      k += sl + n;
+      ++slashes;
+    }
+    return slashes ? k - i : 0;
+  }
+  // {ACRO} = [A-Za-z](\.[A-Za-z])*
+  std::size_t acro(std::size_t i) const {
+    if (!ascii_alpha(at(i))) return 0;
+    std::size_t k = i + 1;
+    while (at(k) == '.' && ascii_alpha(at(k + 1))) k += 2;
+    return k - i;
+  }
+  // {ABBREV1} without its period.
+  std::size_t abbrev1_stem(std::size_t i) const {
+    return longest_literal_before_dot(
+        i, {"Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "Mon", "Tue",
+            "Tues", "Wed", "Thu", "Thurs", "Fri", "Ala", "Ariz", "!Az", "!Ark", "Calif", "Colo", "Conn", "Ct",
+            "Dak", "!Del", "Fla", "Ga", "!Ill", "Ind", "Kan", "Kans", "Ky", "!La", "!Mass", "Md", "Mich", "Minn",
+            "!Miss", "Mo", "Mont", "Neb", "Nev", "Okla", "!Ore", "!Pa", "Penn", "Tenn", "!Tex", "Va", "Vt",
+            "!Wash", "Wis", "Wisc", "Wyo", "Inc", "Co", "Cos", "Corp", "Pty", "Pte", "Ptys", "Ptes", "Ppty",
+            "Ppte", "Pptys", "Pptes", "Ltd", "Plc", "Rt", "Bancorp", "Bhd", "Assn", "Univ", "Intl", "Sys", "tel",
+            "est", "ext", "sq", "Jr", "Sr", "Bros", "Ed.D", "Ph.D", "Blvd", "Rd", "Esq", "etc", "al", "seq",
+            "Bldg"});
+  }
+  // {ABBREV4} (the stem of ABBREV2).
+  std::size_t abbrev4(std::size_t i) const {
+    std::size_t best = longest_literal_before_dot(
+        i, {"Mr", "Mrs", "Ms", "!Miss", "Dr", "Drs", "Prof", "Profs", "Sen", "Sens", "Rep", "Reps", "Atty",
+            "Attys", "Lt", "Col", "Gen", "Messrs", "Gov", "Govs", "Adm", "Rev", "Maj", "Sgt", "Cpl", "Pvt", "Capt",
+            "St", "Ste", "Ave", "Pres", "Lieut", "Hon", "Brig", "Cmdr", "Comdr", "Pfc", "Spc", "Supt", "Supts",
+            "Det", "Mt", "Ft", "Adj", "Adv", "Asst", "Assoc", "Ens", "Insp", "Mlle", "Mme", "Msgr", "Sfc", "vs",
+            "Alex", "Wm", "Jos", "Cie", "a.k.a", "cf", "TREAS", "Ph", "Invt", "Elec", "Natl", "Mfg", "Mtg",
+            "Dept"});
+    std::size_t a = acro(i);
+    while (a > 0 && at(i + a) != '.') a = a >= 3 ? a - 2 : 0;  // a shorter acronym may precede a period
+    return std::max(best, a);
+  }
+  bool sentend(std::size_t i) const {  // {SENTEND} = {SPACENL}({SPACENL}|[:uppercase:]|{SGML})
+    return space_nl(at(i)) && has(i + 1) && (space_nl(s_[i + 1]) || upper(s_[i + 1]) || s_[i + 1] == '<');
+  }
+  // The ACRONYM rule's right context: {SPACENLS} one of these words {SPACENL}.
+  std::size_t acronym_context(std::size_t i) const {
+    std::size_t k = i + run_of(i, space_nl);
+    if (k == i) return 0;
+    std::size_t w = longest_literal(
+        k, {"!About", "!According", "!Additionally", "!After", "!An", "!A", "!As", "!At", "!But", "!Earlier",
+            "!He", "!Her", "!Here", "!However", "!If", "!In", "!It", "!Last", "!Many", "!More", "!Mr.", "!Ms.",
+            "!Now", "!Once", "!One", "!Other", "!Our", "!She", "!Since", "!So", "!Some", "!Such", "!That",
+            "!The", "!Their", "!Then", "!There", "!These", "!They", "!This", "!We", "!When", "!While", "!What",
+            "!Yet", "!You"});
+    if (!w || !space_nl(at(k + w))) return 0;
+    return k + w + 1 - i;
+  }
+  std::size_t twitter(std::size_t i) const {
+    if (at(i) == '@') {
+      auto first = [](char32_t c) { return ascii_alpha(c) || c == '_'; };
+      if (!first(at(i + 1))) return 0;
+      return 2 + run_of(i + 2, [](char32_t c) { return ascii_alnum(c) || c == '_'; });
+    }
+    if (at(i) == '#') {
+      std::size_t n = run_of(i + 1, letter);
+      return n ? 1 + n : 0;
+    }
+    return 0;
+  }
+  std::size_t filename(std::size_t i) const {
+    static const std::initializer_list<std::string_view> ext = {
+        "bat", "bmp", "c", "class", "cgi", "cpp", "dll", "doc", "docx", "exe", "gif", "gz", "h", "htm", "html",
+        "jar", "java", "jpeg", "jpg", "mov", "mp3", "pdf", "php", "pl", "png", "ppt", "ps", "py", "sql", "tar",
+        "txt", "wav", "x", "xml", "zip"};
+    std::size_t k = i + run_of(i, letter_or_digit);
+    if (k == i) return 0;
+    std::size_t best = 0;
+    for (;;) {  // each ".part" could be the extension
+      if (at(k) != '.') break;
+      std::size_t n = run_of(k + 1, letter_or_digit);
+      if (!n) break;
+      for (auto e : ext) {
+        if (e.size() == n && literal(k + 1, e) == n) {
+          char32_t after = at(k + 1 + n);
+          if (has(k + 1 + n) && (space_nl(after) || after == '.' || after == '?' || after == '!' || after == ','))
+            best = k + 1 + n + 1 - i;  // + trailing context
+        }
+      }
+      k += 1 + n;
+    }
+    return best;
+  }
+  std::size_t full_url(std::size_t i) const {
+    std::size_t p = literal(i, "https://");
+    if (!p) p = literal(i, "http://");
+    if (!p) return 0;
+    auto body = [](char32_t c) {
+      return !(c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == '"' || c == '<' || c == '>' ||
+               c == '|' || c == '(' || c == ')' || c == '{' || c == '}');
+    };
+    std::size_t k = i + p + run_of(i + p, body);
+    auto last_ok = [](char32_t c) { return !(c == '.' || c == '!' || c == '?' || c == ',' || c == '-'); };
+    while (k > i + p + 1 && !last_ok(s_[k - 1])) --k;
+    return k > i + p + 1 ? k - i : 0;
+  }
+
+  // ---- rule table: candidates in the lexer's rule order
+
+  Match best_match(std::size_t i) const {
+    Match best;
+    best.rule = 1 << 30;
+    int order = 0;
+    auto offer = [&](std::size_t total, std::size_t consume, std::string text = {}, bool emit = true,
+                     bool nl = false) {
+      ++order;
+      if (total == 0) return;
+      if (total > best.total) {
+        best.total = total;
+        best.consume = consume;
+        best.rule = order;
+        best.text = std::move(text);
+        best.emit = emit;
+        best.newline = nl;
+      }
+    };
+    const char32_t c = s_[i];
+
+    // cannot, 'twas, 'tis, gonna|gotta|lemme|gimme|wanna: split assimilations.
+    {
+      std::size_t n = literal(i, "cannot");
+      offer(n, n ? 3 : 0);
+      n = literal(i, "'twas");
+      offer(n, n ? 2 : 0);
+      n = literal(i, "'tis");
+      offer(n, n ? 2 : 0);
+      n = longest_literal(i, {"gonna", "gotta", "lemme", "gimme", "wanna"});
+      offer(n, n ? 3 : 0);
+    }
+    // {SPMDASH}
+    {
+      std::size_t n = longest_literal(i, {"&MD;", "&mdash;", "&ndash;"});
+      if (!n && (c == 0x96 || c == 0x97 || c == 0x2013 || c == 0x2014 || c == 0x2015)) n = 1;
+      offer(n, n, "--");
+    }
+    // {SPAMP}
+    {
+      std::size_t n = literal(i, "&amp;");
+      offer(n, n, "&");
+    }
+    // {WORD}/{REDAUX}, {SWORD}/{SREDAUX}, {WORD}
+    const std::size_t w = word(i);
+    {
+      std::size_t r = w ? redaux(i + w) : 0;
+      offer(r ? w + r : 0, w, strip_soft_hyphens(i, w));
+      std::size_t sw = sword_before_nt(i);
+      offer(sw ? sw + 3 : 0, sw, strip_soft_hyphens(i, sw));
+      offer(w, w, strip_soft_hyphens(i, w));
+    }
+    // {APOWORD} (subset): {APOS}[2-9]0s, [A-HJ-XZn]{APOSETCETERA}[:letter:]{2}[:letter:]*
+    {
+      std::size_t n = 0;
+      if (apos(c) && at(i + 1) >= '2' && at(i + 1) <= '9' && at(i + 2) == '0' && lower_ascii_eq(at(i + 3), 's')) n = 4;
+      bool lead = (c >= 'A' && c <= 'H') || (c >= 'J' && c <= 'X') || c == 'Z' || lower_ascii_eq(c, 'n');
+      if (lead && apos_etc(at(i + 1))) {
+        std::size_t l = run_of(i + 2, java_letter);
+        if (l >= 2) n = std::max(n, 2 + l);
+      }
+      offer(n, n);
+    }
+    // {FULLURL}
+    {
+      std::size_t n = full_url(i);
+      offer(n, n);
+    }
+    // {TWITTER}
+    {
+      std::size_t n = twitter(i);
+      offer(n, n);
+    }
+    // {REDAUX}/[^A-Za-z], {SREDAUX}/[^A-Za-z]: clitics, quotes normalised to '
+    {
+      std::size_t r = redaux(i);
+      bool ctx = r && has(i + r) && !ascii_alpha(s_[i + r]);
+      offer(ctx ? r + 1 : 0, r, "'" + encode_utf8(s_, i + 1, i + r));
+      std::size_t sr = sredaux(i);
+      ctx = sr && has(i + sr) && !ascii_alpha(s_[i + sr]);
+      offer(ctx ? sr + 1 : 0, sr, encode_utf8(s_, i, i + 1) + "'" + encode_utf8(s_, i + 2, i + 3));
+    }
+    // {DATE}, {NUMBER}, {FRAC}, {FRAC2}
+    {
+      std::size_t n = date(i);
+      offer(n, n);
+      n = number(i);
+      offer(n, n, strip_soft_hyphens(i, n));
+      n = frac(i);
+      std::string t;
+      if (n) {
+        for (std::size_t k = i; k < i + n; ++k) append_utf8(t, s_[k] == ' ' ? char32_t(0xA0) : s_[k]);
+      }
+      offer(n, n, t);
+      const char* f = c == 0xBC ? "1/4" : c == 0xBD ? "1/2" : c == 0xBE ? "3/4" : c == 0x2153 ? "1/3" : c == 0x2154 ? "2/3" : nullptr;
+      bool other_frac = c >= 0x2155 && c <= 0x215E;
+      offer(f || other_frac ? 1 : 0, 1, f ? f : "");
+    }
+    // {THING3}
+    {
+      std::size_t n = thing3(i);
+      offer(n, n);
+    }
+    // {DOLSIGN} = ([A-Z]*\$|#), {DOLSIGN2} (currency, normalised)
+    {
+      std::size_t caps = run_of(i, [](char32_t ch) { return ch >= 'A' && ch <= 'Z'; });
+      std::size_t n = at(i + caps) == '$' ? caps + 1 : (c == '#' ? 1 : 0);
+      offer(n, n);
+      static const char32_t cur[] = {0xA2, 0xA3, 0xA4, 0xA5, 0x80, 0x20A0, 0x20AC, 0x60B, 0xE3F, 0x20A4, 0xFFE0, 0xFFE1, 0xFFE5, 0xFFE6};
+      if (std::find(std::begin(cur), std::end(cur), c) != std::end(cur)) {
+        std::string t = c == 0xA2 ? "cents" : c == 0xA3 ? "#" : (c == 0x80 || c == 0xA4 || c == 0x20A0 || c == 0x20AC) ? "$" : "";
+        offer(1, 1, t);
+      } else {
+        offer(0, 0);
+      }
+    }
+    // {ACRONYM}/({SPACENLS})(About|...){SPACENL}: a lone letter gives back its period.
+    {
+      std::size_t a = acro(i);
+      if (a && at(i + a) == '.') {
+        std::size_t ctx = acronym_context(i + a + 1);
+        offer(ctx ? a + 1 + ctx : 0, a + 1 == 2 ? 1 : a + 1);
+      } else {
+        offer(0, 0);
+      }
+    }
+    // {ABBREV3}/{SPACENL}?[:digit:]
+    {
+      std::size_t n = longest_literal_before_dot(i, {"ca", "fig", "figs", "prop", "no", "nos", "art", "bldg", "pp", "op"});
+      std::size_t total = 0;
+      if (n && at(i + n) == '.') {
+        std::size_t k = i + n + 1;
+        if (space_nl(at(k))) ++k;
+        if (digit(at(k))) total = k + 1 - i;
+      }
+      offer(total, n + 1);
+    }
+    // {ABBREV1}/{SENTEND}, {ABBREV1}/[^][^], {ABBREV1} (the extra period it may return is
+    // punctuation that pycocoevalcap drops, so it is not reproduced)
+    {
+      std::size_t n = abbrev1_stem(i);
+      bool dot = n && at(i + n) == '.';
+      std::size_t len = dot ? n + 1 : 0;
+      offer(len && sentend(i + len) ? len + 2 : 0, len);
+      offer(len && has(i + len + 1) ? len + 2 : 0, len);
+      offer(len, len);
+    }
+    // {ABBREV2} = {ABBREV4}\.  ; {ACRO}/{SPACENL}
+    {
+      std::size_t n = abbrev4(i);
+      offer(n && at(i + n) == '.' ? n + 1 : 0, n + 1);
+      std::size_t a = acro(i);
+      offer(a && has(i + a) && space_nl(s_[i + a]) ? a + 1 : 0, a);
+    }
+    // {FILENAME}/({SPACENL}|[.?!,])
+    {
+      std::size_t n = filename(i);
+      offer(n, n ? n - 1 : 0);
+    }
+    // {WORD}\./{INSENTP}
+    offer(w && at(i + w) == '.' && insentp(at(i + w + 1)) ? w + 2 : 0, w + 1, strip_soft_hyphens(i, w + 1));
+    // {DBLQUOT}/[A-Za-z0-9$], {DBLQUOT}
+    {
+      std::size_t n = c == '"' ? 1 : literal(i, "&quot;");
+      bool left = n && (ascii_alnum(at(i + n)) || at(i + n) == '$') && has(i + n);
+      offer(left ? n + 1 : 0, n, "``");
+      offer(n, n, "''");
+    }
+    // {LESSTHAN}, {GREATERTHAN}
+    {
+      std::size_t n = c == '<' ? 1 : literal(i, "&lt;");
+      offer(n, n, "<");
+      n = c == '>' ? 1 : literal(i, "&gt;");
+      offer(n, n, ">");
+    }
+    // {SMILEY}/[^A-Za-z0-9] = [<>]?[:;=][\-o\*']?[\(\)DPdpO\\{@\|\[\]]
+    {
+      std::size_t k = i;
+      if (at(k) == '<' || at(k) == '>') ++k;
+      std::size_t n = 0;
+      if (at(k) == ':' || at(k) == ';' || at(k) == '=') {
+        ++k;
+        auto mouth = [](char32_t ch) {
+          return ch == '(' || ch == ')' || ch == 'D' || ch == 'P' || ch == 'd' || ch == 'p' || ch == 'O' ||
+                 ch == '\\' || ch == '{' || ch == '@' || ch == '|' || ch == '[' || ch == ']';
+        };
+        for (std::size_t nose = 0; nose <= 1 && !n; ++nose) {
+          std::size_t m = k;
+          if (nose) {
+            if (at(m) == '-' || at(m) == 'o' || at(m) == '*' || at(m) == '\'') ++m;
+            else break;
+          }
+          if (mouth(at(m)) && has(m + 1) && !ascii_alnum(s_[m + 1])) n = m + 1 - i;
+        }
+      }
+      std::string t;
+      if (n) {
+        for (std::size_t q = i; q < i + n; ++q) {
+          if (s_[q] == '(') t += "-LRB-";
+          else if (s_[q] == ')') t += "-RRB-";
+          else append_utf8(t, s_[q]);
+        }
+      }
+      offer(n ? n + 1 : 0, n, t);
+    }
+    // brackets
+    offer(c == '{', 1, "-LCB-");
+    offer(c == '}', 1, "-RCB-");
+    offer(c == '[', 1, "-LSB-");
+    offer(c == ']', 1, "-RSB-");
+    offer(c == '(', 1, "-LRB-");
+    offer(c == ')', 1, "-RRB-");
+    // {HYPHENS}: 3 or 4 hyphens become --
+    {
+      std::size_t n = run_of(i, [](char32_t ch) { return ch == '-'; });
+      offer(n, n, n >= 3 && n <= 4 ? "--" : "");
+    }
+    // {LDOTS} = \.{3,5}|(\.[ \u00A0]){2,4}\.|[\u0085\u2026]
+    {
+      std::size_t n = std::min<std::size_t>(run_of(i, [](char32_t ch) { return ch == '.'; }), 5);
+      if (n < 3) n = 0;
+      std::size_t spaced = 0;
+      for (std::size_t reps = 1; reps <= 4; ++reps) {
+        std::size_t k = i + 2 * reps;
+        bool ok = true;
+        for (std::size_t r = 0; r < reps; ++r)
+          ok = ok && at(i + 2 * r) == '.' && (at(i + 2 * r + 1) == ' ' || at(i + 2 * r + 1) == 0xA0);
+        if (ok && reps >= 2 && at(k) == '.') spaced = k + 1 - i;
+        if (!ok) break;
+      }
+      n = std::max(n, spaced);
+      if (c == 0x85 || c == 0x2026) n = std::max<std::size_t>(n, 1);
+      offer(n, n, "...");
+    }
+    // {FNMARKS} = @+|#+|_+ ; {ASTS} = \*+
+    {
+      for (char32_t mark : {U'@', U'#', U'_', U'*'}) {
+        std::size_t n = run_of(i, [mark](char32_t ch) { return ch == mark; });
+        offer(n, n);
+      }
+    }
+    offer(insentp(c), 1);                                                       // {INSENTP}
+    offer(run_of(i, [](char32_t ch) { return ch == '?' || ch == '!'; }), run_of(i, [](char32_t ch) { return ch == '?' || ch == '!'; }));
+    offer(c == '.' || c == 0xA1 || c == 0xBF || c == 0x37E || c == 0x589 || c == 0x61F || c == 0x6D4 ||
+              (c >= 0x700 && c <= 0x702) || c == 0x7FA || c == 0x3002,
+          1);
+    offer(c == '=', 1);
+    offer(c == '/', 1);
+    // {HTHING}\./{INSENTP}, {HTHING}, {THING}\./{INSENTP}, {THING}, {THINGA}\./{INSENTP}, {THINGA}
+    {
+      std::size_t n = hthing(i);
+      offer(n && at(i + n) == '.' && insentp(at(i + n + 1)) ? n + 2 : 0, n + 1, strip_soft_hyphens(i, n + 1));
+      offer(n, n, strip_soft_hyphens(i, n));
+      n = thing(i);
+      offer(n && at(i + n) == '.' && insentp(at(i + n + 1)) ? n + 2 : 0, n + 1);
+      offer(n, n);
+      n = thinga(i);
+      std::string t = n ? amp_normalised(i, n) : std::string();
+      offer(n && at(i + n) == '.' && insentp(at(i + n + 1)) ? n + 2 : 0, n + 1, n ? amp_normalised(i, n + 1) : "");
+      offer(n, n, t);
+    }
+    // '/[A-Za-z][^ \t\n\r\u00A0]: an opening single quote
+    offer(c == '\'' && ascii_alpha(at(i + 1)) && has(i + 2) &&
+                  !(at(i + 2) == ' ' || at(i + 2) == '\t' || at(i + 2) == '\n' || at(i + 2) == '\r' || at(i + 2) == 0xA0)
+              ? 3
+              : 0,
+          1, "`");
+    // {REDAUX}, {SREDAUX} at the end of the text
+    {
+      std::size_t r = redaux(i);
+      offer(r, r, r ? "'" + encode_utf8(s_, i + 1, i + r) : "");
+      std::size_t sr = sredaux(i);
+      offer(sr, sr, sr ? encode_utf8(s_, i, i + 1) + "'" + encode_utf8(s_, i + 2, i + 3) : "");
+    }
+    // {QUOTES} = {APOS}|''|[`‘’‚‛“”\u0091-\u0094„‟‹›«»]{1,2}  (latexQuotes, "right" reading)
+    {
+      auto quote = [](char32_t ch) {
+        return ch == '`' || ch == 0x2018 || ch == 0x2019 || ch == 0x201A || ch == 0x201B || ch == 0x201C ||
+               ch == 0x201D || (ch >= 0x91 && ch <= 0x94) || ch == 0x201E || ch == 0x201F || ch == 0x2039 ||
+               ch == 0x203A || ch == 0xAB || ch == 0xBB;
+      };
+      std::size_t n = 0;
+      if (apos(c)) n = 1;
+      if (c == '\'' && at(i + 1) == '\'') n = 2;
+      if (quote(c)) n = std::max<std::size_t>(n, quote(at(i + 1)) ? 2 : 1);
+      std::string t;
+      for (std::size_t k = i; k < i + n; ++k) {
+        char32_t q = s_[k];
+        if (q == '\'' || q == 0x92 || q == 0x2019 || q == 0x203A) t += "'";
+        else if (q == 0x91 || q == 0x2018 || q == 0x201B || q == 0x2039) t += "`";
+        else if (q == 0x93 || q == 0x201C || q == 0xAB) t += "``";
+        else if (q == 0x94 || q == 0x201D || q == 0xBB) t += "''";
+        else append_utf8(t, q);
+      }
+      offer(n, n, t);
+    }
+    // {FAKEDUCKFEET}, {MISCSYMBOL}
+    offer((c == '<' && at(i + 1) == '<') || (c == '>' && at(i + 1) == '>') ? 2 : 0, 2);
+    offer(misc_symbol(c), 1);
+    // whitespace and zero-width characters are skipped; newlines end a caption
+    offer(c == 0 || space(c) || c == 0x200B || c == 0x200E || c == 0x200F || c == 0xFEFF ? 1 : 0, 1, "", false);
+    if (c == '\r' && at(i + 1) == '\n') offer(2, 2, "", true, true);
+    else offer(newline(c), 1, "", true, true);
+    // anything else is untokenizable and deleted (the "firstDelete" default)
+    offer(1, 1, "", false);
+    return best;
+  }
+
+  std::string strip_soft_hyphens(std::size_t i, std::size_t n) const {
+    if (n == 0) return {};
+    std::string out;
+    bool any = false;
+    for (std::size_t k = i; k < i + n && k < s_.size(); ++k) {
+      if (s_[k] == 0xAD) {
+        any = true;
+        continue;
+      }
+      append_utf8(out, s_[k]);
+    }
+    if (!any) return {};  // the source text as is
+    return out.empty() ? "-" : out;
+  }
+  std::string amp_normalised(std::size_t i, std::size_t n) const {
+    std::string out;
+    for (std::size_t k = i; k < i + n;) {
+      std::size_t amp = literal(k, "&amp;");
+      if (amp) {
+        out += '&';
+        k += amp;
+      } else {
+        append_utf8(out, s_[k]);
+        ++k;
+      }
+    }
+    return out;
+  }
 };
+
+Text caption_text(std::string_view caption) {
+  Text t = decode_utf8(caption);
+  for (char32_t& c : t)
+    if (c == '\n' || c == '\r' || c == 0x2028 || c == 0x2029 || c == 0x0B || c == 0x0C) c = ' ';
+  return t;
+}
 
 }  // namespace
 
-std::vector<std::string> ptb_tokens(const std::string& caption) {
-  std::u32string text;
-  std::size_t bad = 0;
-  if (!decode_utf8(caption, text, &bad))
-    throw std::invalid_argument("invalid UTF-8 at byte " + std::to_string(bad));
-  text = normalise_punctuation(lower(text));
-  std::vector<std::string> tokens;
-  Splitter splitter(tokens);
-  std::u32string word;
-  for (char32_t c : text) {
-    if (is_space(c)) {
-      if (!word.empty()) splitter.chunk(word);
-      word.clear();
-    } else {
-      word += c;
-    }
+std::vector<std::string> ptb_tokens(std::string_view text, std::string_view following) {
+  Text t = caption_text(text);
+  const std::size_t limit = t.size();
+  if (!following.empty()) {
+    t.push_back('\n');
+    Text next = caption_text(following);
+    t.insert(t.end(), next.begin(), next.end());
   }
-  if (!word.empty()) splitter.chunk(word);
-  return tokens;
+  return Lexer(std::move(t)).run(limit);
 }
 
-std::string ptb_tokenize(const std::string& caption) {
+std::string lowercase_english(std::string_view token) {
+  icu::UnicodeString u = icu::UnicodeString::fromUTF8(icu::StringPiece(token.data(), static_cast<int32_t>(token.size())));
+  u.toLower(icu::Locale::getEnglish());
   std::string out;
-  for (const auto& token : ptb_tokens(caption)) {
-    if (kRemoved.count(token)) continue;
+  u.toUTF8String(out);
+  return out;
+}
+
+bool is_coco_punctuation(std::string_view token) {
+  static const std::string_view punct[] = {"''", "'", "``", "`", "-LRB-", "-RRB-", "-LCB-", "-RCB-", ".",
+                                           "?",  "!", ",",  ":", "-",     "--",    "...",   ";"};
+  return std::find(std::begin(punct), std::end(punct), token) != std::end(punct);
+}
+
+std::string coco_tokenize(std::string_view caption, std::string_view following) {
+  std::string out;
+  for (const std::string& token : ptb_tokens(caption, following)) {
+    std::string lower = lowercase_english(token);
+    if (is_coco_punctuation(lower)) continue;
     if (!out.empty()) out += ' ';
-    out += token;
+    out += lower;
   }
+  return out;
+}
+
+std::vector<std::string> coco_tokenize_all(const std::vector<std::string>& captions) {
+  std::vector<std::string> out;
+  out.reserve(captions.size());
+  for (std::size_t i = 0; i < captions.size(); ++i)
+    out.push_back(coco_tokenize(captions[i], i + 1 < captions.size() ? std::string_view(captions[i + 1]) : std::string_view()));
   return out;
 }
 

@@ -31,6 +31,13 @@ std::vector<BleuStats> bleu_stats(const std::vector<ImageCaptions>& images, int 
 // allowed: bootstrap resamples).
 std::vector<double> corpus_bleu(const std::vector<BleuStats>& stats, const std::vector<std::size_t>& rows);
 
+// Corpus and per-image BLEU-n from precomputed statistics: result[n-1].
+std::vector<CorpusScore> bleu_scores(const std::vector<BleuStats>& stats);
+
+// pycocoevalcap's tokenisation step: the candidates in one PTB run and all references in
+// another (text/ptb_tokenizer.h), in place. Throws std::invalid_argument on bad UTF-8.
+void ptb_tokenize_captions(std::vector<ImageCaptions>& images);
+
 // BLEU-n for n = 1..4: result[n-1]. Per-image values are pycocoevalcap's per-sentence
 // BLEU (same smoothing, the image's own brevity penalty).
 std::vector<CorpusScore> bleu(const std::vector<ImageCaptions>& images, int max_n = 4);

@@ -1,40 +1,33 @@
 #pragma once
-// Caption tokenisation as pycocoevalcap does it before scoring: Stanford CoreNLP's
-// PTBTokenizer with -preserveLines -lowerCase (one caption per line), then removal of
-// the punctuation tokens  '' ' `` ` -LRB- -RRB- -LCB- -RCB- . ? ! , : - -- ... ;
-//
-// A port of the PTB rules that matter for captions (no Java needed). Rules, each
-// covered by a test with the Stanford output written out by hand:
-//   lower-casing         Unicode-aware (ICU), as Java's toLowerCase
-//   whitespace           spaces, tabs, newlines and no-break spaces separate tokens
-//   clitics              's 're 've 'll 'd 'm split off; n't split off (don't -> do n't,
-//                        can't -> ca n't, won't -> wo n't); "cannot", "gonna" stay
-//                        whole as in CoreNLP 3.4.1, the version pycocoevalcap ships
-//   quotes               " -> `` (opening) / '' (closing); 'x -> ` x; x' -> x '
-//                        Unicode quotes “ ” ‘ ’ „ are read as ASCII quotes
-//   brackets             ( ) -> -LRB- -RRB-, { } -> -LCB- -RCB- (removed afterwards);
-//                        [ ] -> -LSB- -RSB-, which pycocoevalcap does NOT remove
-//   hyphens              hyphenated words and numbers stay whole (black-and-white, 1-2);
-//                        a free-standing or edge hyphen is a token; -- and – — are "--"
-//   numbers              3.5, 1,000 and 12:30 stay whole; $5 -> $ 5; 50% -> 50 %
-//   periods              a final period is split off, except from abbreviations: letter-
-//                        period sequences (u.s., a.m.) and the common titles (mr. mrs. ms.
-//                        dr. st. jr. sr. vs. etc. inc. ltd. co. mt. no.)
-//   ellipses             ... and … are tokens; other . , ; : ! ? inside a word are split off
-//                        unless between digits (numbers) or, for periods, within an
-//                        abbreviation or a dotted name (www.example.com stays whole)
-// Known differences from Stanford: no handling of URLs with other punctuation, emoticons,
-// SGML/XML tags or its British-English quote heuristics; & and / stay inside words.
+// Caption tokenisation exactly as pycocoevalcap prepares text for BLEU/ROUGE/CIDEr/METEOR:
+// Stanford CoreNLP 3.4.1 `PTBTokenizer -preserveLines -lowerCase` over all captions joined
+// with newlines, then removal of pycocoevalcap's punctuation tokens. The rules ported, and
+// every known difference from the Java lexer, are tabulated in src/text/ptb_tokenizer.cpp.
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace recap::text {
 
-// PTB tokens of one caption, before punctuation removal (lower-cased).
-std::vector<std::string> ptb_tokens(const std::string& caption);
+// The PTB tokens of `text` (Java lexer output, before lower-casing and filtering).
+// `following` is the text after it in the same tokenizer run (the next caption): a few
+// rules look ahead across the line break. Throws std::invalid_argument on invalid UTF-8.
+std::vector<std::string> ptb_tokens(std::string_view text, std::string_view following = {});
 
-// pycocoevalcap's tokenised caption: PTB tokens minus its punctuation list, joined by
-// single spaces. Throws std::invalid_argument on invalid UTF-8.
-std::string ptb_tokenize(const std::string& caption);
+// Lower-cases like Java's String.toLowerCase(Locale.ENGLISH).
+std::string lowercase_english(std::string_view token);
+
+// True for the tokens pycocoevalcap drops after tokenising: '' ' `` ` -LRB- -RRB- -LCB-
+// -RCB- . ? ! , : - -- ... ;  (compared case-sensitively after lower-casing, so the
+// bracket names never match and "-lrb-" survives, as in pycocoevalcap).
+bool is_coco_punctuation(std::string_view token);
+
+// One caption through the whole pycocoevalcap pipeline: tokens lower-cased, punctuation
+// dropped, joined by single spaces. `following` as for ptb_tokens().
+std::string coco_tokenize(std::string_view caption, std::string_view following = {});
+
+// All captions of one tokenizer run (pycocoevalcap runs the references and the results
+// separately), each caption seeing the next one as its right context.
+std::vector<std::string> coco_tokenize_all(const std::vector<std::string>& captions);
 
 }  // namespace recap::text

@@ -1,0 +1,57 @@
+#!/usr/bin/python3
+"""Speed of recap-score's BLEU + ROUGE-L + CIDEr-D against pycocoevalcap's Python scorers,
+same data, same run. The data: the golden Flickr30k test captions (already tokenised)
+replicated to 5,000 images. pycocoevalcap is not part of this project: point --pycocoevalcap
+at a checkout (the folder holding bleu/, rouge/, cider/).
+
+Usage: scripts/bench/metrics_speed.py --pycocoevalcap DIR [--copies 5] [--build build]
+"""
+import argparse, json, os, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+p = argparse.ArgumentParser()
+p.add_argument("--pycocoevalcap", required=True)
+p.add_argument("--copies", type=int, default=5)
+p.add_argument("--build", default=os.path.join(ROOT, "build"))
+a = p.parse_args()
+
+golden = os.path.join(ROOT, "..", "shared", "golden", "metrics", "flickr30k-test")
+refs = json.load(open(os.path.join(golden, "refs.json")))["annotations"]
+results = json.load(open(os.path.join(golden, "results.json")))
+gts, res, annotations, replicated = {}, {}, [], []
+for c in range(a.copies):
+    for r in refs:
+        key = f"{c}_{r['image_id']}"
+        gts.setdefault(key, []).append(r["caption"])
+        annotations.append({"image_id": key, "caption": r["caption"]})
+    for r in results:
+        key = f"{c}_{r['image_id']}"
+        res[key] = [r["caption"]]
+        replicated.append({"image_id": key, "caption": r["caption"]})
+
+sys.path.insert(0, a.pycocoevalcap)
+from bleu.bleu import Bleu  # noqa: E402  (from the user's checkout)
+from rouge.rouge import Rouge  # noqa: E402
+from cider.cider import Cider  # noqa: E402
+
+start = time.perf_counter()
+py = {}
+b, _ = Bleu(4).compute_score(gts, res, verbose=0)
+py.update({f"Bleu_{i + 1}": v for i, v in enumerate(b)})
+py["ROUGE_L"], _ = Rouge().compute_score(gts, res)
+py["CIDEr"], _ = Cider().compute_score(gts, res)
+python_s = time.perf_counter() - start
+
+with tempfile.TemporaryDirectory() as tmp:
+    json.dump({"annotations": annotations}, open(os.path.join(tmp, "refs.json"), "w"))
+    json.dump(replicated, open(os.path.join(tmp, "results.json"), "w"))
+    cmd = [os.path.join(a.build, "recap-score"), "--results", os.path.join(tmp, "results.json"), "--refs",
+           os.path.join(tmp, "refs.json"), "--no-tokenize", "--json", os.path.join(tmp, "s.json")]
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    recap_s = time.perf_counter() - start
+    ours = json.load(open(os.path.join(tmp, "s.json")))
+
+diff = max(abs(ours[k] - float(py[k])) for k in py)
+print(f"images: {len(res)}  pycocoevalcap: {python_s:.2f} s  recap-score: {recap_s:.2f} s  "
+      f"speed-up: {python_s / recap_s:.1f}x  max |difference|: {diff:.1e}")
