@@ -1,5 +1,7 @@
 // recap-score: the captioning metrics, equal to pycocoevalcap's (BLEU, ROUGE-L, CIDEr-D)
 // and clipscore's (CLIP-S, RefCLIP-S), plus the paper's aCLIP-S / RefaCLIP-S.
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -10,6 +12,7 @@
 
 #include "cli_support.h"
 #include "recap/align/linear_map.h"
+#include "recap/common/child_process.h"
 #include "recap/common/error.h"
 #include "recap/common/rows.h"
 #include "recap/data/captions.h"
@@ -22,8 +25,6 @@
 #include "recap/metrics/java_scorers.h"
 #include "recap/metrics/human_correlation.h"
 #include "recap/metrics/text_metrics.h"
-#include "recap/models/clip_model.h"
-#include "recap/models/embed_pipeline.h"
 
 using namespace recap;
 
@@ -114,28 +115,56 @@ void run_correlate(const CorrelateOptions& c, double weight) {
   if (!c.json_out.empty()) io::write_json(c.json_out, json);
 }
 
+// Runs recap-embed (built beside this tool) so that recap-score itself stays free of
+// LibTorch: loading it would cost more than scoring a whole test set.
+io::FloatMatrix embed_with_clip(const std::vector<std::string>& args, const std::filesystem::path& out) {
+  const auto tool = std::filesystem::read_symlink("/proc/self/exe").parent_path() / "recap-embed";
+  if (!std::filesystem::exists(tool)) throw UsageError(tool.string() + ": recap-embed is needed for --clip");
+  std::vector<std::string> argv = {tool.string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  for (const std::string& a : {std::string("--normalize"), std::string("--strict"), std::string("--out"), out.string()})
+    argv.push_back(a);
+  ChildProcess child(argv);
+  try {
+    while (true) child.read_line(24 * 3600);  // its output, until it exits
+  } catch (const std::exception&) {
+  }
+  if (child.finish(60) != 0) throw InputError("recap-embed failed: " + child.stderr_tail());
+  return io::read_npy_matrix(out);
+}
+
 // CLIP-S / RefCLIP-S (and the aligned pair with --run) per judgement, from the model.
 void add_clip_scores(const CorrelateOptions& c, const std::vector<data::Judgement>& judgements, double weight,
                      std::map<std::string, std::vector<double>>& scores) {
-  const auto clip = models::ClipModel::load(c.clip);
-  models::EmbedOptions eo;
-  eo.normalize = true;
-  eo.strict = true;  // a missing Flickr8k image must not silently shrink the study
+  char dir_template[] = "/tmp/recap-correlate-XXXXXX";
+  if (::mkdtemp(dir_template) == nullptr) throw Error(ExitCode::internal, "cannot create a temporary directory");
+  const std::filesystem::path dir = dir_template;
+  struct Cleanup {
+    std::filesystem::path dir;
+    ~Cleanup() {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  } cleanup{dir};
+
   std::map<std::string, std::int64_t> image_row, text_row;
-  std::vector<std::filesystem::path> files;
-  std::vector<std::string> texts;
+  std::string image_list, text_lines;
+  std::int64_t images = 0, texts = 0;
   auto text_index = [&](const std::string& caption) {
-    auto [it, inserted] = text_row.emplace(caption, static_cast<std::int64_t>(texts.size()));
-    if (inserted) texts.push_back(c.prefix + caption);
+    auto [it, inserted] = text_row.emplace(caption, texts);
+    if (inserted) {
+      text_lines += caption + "\n";  // recap-embed --prefix adds clipscore's prefix
+      ++texts;
+    }
     return it->second;
   };
-  for (const auto& j : judgements) {
-    if (image_row.emplace(j.image, static_cast<std::int64_t>(files.size())).second) {
-      files.push_back(std::filesystem::path(c.images) / j.image);
-      if (!std::filesystem::exists(files.back())) throw InputError(files.back().string() + ": image not found");
+  for (const auto& j : judgements)
+    if (image_row.emplace(j.image, images).second) {
+      const auto path = std::filesystem::absolute(std::filesystem::path(c.images) / j.image);
+      if (!std::filesystem::exists(path)) throw InputError(path.string() + ": image not found");
+      image_list += path.string() + "\n";
+      ++images;
     }
-  }
-  const auto media = models::embed_media(clip, files, eo);
   std::vector<std::int64_t> candidate_rows;
   std::vector<std::vector<std::int64_t>> reference_rows;
   for (const auto& j : judgements) {
@@ -143,11 +172,17 @@ void add_clip_scores(const CorrelateOptions& c, const std::vector<data::Judgemen
     auto& refs = reference_rows.emplace_back();
     for (const auto& r : j.references) refs.push_back(text_index(r));
   }
-  const io::FloatMatrix text_embeddings = models::embed_texts(clip, texts, eo);
+  io::write_text_file(dir / "images.txt", image_list);
+  io::write_text_file(dir / "texts.txt", text_lines);
+  const auto image_embeddings =
+      embed_with_clip({"--clip", c.clip, "--images", (dir / "images.txt").string(), "--no-cache"}, dir / "images.npy");
+  const auto text_embeddings =
+      embed_with_clip({"--clip", c.clip, "--texts", (dir / "texts.txt").string(), "--prefix", c.prefix}, dir / "texts.npy");
+
   const auto n = static_cast<std::int64_t>(judgements.size());
-  io::FloatMatrix image_side(n, media.embeddings.cols), candidates(n, text_embeddings.cols);
+  io::FloatMatrix image_side(n, image_embeddings.cols), candidates(n, text_embeddings.cols);
   for (std::int64_t i = 0; i < n; ++i) {
-    const float* img = media.embeddings.row(image_row[judgements[i].image]);
+    const float* img = image_embeddings.row(image_row[judgements[i].image]);
     std::copy(img, img + image_side.cols, image_side.row(i));
     const float* cand = text_embeddings.row(candidate_rows[i]);
     std::copy(cand, cand + candidates.cols, candidates.row(i));
@@ -268,8 +303,10 @@ int main(int argc, char** argv) {
 
     std::vector<Score> scores;
     std::map<std::string, std::string> unavailable;
+    std::optional<metrics::EncodedCorpus> encoded;
+    if (wanted.count("bleu") || wanted.count("cider")) encoded.emplace(images);
     if (wanted.count("bleu")) {
-      auto stats = std::make_shared<std::vector<metrics::BleuStats>>(metrics::bleu_stats(images));
+      auto stats = std::make_shared<std::vector<metrics::BleuStats>>(metrics::bleu_stats(*encoded));
       const auto b = metrics::bleu_scores(*stats);
       for (int n = 0; n < 4; ++n)
         scores.push_back({"Bleu_" + std::to_string(n + 1), b[n].corpus, b[n].per_image,
@@ -281,7 +318,7 @@ int main(int argc, char** argv) {
       scores.push_back({"ROUGE_L", r.corpus, r.per_image, {}, std::nullopt});
     }
     if (wanted.count("cider")) {
-      const auto c = metrics::cider_d(images);
+      const auto c = metrics::cider_d(*encoded);
       scores.push_back({"CIDEr", c.corpus, c.per_image, {}, std::nullopt});
     }
     std::vector<std::string> names;

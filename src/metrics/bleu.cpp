@@ -2,6 +2,7 @@
 // maximum count over references, the reference length closest to the candidate's
 // (shorter on a tie), corpus totals, and its smoothing constants.
 #include <cmath>
+#include <stdexcept>
 #include <cstdlib>
 #include <map>
 
@@ -28,15 +29,17 @@ int closest_reference_length(const std::vector<int>& lengths, int test_length) {
 }  // namespace
 
 std::vector<BleuStats> bleu_stats(const std::vector<ImageCaptions>& images, int max_n) {
-  NgramIndex index(max_n);
-  std::vector<EncodedCaption> candidates;
-  std::vector<std::vector<EncodedCaption>> references(images.size());
-  for (std::size_t i = 0; i < images.size(); ++i) {
-    candidates.push_back(index.encode(images[i].candidate));
-    for (const auto& ref : images[i].references) references[i].push_back(index.encode(ref));
-  }
-  std::vector<BleuStats> all(images.size());
-  parallel_ranges(static_cast<std::int64_t>(images.size()), 0, [&](std::int64_t begin, std::int64_t end) {
+  if (max_n != 4) throw std::invalid_argument("BLEU is computed for n = 1..4");
+  return bleu_stats(EncodedCorpus(images));
+}
+
+std::vector<BleuStats> bleu_stats(const EncodedCorpus& corpus) {
+  const int max_n = 4;
+  const auto& index = corpus.data().index;
+  const auto& candidates = corpus.data().candidates;
+  const auto& references = corpus.data().references;
+  std::vector<BleuStats> all(candidates.size());
+  parallel_ranges(static_cast<std::int64_t>(candidates.size()), 0, [&](std::int64_t begin, std::int64_t end) {
     std::unordered_map<std::int32_t, std::int32_t> max_ref_counts;
     for (std::int64_t i = begin; i < end; ++i) {
       max_ref_counts.clear();

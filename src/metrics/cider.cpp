@@ -38,30 +38,31 @@ TfIdfVector to_vector(const EncodedCaption& caption, const NgramIndex& index, co
 }  // namespace
 
 CorpusScore cider_d(const std::vector<ImageCaptions>& images, double sigma) {
-  NgramIndex index(kOrder);
-  std::vector<EncodedCaption> candidates;
-  std::vector<std::vector<EncodedCaption>> references(images.size());
-  for (std::size_t i = 0; i < images.size(); ++i) {
-    candidates.push_back(index.encode(images[i].candidate));
-    for (const auto& ref : images[i].references) references[i].push_back(index.encode(ref));
-  }
+  return cider_d(EncodedCorpus(images), sigma);
+}
+
+CorpusScore cider_d(const EncodedCorpus& corpus, double sigma) {
+  const auto& index = corpus.data().index;
+  const auto& candidates = corpus.data().candidates;
+  const auto& references = corpus.data().references;
+  const std::size_t image_count = candidates.size();
   // Document frequency: in how many images' reference sets each n-gram occurs.
   std::vector<int> document_frequency(index.size(), 0), last_image(index.size(), -1);
-  for (std::size_t i = 0; i < images.size(); ++i)
+  for (std::size_t i = 0; i < image_count; ++i)
     for (const auto& ref : references[i])
       for (const auto& [id, count] : ref.ngrams)
         if (last_image[id] != static_cast<int>(i)) {
           last_image[id] = static_cast<int>(i);
           ++document_frequency[id];
         }
-  const double log_images = std::log(static_cast<double>(images.size()));
+  const double log_images = std::log(static_cast<double>(image_count));
   std::vector<double> idf(index.size());
   for (std::size_t id = 0; id < idf.size(); ++id)
     idf[id] = log_images - std::log(std::max(1.0, static_cast<double>(document_frequency[id])));
 
   CorpusScore score;
-  score.per_image.resize(images.size());
-  parallel_ranges(static_cast<std::int64_t>(images.size()), 0, [&](std::int64_t begin, std::int64_t end) {
+  score.per_image.resize(image_count);
+  parallel_ranges(static_cast<std::int64_t>(image_count), 0, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t i = begin; i < end; ++i) {
       const TfIdfVector hyp = to_vector(candidates[i], index, idf);
       double per_order[kOrder] = {0, 0, 0, 0};
@@ -90,7 +91,7 @@ CorpusScore cider_d(const std::vector<ImageCaptions>& images, double sigma) {
   });
   double sum = 0;
   for (double v : score.per_image) sum += v;
-  score.corpus = images.empty() ? 0 : sum / static_cast<double>(images.size());
+  score.corpus = image_count == 0 ? 0 : sum / static_cast<double>(image_count);
   return score;
 }
 

@@ -30,10 +30,23 @@ std::vector<std::string> split_on_space(const std::string& text) {
   return words;
 }
 
+EncodedCorpus::EncodedCorpus(const std::vector<ImageCaptions>& images) : data_(std::make_unique<Data>()) {
+  data_->index.reserve(images.size() * 64);
+  data_->references.resize(images.size());
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    data_->candidates.push_back(data_->index.encode(images[i].candidate));
+    for (const auto& ref : images[i].references) data_->references[i].push_back(data_->index.encode(ref));
+  }
+}
+EncodedCorpus::~EncodedCorpus() = default;
+EncodedCorpus::EncodedCorpus(EncodedCorpus&&) noexcept = default;
+
 EncodedCaption NgramIndex::encode(const std::string& text) {
   std::vector<std::int32_t> word_ids;
+  // try_emplace looks the key up before building a node: emplace would allocate (and
+  // free) a node for every n-gram already seen, which dominated the scoring time.
   for (auto& w : split_words(text)) {
-    auto [it, inserted] = words_.emplace(std::move(w), static_cast<std::int32_t>(words_.size()));
+    auto [it, inserted] = words_.try_emplace(std::move(w), static_cast<std::int32_t>(words_.size()));
     word_ids.push_back(it->second);
   }
   EncodedCaption caption;
@@ -45,7 +58,7 @@ EncodedCaption NgramIndex::encode(const std::string& text) {
     for (std::size_t i = 0; i + n <= word_ids.size(); ++i) {
       const std::uint64_t key = (static_cast<std::uint64_t>(prefix[i] + 1) << 32) |
                                 static_cast<std::uint32_t>(word_ids[i + n - 1]);
-      auto [it, inserted] = ngrams_.emplace(key, static_cast<std::int32_t>(order_.size()));
+      auto [it, inserted] = ngrams_.try_emplace(key, static_cast<std::int32_t>(order_.size()));
       if (inserted) order_.push_back(n);
       prefix[i] = it->second;
       ids.push_back(it->second);

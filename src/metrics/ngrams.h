@@ -30,12 +30,28 @@ class NgramIndex {
   int order(std::int32_t id) const { return order_[static_cast<std::size_t>(id)]; }  // 1..max_n
   std::size_t size() const { return order_.size(); }
   int max_n() const { return max_n_; }
+  void reserve(std::size_t ngrams) {
+    ngrams_.reserve(ngrams);
+    order_.reserve(ngrams);
+  }
 
  private:
   int max_n_;
   std::unordered_map<std::string, std::int32_t> words_;
   std::unordered_map<std::uint64_t, std::int32_t> ngrams_;  // (prefix id + 1) << 32 | word id
   std::vector<int> order_;
+};
+
+}  // namespace recap::metrics
+
+#include "recap/metrics/text_metrics.h"
+
+namespace recap::metrics {
+
+struct EncodedCorpus::Data {
+  NgramIndex index{4};
+  std::vector<EncodedCaption> candidates;
+  std::vector<std::vector<EncodedCaption>> references;
 };
 
 }  // namespace recap::metrics

@@ -5,6 +5,7 @@
 // Inputs are per image: one candidate and its references. Corpus scores follow
 // pycocoevalcap: BLEU sums n-gram statistics over the corpus ("closest" reference length,
 // its 1e-9 / 1e-15 smoothing constants); ROUGE-L and CIDEr-D average per-image scores.
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,20 @@ struct CorpusScore {
   std::vector<double> per_image;
 };
 
+// The captions with words and n-grams (n <= 4) interned, built once and shared by BLEU
+// and CIDEr-D.
+class EncodedCorpus {
+ public:
+  explicit EncodedCorpus(const std::vector<ImageCaptions>& images);
+  ~EncodedCorpus();
+  EncodedCorpus(EncodedCorpus&&) noexcept;
+  struct Data;
+  const Data& data() const { return *data_; }
+
+ private:
+  std::unique_ptr<Data> data_;
+};
+
 // One image's BLEU statistics: candidate length, chosen reference length, and per order
 // the candidate's n-gram count ("guess") and clipped matches ("correct").
 struct BleuStats {
@@ -27,6 +42,7 @@ struct BleuStats {
   std::vector<double> guess, correct;
 };
 std::vector<BleuStats> bleu_stats(const std::vector<ImageCaptions>& images, int max_n = 4);
+std::vector<BleuStats> bleu_stats(const EncodedCorpus& corpus);
 // Corpus BLEU-1..max_n from the statistics of the images listed in `rows` (repeats
 // allowed: bootstrap resamples).
 std::vector<double> corpus_bleu(const std::vector<BleuStats>& stats, const std::vector<std::size_t>& rows);
@@ -49,5 +65,6 @@ CorpusScore rouge_l(const std::vector<ImageCaptions>& images);
 // CIDEr-D: TF-IDF n-gram vectors (n = 1..4, document frequencies from the references of
 // the evaluated set), clipped counts, Gaussian length penalty (sigma = 6), x10.
 CorpusScore cider_d(const std::vector<ImageCaptions>& images, double sigma = 6.0);
+CorpusScore cider_d(const EncodedCorpus& corpus, double sigma = 6.0);
 
 }  // namespace recap::metrics
