@@ -19,6 +19,7 @@
 #include "recap/io/atomic_file.h"
 #include "recap/io/json_file.h"
 #include "recap/io/npy.h"
+#include "recap/io/temp_dir.h"
 #include "recap/metrics/bootstrap.h"
 #include "recap/data/flickr8k.h"
 #include "recap/metrics/clip_score.h"
@@ -136,16 +137,8 @@ io::FloatMatrix embed_with_clip(const std::vector<std::string>& args, const std:
 // CLIP-S / RefCLIP-S (and the aligned pair with --run) per judgement, from the model.
 void add_clip_scores(const CorrelateOptions& c, const std::vector<data::Judgement>& judgements, double weight,
                      std::map<std::string, std::vector<double>>& scores) {
-  char dir_template[] = "/tmp/recap-correlate-XXXXXX";
-  if (::mkdtemp(dir_template) == nullptr) throw Error(ExitCode::internal, "cannot create a temporary directory");
-  const std::filesystem::path dir = dir_template;
-  struct Cleanup {
-    std::filesystem::path dir;
-    ~Cleanup() {
-      std::error_code ignored;
-      std::filesystem::remove_all(dir, ignored);
-    }
-  } cleanup{dir};
+  const io::TemporaryDirectory scratch("recap-correlate");
+  const std::filesystem::path& dir = scratch.path();
 
   std::map<std::string, std::int64_t> image_row, text_row;
   std::string image_list, text_lines;

@@ -11,6 +11,7 @@
 #include "recap/common/child_process.h"
 #include "recap/common/error.h"
 #include "recap/io/json_file.h"
+#include "recap/io/temp_dir.h"
 
 namespace recap::metrics {
 namespace {
@@ -82,16 +83,8 @@ JavaScore spice(const std::vector<ImageCaptions>& images, const std::vector<std:
   JavaScore result;
   result.reason = unavailable_reason(options, "spice");
   if (!result.reason.empty()) return result;
-  char dir_template[] = "/tmp/recap-spice-XXXXXX";
-  if (::mkdtemp(dir_template) == nullptr) throw Error(ExitCode::internal, "cannot create a temporary directory");
-  const std::filesystem::path dir = dir_template;
-  struct Cleanup {
-    std::filesystem::path dir;
-    ~Cleanup() {
-      std::error_code ignored;
-      std::filesystem::remove_all(dir, ignored);
-    }
-  } cleanup{dir};
+  const io::TemporaryDirectory scratch("recap-spice");
+  const std::filesystem::path& dir = scratch.path();
   nlohmann::json input = nlohmann::json::array();
   for (std::size_t i = 0; i < images.size(); ++i)
     input.push_back({{"image_id", image_names[i]}, {"test", images[i].candidate}, {"refs", images[i].references}});

@@ -52,6 +52,8 @@
 //   onto the wrong image. We replace those by spaces too.
 #include "recap/text/ptb_tokenizer.h"
 
+#include "utf8.h"
+
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
 #include <unicode/locid.h>
@@ -67,57 +69,21 @@ using Text = std::u32string;
 
 // ---------------------------------------------------------------- UTF-8 <-> UTF-32
 
+// The text layer's strict UTF-8 codec (utf8.h), in the shapes this file uses.
 Text decode_utf8(std::string_view s) {
   Text out;
-  out.reserve(s.size());
-  std::size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    char32_t cp;
-    int extra;
-    if (c < 0x80) { cp = c; extra = 0; }
-    else if ((c & 0xE0) == 0xC0) { cp = c & 0x1F; extra = 1; }
-    else if ((c & 0xF0) == 0xE0) { cp = c & 0x0F; extra = 2; }
-    else if ((c & 0xF8) == 0xF0) { cp = c & 0x07; extra = 3; }
-    else throw std::invalid_argument("invalid UTF-8 byte at offset " + std::to_string(i));
-    for (int k = 1; k <= extra; ++k) {
-      if (i + k >= s.size()) throw std::invalid_argument("truncated UTF-8 sequence at offset " + std::to_string(i));
-      unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) throw std::invalid_argument("invalid UTF-8 byte at offset " + std::to_string(i + k));
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    static const char32_t min_for_length[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < min_for_length[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-      throw std::invalid_argument("invalid UTF-8 sequence at offset " + std::to_string(i));
-    out.push_back(cp);
-    i += extra + 1;
-  }
+  std::size_t bad = 0;
+  if (!detail::decode_utf8(s, out, &bad))
+    throw std::invalid_argument("invalid UTF-8 at byte offset " + std::to_string(bad));
   return out;
 }
 
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
+void append_utf8(std::string& out, char32_t cp) { detail::append_utf8(cp, out); }
 
 std::string encode_utf8(const Text& t, std::size_t begin, std::size_t end) {
-  std::string out;
   end = std::min(end, t.size());
-  for (std::size_t i = begin; i < end; ++i) append_utf8(out, t[i]);
-  return out;
+  if (begin >= end) return {};
+  return detail::encode_utf8(std::u32string_view(t).substr(begin, end - begin));
 }
 
 // ---------------------------------------------------------------- character classes
