@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <optional>
 
 #include "cli_support.h"
@@ -56,14 +55,7 @@ class Progress {
 };
 
 std::vector<std::string> read_captions(const fs::path& path, const std::string& prefix) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string() + ": cannot open");
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(line);
-  }
+  std::vector<std::string> lines = io::read_lines(path);
   if (!lines.empty() && lines.back().empty()) lines.pop_back();
   if (lines.empty()) throw InputError(path.string() + ": no captions (one per line expected)");
   for (std::size_t i = 0; i < lines.size(); ++i) {

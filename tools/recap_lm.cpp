@@ -1,7 +1,6 @@
 // recap-lm: run a T5 / FLAN-T5 folder the way Hugging Face's generate() does, on token ids
 // (.npy) or text: generated sequences as JSON, teacher-forced logits as .npy.
 #include <cstdio>
-#include <fstream>
 
 #include "cli_support.h"
 #include "lm_options.h"
@@ -28,14 +27,9 @@ models::IdRows read_id_rows(const fs::path& path, const char* what) {
 }
 
 std::vector<std::string> read_prompts(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string() + ": cannot open");
   std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (!line.empty()) lines.push_back(line);
-  }
+  for (auto& line : io::read_lines(path))
+    if (!line.empty()) lines.push_back(std::move(line));
   if (lines.empty()) throw InputError(path.string() + ": no prompts (one per line expected)");
   return lines;
 }

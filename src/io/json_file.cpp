@@ -46,6 +46,17 @@ std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& path) {
   return values;
 }
 
+std::vector<std::string> read_lines(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path.string() + ": cannot open for reading");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(std::move(line));
+  }
+  return lines;
+}
+
 void write_json(const std::filesystem::path& path, const nlohmann::json& value, int indent) {
   // Invalid UTF-8 is replaced rather than aborting the write half-way.
   write_text_file(path, value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");

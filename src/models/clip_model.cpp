@@ -18,6 +18,7 @@
 #include "recap/common/error.h"
 #include "recap/io/json_file.h"
 #include "recap/io/safetensors.h"
+#include "weight_check.h"
 
 namespace fs = std::filesystem;
 
@@ -28,11 +29,7 @@ using detail::Activation;
 using detail::ClipConfig;
 using StateDict = std::map<std::string, torch::Tensor>;
 
-std::string shape_string(at::IntArrayRef shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
+using detail::shape_string;
 
 torch::Tensor tensor_from_view(const io::TensorView& view) {
   std::vector<std::int64_t> shape(view.shape.begin(), view.shape.end());
@@ -248,19 +245,7 @@ void load_state(detail::Clip& model, StateDict& state, const std::string& source
     if (used.count(name) || ignored.count(name) || ends_with(name, "num_batches_tracked") || ends_with(name, "position_ids")) continue;
     unexpected.push_back(name + (value.defined() ? " " + shape_string(value.sizes()) : ""));
   }
-  if (missing.empty() && unexpected.empty() && mismatched.empty()) return;
-  auto first = [](const std::vector<std::string>& names) {
-    std::string s;
-    for (std::size_t i = 0; i < names.size() && i < 4; ++i) s += (i ? ", " : "") + names[i];
-    if (names.size() > 4) s += ", ... (" + std::to_string(names.size()) + " in all)";
-    return s;
-  };
-  std::string message = source + ": weights do not fit the CLIP architecture inferred from them:";
-  if (!missing.empty()) message += " missing " + first(missing) + ";";
-  if (!unexpected.empty()) message += " unexpected " + first(unexpected) + ";";
-  if (!mismatched.empty()) message += " shape mismatch " + first(mismatched) + ";";
-  message.pop_back();
-  throw InputError(message);
+  detail::check_weights_fit(source, "the CLIP architecture inferred from them", missing, unexpected, mismatched);
 }
 
 std::string fingerprint_of(detail::Clip& model, Precision precision) {

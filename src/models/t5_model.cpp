@@ -18,6 +18,7 @@
 #include "recap/io/safetensors.h"
 #include "t5_generate.h"
 #include "t5_modules.h"
+#include "weight_check.h"
 
 namespace fs = std::filesystem;
 
@@ -26,11 +27,7 @@ namespace {
 
 using StateDict = std::map<std::string, torch::Tensor>;
 
-std::string shape_string(at::IntArrayRef shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
+using detail::shape_string;
 
 void read_safetensors_into(const fs::path& path, StateDict& state) {
   io::SafetensorsFile file(path);
@@ -87,19 +84,7 @@ void load_state(detail::T5& model, StateDict& state, const std::string& source) 
     if (used.count(name) || tied_copies.count(name)) continue;
     unexpected.push_back(name + (value.defined() ? " " + shape_string(value.sizes()) : ""));
   }
-  if (missing.empty() && unexpected.empty() && mismatched.empty()) return;
-  auto first = [](const std::vector<std::string>& names) {
-    std::string s;
-    for (std::size_t i = 0; i < names.size() && i < 4; ++i) s += (i ? ", " : "") + names[i];
-    if (names.size() > 4) s += ", ... (" + std::to_string(names.size()) + " in all)";
-    return s;
-  };
-  std::string message = source + ": weights do not fit the T5 architecture of config.json:";
-  if (!missing.empty()) message += " missing " + first(missing) + ";";
-  if (!unexpected.empty()) message += " unexpected " + first(unexpected) + ";";
-  if (!mismatched.empty()) message += " shape mismatch " + first(mismatched) + ";";
-  message.pop_back();
-  throw InputError(message);
+  detail::check_weights_fit(source, "the T5 architecture of config.json", missing, unexpected, mismatched);
 }
 
 std::string read_text(const fs::path& path) {

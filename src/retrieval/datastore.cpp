@@ -1,6 +1,5 @@
 #include "recap/retrieval/datastore.h"
 
-#include <fstream>
 
 #include "recap/common/error.h"
 #include "recap/common/rows.h"
@@ -42,13 +41,9 @@ std::vector<nlohmann::json> read_caption_records(const std::filesystem::path& pa
     for (std::size_t i = 0; i < list->size(); ++i)
       records.push_back(to_record((*list)[i], name + ": entry " + std::to_string(i)));
   } else if (ext == ".txt") {
-    std::ifstream in(path);
-    if (!in) throw InputError(name + ": cannot open for reading");
-    std::string line;
-    for (std::size_t number = 1; std::getline(in, line); ++number) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      records.push_back(to_record(line, name + ":" + std::to_string(number)));
-    }
+    const auto lines = io::read_lines(path);
+    for (std::size_t i = 0; i < lines.size(); ++i)
+      records.push_back(to_record(lines[i], name + ":" + std::to_string(i + 1)));
   } else {
     throw InputError(name + ": unknown caption file type '" + ext + "' (use .jsonl, .json or .txt)");
   }

@@ -1,5 +1,5 @@
 #pragma once
-// JSON and JSON Lines files with errors that name the file (and line) at fault.
+// JSON, JSON Lines and plain line files, with errors that name the file (and line) at fault.
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -11,6 +11,9 @@ namespace recap::io {
 nlohmann::json read_json(const std::filesystem::path& path);
 // One JSON value per non-empty line.
 std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& path);
+
+// The lines of a text file, without their "\n" or "\r\n" (empty lines kept).
+std::vector<std::string> read_lines(const std::filesystem::path& path);
 
 // Atomic writes; `indent` < 0 writes compactly.
 void write_json(const std::filesystem::path& path, const nlohmann::json& value, int indent = 2);
