@@ -18,7 +18,7 @@
 #include "recap/common/error.h"
 #include "recap/io/json_file.h"
 #include "recap/io/safetensors.h"
-#include "weight_check.h"
+#include "state_dict.h"
 
 namespace fs = std::filesystem;
 
@@ -27,26 +27,11 @@ namespace {
 
 using detail::Activation;
 using detail::ClipConfig;
-using StateDict = std::map<std::string, torch::Tensor>;
+using detail::StateDict;
 
 using detail::shape_string;
 
-torch::Tensor tensor_from_view(const io::TensorView& view) {
-  std::vector<std::int64_t> shape(view.shape.begin(), view.shape.end());
-  if (view.dtype == io::DType::i64 || view.dtype == io::DType::i32) {
-    const auto values = view.to_int64();
-    return torch::tensor(values, torch::kInt64).reshape(shape);
-  }
-  auto t = torch::empty(shape, torch::kFloat32);
-  io::convert_to_float(view.dtype, view.data, static_cast<std::size_t>(view.element_count()), t.data_ptr<float>());
-  return t;
-}
-
-void read_safetensors_into(const fs::path& path, StateDict& state, std::map<std::string, std::string>* metadata) {
-  io::SafetensorsFile file(path);
-  for (const auto& view : file.tensors()) state[view.name] = tensor_from_view(view);
-  if (metadata) metadata->insert(file.metadata().begin(), file.metadata().end());
-}
+using detail::read_safetensors_into;
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -353,20 +338,7 @@ ClipModel ClipModel::load(const fs::path& path, const ClipLoadOptions& options) 
   if (fs::is_directory(path, ec)) {
     const fs::path config_json = path / "config.json";
     if (!fs::exists(config_json)) throw InputError(path.string() + ": no config.json; " + kExpected);
-    StateDict hf;
-    if (fs::exists(path / "model.safetensors")) {
-      read_safetensors_into(path / "model.safetensors", hf, nullptr);
-    } else if (fs::exists(path / "model.safetensors.index.json")) {
-      const auto index = io::read_json(path / "model.safetensors.index.json");
-      if (!index.contains("weight_map") || !index["weight_map"].is_object()) {
-        throw InputError((path / "model.safetensors.index.json").string() + ": no weight_map");
-      }
-      std::set<std::string> shards;
-      for (const auto& [name, file] : index["weight_map"].items()) shards.insert(file.get<std::string>());
-      for (const auto& shard : shards) read_safetensors_into(path / shard, hf, nullptr);
-    } else {
-      throw InputError(path.string() + ": no model.safetensors or model.safetensors.index.json (pytorch_model.bin is not read; convert it to safetensors)");
-    }
+    StateDict hf = detail::read_hf_weights(path);
     state = hf_to_openai(hf, path.string());
     config = hf_config(io::read_json(config_json), state, options, config_json);
     impl->info.layout = "hf-folder";

@@ -18,46 +18,19 @@
 #include "recap/io/safetensors.h"
 #include "t5_generate.h"
 #include "t5_modules.h"
-#include "weight_check.h"
+#include "state_dict.h"
 
 namespace fs = std::filesystem;
 
 namespace recap::models {
 namespace {
 
-using StateDict = std::map<std::string, torch::Tensor>;
+using detail::StateDict;
 
 using detail::shape_string;
 
-void read_safetensors_into(const fs::path& path, StateDict& state) {
-  io::SafetensorsFile file(path);
-  for (const auto& view : file.tensors()) {
-    std::vector<std::int64_t> shape(view.shape.begin(), view.shape.end());
-    if (view.dtype == io::DType::i64 || view.dtype == io::DType::i32) continue;  // no integer tensors in T5
-    auto t = torch::empty(shape, torch::kFloat32);
-    io::convert_to_float(view.dtype, view.data, static_cast<std::size_t>(view.element_count()), t.data_ptr<float>());
-    state[view.name] = t;
-  }
-}
-
-StateDict read_weights(const fs::path& dir) {
-  StateDict state;
-  if (fs::exists(dir / "model.safetensors")) {
-    read_safetensors_into(dir / "model.safetensors", state);
-  } else if (fs::exists(dir / "model.safetensors.index.json")) {
-    const auto index = io::read_json(dir / "model.safetensors.index.json");
-    if (!index.contains("weight_map") || !index["weight_map"].is_object()) {
-      throw InputError((dir / "model.safetensors.index.json").string() + ": no weight_map");
-    }
-    std::set<std::string> shards;
-    for (const auto& [name, file] : index["weight_map"].items()) shards.insert(file.get<std::string>());
-    for (const auto& shard : shards) read_safetensors_into(dir / shard, state);
-  } else {
-    throw InputError(dir.string() + ": no model.safetensors or model.safetensors.index.json (pytorch_model.bin is "
-                     "not read; convert it to safetensors)");
-  }
-  return state;
-}
+// T5 checkpoints hold no integer tensors that the model uses.
+StateDict read_weights(const fs::path& dir) { return detail::read_hf_weights(dir, /*skip_integer=*/true); }
 
 // Copies `state` into the module; one error lists everything that does not fit.
 void load_state(detail::T5& model, StateDict& state, const std::string& source) {

@@ -1,0 +1,83 @@
+#pragma once
+// Weights as the model loaders read them (private to src/models): safetensors files and
+// Hugging Face folders into a name -> tensor map, and one report of the weights that do
+// not fit a model (the first few missing, unexpected and wrongly shaped tensors).
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "recap/common/error.h"
+#include "recap/io/json_file.h"
+#include "recap/io/safetensors.h"
+
+namespace recap::models::detail {
+
+using StateDict = std::map<std::string, torch::Tensor>;
+
+// Floating tensors become float32; integer ones int64, or are left out with `skip_integer`.
+inline void read_safetensors_into(const std::filesystem::path& path, StateDict& state,
+                                  std::map<std::string, std::string>* metadata = nullptr, bool skip_integer = false) {
+  io::SafetensorsFile file(path);
+  for (const auto& view : file.tensors()) {
+    std::vector<std::int64_t> shape(view.shape.begin(), view.shape.end());
+    if (view.dtype == io::DType::i64 || view.dtype == io::DType::i32) {
+      if (!skip_integer) state[view.name] = torch::tensor(view.to_int64(), torch::kInt64).reshape(shape);
+      continue;
+    }
+    auto t = torch::empty(shape, torch::kFloat32);
+    io::convert_to_float(view.dtype, view.data, static_cast<std::size_t>(view.element_count()), t.data_ptr<float>());
+    state[view.name] = t;
+  }
+  if (metadata) metadata->insert(file.metadata().begin(), file.metadata().end());
+}
+
+// A Hugging Face folder's model.safetensors, or the shards its index names.
+inline StateDict read_hf_weights(const std::filesystem::path& dir, bool skip_integer = false) {
+  StateDict state;
+  if (std::filesystem::exists(dir / "model.safetensors")) {
+    read_safetensors_into(dir / "model.safetensors", state, nullptr, skip_integer);
+  } else if (std::filesystem::exists(dir / "model.safetensors.index.json")) {
+    const auto index = io::read_json(dir / "model.safetensors.index.json");
+    if (!index.contains("weight_map") || !index["weight_map"].is_object())
+      throw InputError((dir / "model.safetensors.index.json").string() + ": no weight_map");
+    std::set<std::string> shards;
+    for (const auto& [name, file] : index["weight_map"].items()) shards.insert(file.get<std::string>());
+    for (const auto& shard : shards) read_safetensors_into(dir / shard, state, nullptr, skip_integer);
+  } else {
+    throw InputError(dir.string() + ": no model.safetensors or model.safetensors.index.json (pytorch_model.bin is "
+                     "not read; convert it to safetensors)");
+  }
+  return state;
+}
+
+inline std::string shape_string(at::IntArrayRef shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// Throws InputError("<source>: weights do not fit <architecture>: missing ...; ...")
+// unless all three lists are empty.
+inline void check_weights_fit(const std::string& source, const std::string& architecture,
+                              const std::vector<std::string>& missing, const std::vector<std::string>& unexpected,
+                              const std::vector<std::string>& mismatched) {
+  if (missing.empty() && unexpected.empty() && mismatched.empty()) return;
+  auto first = [](const std::vector<std::string>& names) {
+    std::string s;
+    for (std::size_t i = 0; i < names.size() && i < 4; ++i) s += (i ? ", " : "") + names[i];
+    if (names.size() > 4) s += ", ... (" + std::to_string(names.size()) + " in all)";
+    return s;
+  };
+  std::string message = source + ": weights do not fit " + architecture + ":";
+  if (!missing.empty()) message += " missing " + first(missing) + ";";
+  if (!unexpected.empty()) message += " unexpected " + first(unexpected) + ";";
+  if (!mismatched.empty()) message += " shape mismatch " + first(mismatched) + ";";
+  message.pop_back();
+  throw InputError(message);
+}
+
+}  // namespace recap::models::detail
