@@ -102,6 +102,12 @@ void init_compute(char** argv, int threads) {
 
 const ComputeInfo& compute_info() { return g_info; }
 
+ScopedSingleThreadedBlas::ScopedSingleThreadedBlas() : previous_(openblas_get_num_threads()) {
+  openblas_set_num_threads(1);
+}
+
+ScopedSingleThreadedBlas::~ScopedSingleThreadedBlas() { openblas_set_num_threads(previous_); }
+
 std::string describe_compute() {
   return "OpenBLAS kernel " + g_info.blas_core + " (" + g_info.blas_choice + ", " +
          (g_info.verified ? "verified" : "NOT verified") + " against a reference product), " +

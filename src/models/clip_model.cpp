@@ -15,7 +15,9 @@
 #include <thread>
 
 #include "clip_modules.h"
+#include "recap/common/compute.h"
 #include "recap/common/error.h"
+#include "recap/common/parallel.h"
 #include "recap/io/json_file.h"
 #include "recap/io/safetensors.h"
 #include "state_dict.h"
@@ -220,8 +222,11 @@ void load_state(detail::Clip& model, StateDict& state, const std::string& source
       mismatched.push_back(name + " " + shape_string(it->second.sizes()) + " vs " + shape_string(target.sizes()));
       return;
     }
-    target.copy_(it->second.to(target.scalar_type()));
-    it->second = torch::Tensor();  // release the source copy early
+    // Adopt the loaded tensor's storage when it already has the parameter's type: no
+    // second copy of the weights (a ViT-L/14 is 1.7 GB in float32).
+    if (it->second.scalar_type() == target.scalar_type() && it->second.is_contiguous()) target.set_data(it->second);
+    else target.copy_(it->second.to(target.scalar_type()));
+    it->second = torch::Tensor();
   };
   for (auto& p : model->named_parameters(true)) assign(p.key(), p.value());
   for (auto& b : model->named_buffers(true)) assign(b.key(), b.value());
@@ -240,21 +245,21 @@ std::string fingerprint_of(detail::Clip& model, Precision precision) {
   };
   for (const char c : model->config.describe()) mix(static_cast<unsigned char>(c));
   mix(static_cast<std::uint64_t>(precision));
-  for (auto& p : model->named_parameters(true)) {
-    auto t = p.value().to(torch::kCPU, torch::kFloat32).contiguous();
+  // FNV-style over the float32 bits, in four interleaved lanes so that the multiplies do
+  // not wait on each other (one chain over 150M words took ~0.3 s of every start).
+  auto digest = [](const torch::Tensor& tensor) {
+    auto t = tensor.to(torch::kCPU, torch::kFloat32).contiguous();
     const auto* words = reinterpret_cast<const std::uint32_t*>(t.data_ptr<float>());
     const auto n = static_cast<std::size_t>(t.numel());
-    std::uint64_t acc = n;
-    for (std::size_t i = 0; i < n; ++i) acc = (acc ^ words[i]) * 0x100000001B3ULL;
-    mix(acc);
-  }
-  for (auto& b : model->named_buffers(true)) {
-    auto t = b.value().to(torch::kCPU, torch::kFloat32).contiguous();
-    const auto* words = reinterpret_cast<const std::uint32_t*>(t.data_ptr<float>());
-    std::uint64_t acc = 0;
-    for (std::int64_t i = 0; i < t.numel(); ++i) acc = (acc ^ words[i]) * 0x100000001B3ULL;
-    mix(acc);
-  }
+    std::uint64_t lane[4] = {n, n + 1, n + 2, n + 3};
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+      for (int l = 0; l < 4; ++l) lane[l] = (lane[l] ^ words[i + l]) * 0x100000001B3ULL;
+    for (; i < n; ++i) lane[0] = (lane[0] ^ words[i]) * 0x100000001B3ULL;
+    return lane[0] ^ (lane[1] * 3) ^ (lane[2] * 5) ^ (lane[3] * 7);
+  };
+  for (auto& p : model->named_parameters(true)) mix(digest(p.value()));
+  for (auto& b : model->named_buffers(true)) mix(digest(b.value()));
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
   return hex;
@@ -303,6 +308,35 @@ struct ClipModel::Impl {
   torch::Device device = torch::kCPU;
   torch::Dtype dtype = torch::kFloat32;
   float logit_scale = 1.0f;
+  int threads = 1;
+
+  // Runs `encode` on the rows of `input` and returns float32 rows on the CPU. On a CPU
+  // with several threads the batch is cut into one contiguous shard per thread, each
+  // encoded with single-threaded kernels. Why: sharing every small operation between
+  // LibTorch's OpenMP threads and OpenBLAS's own threads made them spin and yield against
+  // each other (perf on ViT-B/32: about a third of the time in sched_yield and libgomp,
+  // a third in SGEMM); whole sequences per thread need no synchronisation at all. Each
+  // row's result does not depend on the others, so sharding changes nothing but speed.
+  template <typename Encode>
+  io::FloatMatrix encode_rows(const torch::Tensor& input, Encode encode) const {
+    const std::int64_t n = input.size(0);
+    const int shards = static_cast<int>(std::min<std::int64_t>(threads, n));
+    if (device.is_cuda() || shards <= 1) {
+      torch::InferenceMode guard;
+      return to_matrix(encode(input.to(device)));
+    }
+    io::FloatMatrix out(n, info.embed_dim);
+    ScopedSingleThreadedBlas single_threaded_blas;
+    const int intra_op = at::get_num_threads();
+    parallel_ranges(n, shards, [&](std::int64_t begin, std::int64_t end) {
+      at::set_num_threads(1);  // per thread: LibTorch's and oneDNN's OpenMP teams of one
+      torch::InferenceMode guard;
+      const io::FloatMatrix part = to_matrix(encode(input.slice(0, begin, end)));
+      std::memcpy(out.row(begin), part.data(), part.values.size() * sizeof(float));
+    });
+    at::set_num_threads(intra_op);
+    return out;
+  }
 
   io::FloatMatrix to_matrix(const torch::Tensor& t) const {
     auto cpu = t.to(torch::kCPU, torch::kFloat32).contiguous();
@@ -325,12 +359,13 @@ ClipModel ClipModel::load(const fs::path& path, const ClipLoadOptions& options) 
   if (options.device == Device::cpu && options.precision == Precision::float16) {
     throw UsageError("--dtype float16 needs --device cuda; on CPU use float32 or bfloat16");
   }
-  at::set_num_threads(options.threads > 0 ? options.threads
-                                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  const int threads = resolve_threads(options.threads);
+  at::set_num_threads(threads);
   std::error_code ec;
   if (!fs::exists(path, ec)) throw InputError(path.string() + ": no such file or directory");
 
   auto impl = std::make_unique<Impl>();
+  impl->threads = threads;
   StateDict state;
   ClipConfig config;
   fs::path tokenizer_dir;
@@ -440,10 +475,10 @@ const text::ClipTokenizer& ClipModel::tokenizer() const {
 io::FloatMatrix ClipModel::encode_images(const float* pixels, std::int64_t n) const {
   const int r = impl_->info.image_resolution;
   if (n == 0) return io::FloatMatrix(0, impl_->info.embed_dim);
-  torch::InferenceMode guard;
-  auto input = torch::from_blob(const_cast<float*>(pixels), {n, 3, r, r}, torch::kFloat32)
-                   .to(impl_->device, impl_->dtype);
-  return impl_->to_matrix(impl_->module->encode_image(input));
+  auto input = torch::from_blob(const_cast<float*>(pixels), {n, 3, r, r}, torch::kFloat32);
+  auto& module = impl_->module;
+  const auto dtype = impl_->dtype;
+  return impl_->encode_rows(input, [&](const torch::Tensor& rows) { return module->encode_image(rows.to(dtype)); });
 }
 
 io::FloatMatrix ClipModel::encode_token_ids(const std::int64_t* ids, std::int64_t n, std::int64_t length) const {
@@ -459,9 +494,9 @@ io::FloatMatrix ClipModel::encode_token_ids(const std::int64_t* ids, std::int64_
     }
   }
   if (n == 0) return io::FloatMatrix(0, impl_->info.embed_dim);
-  torch::InferenceMode guard;
-  auto input = torch::from_blob(const_cast<std::int64_t*>(ids), {n, length}, torch::kInt64).to(impl_->device);
-  return impl_->to_matrix(impl_->module->encode_text(input));
+  auto input = torch::from_blob(const_cast<std::int64_t*>(ids), {n, length}, torch::kInt64);
+  auto& module = impl_->module;
+  return impl_->encode_rows(input, [&](const torch::Tensor& rows) { return module->encode_text(rows); });
 }
 
 io::FloatMatrix ClipModel::encode_texts(const std::vector<std::string>& texts) const {

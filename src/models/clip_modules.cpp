@@ -35,7 +35,7 @@ torch::Tensor layer_norm_fp32(const torch::Tensor& x, torch::nn::LayerNorm& ln) 
 MultiheadAttentionImpl::MultiheadAttentionImpl(int width, int heads_) : heads(heads_) {
   in_proj_weight = register_parameter("in_proj_weight", torch::empty({3 * width, width}));
   in_proj_bias = register_parameter("in_proj_bias", torch::zeros({3 * width}));
-  out_proj = register_module("out_proj", torch::nn::Linear(width, width));
+  out_proj = register_module("out_proj", LoadedLinear(width, width));
 }
 
 // Scaled dot-product attention over (batch, length, width); `mask` is added to the scores.
@@ -56,9 +56,19 @@ torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& x, const torc
   return out_proj->forward(attend(qkv[0], qkv[1], qkv[2], heads, mask));
 }
 
+torch::Tensor MultiheadAttentionImpl::forward_queries(const torch::Tensor& queries, const torch::Tensor& x,
+                                                      const torch::Tensor& mask) {
+  // in_proj_weight stacks the q, k and v projections, in that order.
+  const auto width = in_proj_weight.size(1);
+  auto q = torch::linear(queries, in_proj_weight.narrow(0, 0, width), in_proj_bias.narrow(0, 0, width));
+  auto kv = torch::linear(x, in_proj_weight.narrow(0, width, 2 * width), in_proj_bias.narrow(0, width, 2 * width))
+                .chunk(2, -1);
+  return out_proj->forward(attend(q, kv[0], kv[1], heads, mask));
+}
+
 MlpImpl::MlpImpl(int width, int hidden, Activation activation_) : activation(activation_) {
-  c_fc = register_module("c_fc", torch::nn::Linear(width, hidden));
-  c_proj = register_module("c_proj", torch::nn::Linear(hidden, width));
+  c_fc = register_module("c_fc", LoadedLinear(width, hidden));
+  c_proj = register_module("c_proj", LoadedLinear(hidden, width));
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
@@ -80,6 +90,17 @@ torch::Tensor ResidualAttentionBlockImpl::forward(const torch::Tensor& x, const 
   return y + mlp->forward(layer_norm_fp32(y, ln_2));
 }
 
+torch::Tensor ResidualAttentionBlockImpl::forward_at(const torch::Tensor& x, const torch::Tensor& positions,
+                                                     const torch::Tensor& mask) {
+  const auto rows = torch::arange(x.size(0), positions.options());
+  auto normed = layer_norm_fp32(x, ln_1);
+  auto query = normed.index({rows, positions}).unsqueeze(1);          // [B, 1, W]
+  // The mask rows of the queried positions, one per sequence: [B, 1, 1, L] over the heads.
+  auto query_mask = mask.defined() ? mask.index_select(0, positions).unsqueeze(1).unsqueeze(1) : mask;
+  auto y = x.index({rows, positions}) + attn->forward_queries(query, normed, query_mask).squeeze(1);
+  return y + mlp->forward(layer_norm_fp32(y, ln_2));
+}
+
 TransformerImpl::TransformerImpl(int width, int layers, int heads, int mlp, Activation activation, double eps) {
   resblocks = register_module("resblocks", torch::nn::ModuleList());
   for (int i = 0; i < layers; ++i) resblocks->push_back(ResidualAttentionBlock(width, heads, mlp, activation, eps));
@@ -90,11 +111,16 @@ torch::Tensor TransformerImpl::forward(torch::Tensor x, const torch::Tensor& mas
   return x;
 }
 
+torch::Tensor TransformerImpl::forward_at(torch::Tensor x, const torch::Tensor& positions, const torch::Tensor& mask) {
+  const auto layers = resblocks->size();
+  if (layers == 0) return x.index({torch::arange(x.size(0), positions.options()), positions});
+  for (std::size_t i = 0; i + 1 < layers; ++i) x = resblocks[i]->as<ResidualAttentionBlock>()->forward(x, mask);
+  return resblocks[layers - 1]->as<ResidualAttentionBlock>()->forward_at(x, positions, mask);
+}
+
 VisionTransformerImpl::VisionTransformerImpl(const ClipConfig& c) {
   const int width = c.vision_width, grid = c.image_resolution / c.patch_size;
-  conv1 = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, width, c.patch_size)
-                                                         .stride(c.patch_size)
-                                                         .bias(false)));
+  conv1 = register_module("conv1", LoadedConv2d(3, width, c.patch_size, c.patch_size, /*padding=*/0));
   class_embedding = register_parameter("class_embedding", torch::empty({width}));
   positional_embedding = register_parameter("positional_embedding", torch::empty({grid * grid + 1, width}));
   ln_pre = register_module("ln_pre", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}).eps(c.layer_norm_eps)));
@@ -110,8 +136,9 @@ torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& pixels) {
   auto cls = class_embedding.to(x.scalar_type()).expand({x.size(0), 1, x.size(2)});
   x = torch::cat({cls, x}, 1) + positional_embedding.to(x.scalar_type());
   x = layer_norm_fp32(x, ln_pre);
-  x = transformer->forward(x);
-  x = layer_norm_fp32(x.select(1, 0), ln_post);
+  // The class token (position 0) is the image's representation.
+  x = transformer->forward_at(x, torch::zeros({x.size(0)}, torch::TensorOptions().dtype(torch::kInt64).device(x.device())));
+  x = layer_norm_fp32(x, ln_post);
   return torch::matmul(x, proj);
 }
 
@@ -127,8 +154,8 @@ torch::Tensor FrozenBatchNormImpl::forward(const torch::Tensor& x) {
                            /*eps=*/1e-5, /*cudnn_enabled=*/true);
 }
 
-static torch::nn::Conv2d conv(int in, int out, int kernel, int stride = 1) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(false));
+static LoadedConv2d conv(int in, int out, int kernel, int stride = 1) {
+  return LoadedConv2d(in, out, kernel, stride, kernel / 2);
 }
 
 BottleneckImpl::BottleneckImpl(int inplanes, int planes, int stride_) : stride(stride_) {
@@ -159,10 +186,10 @@ torch::Tensor BottleneckImpl::forward(const torch::Tensor& x) {
 
 AttentionPool2dImpl::AttentionPool2dImpl(int spacial_dim, int embed_dim, int heads_, int output_dim) : heads(heads_) {
   positional_embedding = register_parameter("positional_embedding", torch::empty({spacial_dim * spacial_dim + 1, embed_dim}));
-  k_proj = register_module("k_proj", torch::nn::Linear(embed_dim, embed_dim));
-  q_proj = register_module("q_proj", torch::nn::Linear(embed_dim, embed_dim));
-  v_proj = register_module("v_proj", torch::nn::Linear(embed_dim, embed_dim));
-  c_proj = register_module("c_proj", torch::nn::Linear(embed_dim, output_dim));
+  k_proj = register_module("k_proj", LoadedLinear(embed_dim, embed_dim));
+  q_proj = register_module("q_proj", LoadedLinear(embed_dim, embed_dim));
+  v_proj = register_module("v_proj", LoadedLinear(embed_dim, embed_dim));
+  c_proj = register_module("c_proj", LoadedLinear(embed_dim, output_dim));
 }
 
 torch::Tensor AttentionPool2dImpl::forward(const torch::Tensor& input) {
@@ -212,7 +239,7 @@ ClipImpl::ClipImpl(const ClipConfig& c) : config(c) {
   else resnet = register_module("visual", ModifiedResNet(c));
   transformer = register_module("transformer", Transformer(c.text_width, c.text_layers, c.text_heads, c.text_mlp,
                                                            c.activation, c.layer_norm_eps));
-  token_embedding = register_module("token_embedding", torch::nn::Embedding(c.vocab_size, c.text_width));
+  token_embedding = register_module("token_embedding", LoadedEmbedding(c.vocab_size, c.text_width));
   positional_embedding = register_parameter("positional_embedding", torch::empty({c.context_length, c.text_width}));
   ln_final = register_module("ln_final", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.text_width}).eps(c.layer_norm_eps)));
   text_projection = register_parameter("text_projection", torch::empty({c.text_width, c.embed_dim}));
@@ -223,19 +250,21 @@ torch::Tensor ClipImpl::encode_image(const torch::Tensor& pixels) {
   return vit ? vit->forward(pixels) : resnet->forward(pixels);
 }
 
-torch::Tensor ClipImpl::encode_text(const torch::Tensor& ids) {
-  const auto length = ids.size(1);
+torch::Tensor ClipImpl::encode_text(const torch::Tensor& all_ids) {
+  // Pool at the end-of-text token: the highest id in CLIP's vocabulary (argmax, as OpenAI).
+  auto eot = all_ids.argmax(-1);
+  // Under the causal mask no position sees a later one, so the tokens after the last
+  // end-of-text of the batch (padding) cannot change the pooled outputs: drop them.
+  // Captions are short, so this skips most of the 77-token context.
+  const auto length = eot.max().item<std::int64_t>() + 1;
+  auto ids = all_ids.narrow(1, 0, length);
   const auto dtype = positional_embedding.scalar_type();
   auto x = token_embedding->forward(ids) + positional_embedding.narrow(0, 0, length);
   // Causal mask: position i attends to positions <= i.
   auto mask = torch::full({length, length}, -std::numeric_limits<float>::infinity(),
                           torch::TensorOptions().dtype(dtype).device(ids.device()))
                   .triu(1);
-  x = transformer->forward(x, mask);
-  x = layer_norm_fp32(x, ln_final);
-  // Pool at the end-of-text token: the highest id in CLIP's vocabulary (argmax, as OpenAI).
-  auto eot = ids.argmax(-1);
-  auto pooled = x.index({torch::arange(x.size(0), ids.options()), eot});
+  auto pooled = layer_norm_fp32(transformer->forward_at(x, eot, mask), ln_final);
   return torch::matmul(pooled, text_projection);
 }
 

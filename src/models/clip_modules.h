@@ -4,6 +4,8 @@
 // the public API (recap/models/clip_model.h) keeps torch types out of tool code.
 #include <torch/torch.h>
 
+#include "loaded_layers.h"
+
 #include <array>
 #include <string>
 
@@ -41,16 +43,19 @@ torch::Tensor layer_norm_fp32(const torch::Tensor& x, torch::nn::LayerNorm& ln);
 struct MultiheadAttentionImpl : torch::nn::Module {
   MultiheadAttentionImpl(int width, int heads);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask = {});
+  // Attention of the `queries` tokens ([B, Q, W]) over all of `x` ([B, L, W]); `mask`
+  // ([B, Q, L] or broadcastable) is added to the scores.
+  torch::Tensor forward_queries(const torch::Tensor& queries, const torch::Tensor& x, const torch::Tensor& mask = {});
   int heads;
   torch::Tensor in_proj_weight, in_proj_bias;
-  torch::nn::Linear out_proj{nullptr};
+  LoadedLinear out_proj{nullptr};
 };
 TORCH_MODULE(MultiheadAttention);
 
 struct MlpImpl : torch::nn::Module {
   MlpImpl(int width, int hidden, Activation activation);
   torch::Tensor forward(const torch::Tensor& x);
-  torch::nn::Linear c_fc{nullptr}, c_proj{nullptr};
+  LoadedLinear c_fc{nullptr}, c_proj{nullptr};
   Activation activation;
 };
 TORCH_MODULE(Mlp);
@@ -58,6 +63,9 @@ TORCH_MODULE(Mlp);
 struct ResidualAttentionBlockImpl : torch::nn::Module {
   ResidualAttentionBlockImpl(int width, int heads, int mlp, Activation activation, double eps);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask = {});
+  // The block's output at one position per sequence (`positions`: [B] int64) -> [B, W].
+  // Equal to forward(x, mask) at those rows, without computing the other rows.
+  torch::Tensor forward_at(const torch::Tensor& x, const torch::Tensor& positions, const torch::Tensor& mask = {});
   MultiheadAttention attn{nullptr};
   torch::nn::LayerNorm ln_1{nullptr}, ln_2{nullptr};
   Mlp mlp{nullptr};
@@ -67,6 +75,9 @@ TORCH_MODULE(ResidualAttentionBlock);
 struct TransformerImpl : torch::nn::Module {
   TransformerImpl(int width, int layers, int heads, int mlp, Activation activation, double eps);
   torch::Tensor forward(torch::Tensor x, const torch::Tensor& mask = {});
+  // Output at one position per sequence ([B] int64) -> [B, W]: CLIP pools a single token,
+  // so the last block only needs that token's row (it queries; every token is a key).
+  torch::Tensor forward_at(torch::Tensor x, const torch::Tensor& positions, const torch::Tensor& mask = {});
   torch::nn::ModuleList resblocks;
 };
 TORCH_MODULE(Transformer);
@@ -74,7 +85,7 @@ TORCH_MODULE(Transformer);
 struct VisionTransformerImpl : torch::nn::Module {
   explicit VisionTransformerImpl(const ClipConfig& c);
   torch::Tensor forward(const torch::Tensor& pixels);
-  torch::nn::Conv2d conv1{nullptr};
+  LoadedConv2d conv1{nullptr};
   torch::Tensor class_embedding, positional_embedding, proj;
   torch::nn::LayerNorm ln_pre{nullptr}, ln_post{nullptr};
   Transformer transformer{nullptr};
@@ -96,7 +107,7 @@ struct BottleneckImpl : torch::nn::Module {
   BottleneckImpl(int inplanes, int planes, int stride);
   torch::Tensor forward(const torch::Tensor& x);
   int stride;
-  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
+  LoadedConv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
   FrozenBatchNorm bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   torch::nn::Sequential downsample{nullptr};
 };
@@ -107,14 +118,14 @@ struct AttentionPool2dImpl : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
   int heads;
   torch::Tensor positional_embedding;
-  torch::nn::Linear k_proj{nullptr}, q_proj{nullptr}, v_proj{nullptr}, c_proj{nullptr};
+  LoadedLinear k_proj{nullptr}, q_proj{nullptr}, v_proj{nullptr}, c_proj{nullptr};
 };
 TORCH_MODULE(AttentionPool2d);
 
 struct ModifiedResNetImpl : torch::nn::Module {
   explicit ModifiedResNetImpl(const ClipConfig& c);
   torch::Tensor forward(const torch::Tensor& pixels);
-  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
+  LoadedConv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
   FrozenBatchNorm bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   torch::nn::Sequential layer1{nullptr}, layer2{nullptr}, layer3{nullptr}, layer4{nullptr};
   AttentionPool2d attnpool{nullptr};
@@ -130,7 +141,7 @@ struct ClipImpl : torch::nn::Module {
   VisionTransformer vit{nullptr};
   ModifiedResNet resnet{nullptr};
   Transformer transformer{nullptr};
-  torch::nn::Embedding token_embedding{nullptr};
+  LoadedEmbedding token_embedding{nullptr};
   torch::Tensor positional_embedding, text_projection, logit_scale;
   torch::nn::LayerNorm ln_final{nullptr};
 };

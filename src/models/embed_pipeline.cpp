@@ -238,6 +238,14 @@ io::FloatMatrix embed_token_ids(const ClipModel& model, const std::int64_t* ids,
     keys[i] = io::hash64(std::string_view(reinterpret_cast<const char*>(row), sizeof(std::int64_t) * used));
     if (!cache || !cache->lookup(keys[i], all.row(i))) todo.push_back(i);
   }
+  // Batches of captions of similar length: the model stops at the batch's longest
+  // caption, so sorting by length (the end-of-text position) skips most of the padding.
+  std::vector<std::int64_t> end_of_text(static_cast<std::size_t>(n));
+  for (std::int64_t i : todo) {
+    const std::int64_t* row = ids + i * length;
+    end_of_text[i] = std::max_element(row, row + length) - row;
+  }
+  std::stable_sort(todo.begin(), todo.end(), [&](std::int64_t a, std::int64_t b) { return end_of_text[a] < end_of_text[b]; });
   if (options.progress) options.progress(n - static_cast<std::int64_t>(todo.size()), n);
   std::vector<std::int64_t> batch_ids;
   for (std::size_t first = 0; first < todo.size(); first += options.batch_size) {

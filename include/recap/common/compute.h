@@ -25,4 +25,17 @@ void set_threads(int threads);
 const ComputeInfo& compute_info();
 std::string describe_compute();  // one line for logs and provenance files
 
+// While it lives, BLAS calls run on the calling thread only: for callers that run several
+// BLAS calls side by side on their own threads. The previous thread count comes back after.
+class ScopedSingleThreadedBlas {
+ public:
+  ScopedSingleThreadedBlas();
+  ~ScopedSingleThreadedBlas();
+  ScopedSingleThreadedBlas(const ScopedSingleThreadedBlas&) = delete;
+  ScopedSingleThreadedBlas& operator=(const ScopedSingleThreadedBlas&) = delete;
+
+ private:
+  int previous_;
+};
+
 }  // namespace recap
