@@ -11,6 +11,7 @@ packages=(
   libopenblas-pthread-dev
   libeigen3-dev           # closed-form alignment, SVD, Cholesky
   libopencv-dev           # image decoding, video frames
+  libjpeg62-turbo-dev     # JPEG decoding straight to RGB (the libjpeg-turbo PIL uses)
   libsentencepiece-dev    # T5 tokenizer (isolated behind dlopen, DESIGN.md fact 1)
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "recap/common/error.h"
 #include "recap/io/json_file.h"
@@ -39,8 +41,9 @@ void check_size(int size) {
       worst = std::max(worst, d);
     }
     const double mean = sum / ours.size();
-    EXPECT_LE(mean, 2e-3) << c["image"];
+    EXPECT_LE(mean, 2e-3) << c["image"];  // the tolerance
     EXPECT_LE(worst, 0.05) << c["image"];
+    EXPECT_EQ(worst, 0.0) << c["image"];   // what the README claims: PIL's exact tensor
     std::printf("  %-45s %3d px: mean abs diff %.2e, max abs diff %.2e\n", c["image"].get<std::string>().c_str(),
                 size, mean, worst);
     ++checked;
@@ -124,6 +127,41 @@ TEST(ImageDecode, BrokenImagesAreOneLineErrors) {
   EXPECT_NE(message_of([&] { read_image(dir / "missing.jpg"); }).find("missing.jpg: cannot open"), std::string::npos);
   // The file name leads every message.
   EXPECT_EQ(message_of([&] { read_image(dir / "cut.jpg"); }).rfind((dir / "cut.jpg").string(), 0), 0u);
+}
+
+// JPEGs are decoded by libjpeg directly; OpenCV's decoder (the same libjpeg-turbo behind
+// another interface) is the independent reference, on baseline, grey and progressive files.
+TEST(ImageDecode, JpegPixelsEqualOpenCvDecoding) {
+  recap::test::TempDir dir;
+  const cv::Mat colour = cv::imread((golden_dir() / "images/COCO_val2014_000000321647.jpg").string());
+  ASSERT_FALSE(colour.empty());
+  ASSERT_TRUE(cv::imwrite((dir / "progressive.jpg").string(), colour, {cv::IMWRITE_JPEG_PROGRESSIVE, 1}));
+  std::vector<fs::path> files = {dir / "progressive.jpg"};
+  for (const char* name : {"COCO_val2014_000000321647.jpg", "COCO_val2014_000000442836.jpg", "clipscore_image1.jpg",
+                           "synthetic_gray_wide.jpg", "synthetic_exif_rotate90.jpg"}) {
+    files.push_back(golden_dir() / "images" / name);
+  }
+  for (const auto& file : files) {
+    cv::Mat expected = cv::imread(file.string(), cv::IMREAD_UNCHANGED | cv::IMREAD_IGNORE_ORIENTATION);
+    if (expected.channels() == 3) cv::cvtColor(expected, expected, cv::COLOR_BGR2RGB);
+    const auto ours = read_image(file);
+    ASSERT_EQ(ours.width, expected.cols) << file;
+    ASSERT_EQ(ours.height, expected.rows) << file;
+    ASSERT_EQ(ours.channels, expected.channels()) << file;
+    EXPECT_TRUE(std::equal(ours.pixels.begin(), ours.pixels.end(), expected.data)) << file;
+  }
+}
+
+TEST(ImageDecode, CorruptJpegHeaderIsAOneLineError) {
+  recap::test::TempDir dir;
+  std::string jpeg = recap::test::read_bytes(golden_dir() / "images/COCO_val2014_000000321647.jpg");
+  // Past the SOI marker and the first marker, overwrite the segment so that the header cannot be parsed;
+  // the end-of-image marker stays, so only libjpeg itself can notice.
+  std::fill(jpeg.begin() + 4, jpeg.begin() + 64, '\x01');
+  recap::test::write_bytes(dir / "corrupt.jpg", jpeg);
+  const std::string message = message_of([&] { read_image(dir / "corrupt.jpg"); });
+  EXPECT_EQ(message.rfind((dir / "corrupt.jpg").string() + ": cannot decode JPEG (", 0), 0u) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos);
 }
 
 TEST(PreprocessConfig, ReadsHuggingFaceJson) {
