@@ -155,3 +155,43 @@ TEST(ClipLoad, MissingAndUnexpectedKeysAreListedInOneError) {
     EXPECT_EQ(message.find('\n'), std::string::npos);
   }
 }
+
+namespace {
+
+double min_row_cosine(const recap::io::FloatMatrix& a, const recap::io::FloatMatrix& b) {
+  double worst = 1;
+  for (std::int64_t i = 0; i < a.rows; ++i) {
+    double dot = 0, na = 0, nb = 0;
+    for (std::int64_t k = 0; k < a.cols; ++k) {
+      dot += double(a.row(i)[k]) * b.row(i)[k];
+      na += double(a.row(i)[k]) * a.row(i)[k];
+      nb += double(b.row(i)[k]) * b.row(i)[k];
+    }
+    worst = std::min(worst, dot / std::sqrt(na * nb));
+  }
+  return worst;
+}
+
+}  // namespace
+
+// --dtype bfloat16 on the CPU keeps 8 bits of mantissa in the matmuls (LayerNorm stays in
+// float32, as OpenAI's half-precision models do): the embeddings must still point the
+// same way as the float32 reference ones.
+TEST(ClipGolden, BFloat16OnCpuStaysCloseToFloat32) {
+  for (const std::string name : {"tiny-vit", "tiny-rn"}) {
+    ClipLoadOptions options = cpu_options();
+    options.precision = recap::models::Precision::bfloat16;
+    const auto model = ClipModel::load(golden(name) / "openai_torchscript.pt", options);
+    const auto pixels = recap::io::read_npy_float(golden(name) / "input_pixels.npy");
+    std::vector<std::int64_t> id_shape;
+    const auto ids = recap::io::read_npy_int64(golden(name) / "input_ids.npy", &id_shape);
+    const double image_cos = min_row_cosine(model.encode_images(pixels.values.data(), pixels.shape[0]),
+                                            recap::io::read_npy_matrix(golden(name) / "image_embeds.npy"));
+    const double text_cos = min_row_cosine(model.encode_token_ids(ids.data(), id_shape[0], id_shape[1]),
+                                           recap::io::read_npy_matrix(golden(name) / "text_embeds.npy"));
+    EXPECT_GE(image_cos, 0.99) << name;
+    EXPECT_GE(text_cos, 0.99) << name;
+    EXPECT_LT(image_cos, 1.0 - 1e-9) << name << ": bfloat16 did not run (identical to float32)";
+    std::printf("  %-8s bfloat16 vs float32 golden: min cosine image %.6f, text %.6f\n", name.c_str(), image_cos, text_cos);
+  }
+}
