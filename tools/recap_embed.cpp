@@ -128,9 +128,10 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
     const models::ClipModel model = models::ClipModel::load(model_path, load);
     const auto& info = model.info();
+    const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (common.verbose) {
       cli::note("model " + info.layout + ": " + info.architecture + ", " + models::precision_name(info.precision) +
-                ", fingerprint " + info.fingerprint);
+                ", fingerprint " + info.fingerprint + ", loaded in " + std::to_string(load_seconds).substr(0, 5) + " s");
       cli::note("preprocessing " + model.preprocess_config().fingerprint());
     }
     embed.use_cache = !no_cache;

@@ -111,17 +111,17 @@ T5AttentionImpl::T5AttentionImpl(const T5Config& c, bool has_relative_bias)
     : heads(c.num_heads), d_kv(c.d_kv), num_buckets(c.relative_attention_num_buckets),
       max_distance(c.relative_attention_max_distance) {
   const int inner = c.num_heads * c.d_kv;
-  q = register_module("q", torch::nn::Linear(torch::nn::LinearOptions(c.d_model, inner).bias(false)));
-  k = register_module("k", torch::nn::Linear(torch::nn::LinearOptions(c.d_model, inner).bias(false)));
-  v = register_module("v", torch::nn::Linear(torch::nn::LinearOptions(c.d_model, inner).bias(false)));
-  o = register_module("o", torch::nn::Linear(torch::nn::LinearOptions(inner, c.d_model).bias(false)));
+  q = register_module("q", LoadedLinear(c.d_model, inner, /*with_bias=*/false));
+  k = register_module("k", LoadedLinear(c.d_model, inner, /*with_bias=*/false));
+  v = register_module("v", LoadedLinear(c.d_model, inner, /*with_bias=*/false));
+  o = register_module("o", LoadedLinear(inner, c.d_model, /*with_bias=*/false));
   if (has_relative_bias) {
     relative_attention_bias =
-        register_module("relative_attention_bias", torch::nn::Embedding(c.relative_attention_num_buckets, c.num_heads));
+        register_module("relative_attention_bias", LoadedEmbedding(c.relative_attention_num_buckets, c.num_heads));
   }
 }
 
-torch::Tensor T5AttentionImpl::project(torch::nn::Linear& proj, const torch::Tensor& x) const {
+torch::Tensor T5AttentionImpl::project(LoadedLinear& proj, const torch::Tensor& x) const {
   return proj->forward(x).view({x.size(0), -1, heads, d_kv}).transpose(1, 2);
 }
 
@@ -146,7 +146,7 @@ torch::Tensor T5AttentionImpl::compute_bias(std::int64_t q_len, std::int64_t k_l
 }
 
 T5DenseImpl::T5DenseImpl(const T5Config& c) : activation(c.activation) {
-  auto linear = [](int in, int out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false)); };
+  auto linear = [](int in, int out) { return LoadedLinear(in, out, /*with_bias=*/false); };
   if (c.gated) {
     wi_0 = register_module("wi_0", linear(c.d_model, c.d_ff));
     wi_1 = register_module("wi_1", linear(c.d_model, c.d_ff));
@@ -222,11 +222,11 @@ void DecoderCache::reorder(const torch::Tensor& rows) {
 }
 
 T5Impl::T5Impl(const T5Config& c, bool own_lm_head) : config(c) {
-  shared = register_module("shared", torch::nn::Embedding(c.vocab_size, c.d_model));
+  shared = register_module("shared", LoadedEmbedding(c.vocab_size, c.d_model));
   encoder = register_module("encoder", T5Stack(c, false));
   decoder = register_module("decoder", T5Stack(c, true));
   if (own_lm_head) {
-    lm_head = register_module("lm_head", torch::nn::Linear(torch::nn::LinearOptions(c.d_model, c.vocab_size).bias(false)));
+    lm_head = register_module("lm_head", LoadedLinear(c.d_model, c.vocab_size, /*with_bias=*/false));
   }
 }
 

@@ -4,6 +4,8 @@
 // Private to src/models: the public API (recap/models/t5_model.h) has no torch types.
 #include <torch/torch.h>
 
+#include "loaded_layers.h"
+
 #include <string>
 #include <vector>
 
@@ -40,15 +42,15 @@ TORCH_MODULE(T5LayerNorm);
 // relative position bias table (buckets x heads).
 struct T5AttentionImpl : torch::nn::Module {
   T5AttentionImpl(const T5Config& c, bool has_relative_bias);
-  torch::Tensor project(torch::nn::Linear& proj, const torch::Tensor& x) const;  // [B, L, D] -> [B, H, L, dk]
+  torch::Tensor project(LoadedLinear& proj, const torch::Tensor& x) const;  // [B, L, D] -> [B, H, L, dk]
   // q: [B, H, Lq, dk], k/v: [B, H, Lk, dk], bias broadcastable to [B, H, Lq, Lk] -> [B, Lq, D].
   torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                        const torch::Tensor& bias);
   // Position bias [1, H, q_len, k_len] for queries at offset, offset+1, ... and keys 0.. k_len-1.
   torch::Tensor compute_bias(std::int64_t q_len, std::int64_t k_len, std::int64_t offset, bool bidirectional,
                              const torch::Device& device, torch::Dtype dtype);
-  torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
-  torch::nn::Embedding relative_attention_bias{nullptr};
+  LoadedLinear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
+  LoadedEmbedding relative_attention_bias{nullptr};
   int heads, d_kv, num_buckets, max_distance;
 };
 TORCH_MODULE(T5Attention);
@@ -61,7 +63,7 @@ torch::Tensor relative_position_bucket(const torch::Tensor& relative_position, b
 struct T5DenseImpl : torch::nn::Module {  // "DenseReluDense": wi -> act -> wo, or act(wi_0) * wi_1 -> wo
   explicit T5DenseImpl(const T5Config& c);
   torch::Tensor forward(const torch::Tensor& x);
-  torch::nn::Linear wi{nullptr}, wi_0{nullptr}, wi_1{nullptr}, wo{nullptr};
+  LoadedLinear wi{nullptr}, wi_0{nullptr}, wi_1{nullptr}, wo{nullptr};
   T5Activation activation;
 };
 TORCH_MODULE(T5Dense);
@@ -120,9 +122,9 @@ struct T5Impl : torch::nn::Module {
   torch::Tensor head(const torch::Tensor& hidden);
 
   T5Config config;
-  torch::nn::Embedding shared{nullptr};
+  LoadedEmbedding shared{nullptr};
   T5Stack encoder{nullptr}, decoder{nullptr};
-  torch::nn::Linear lm_head{nullptr};  // null: tied to `shared`
+  LoadedLinear lm_head{nullptr};  // null: tied to `shared`
 };
 TORCH_MODULE(T5);
 
