@@ -36,6 +36,11 @@ const std::vector<std::string>& command_line() { return g_command_line; }
 
 void note(const std::string& message) { std::fprintf(stderr, "%s: %s\n", g_tool.c_str(), message.c_str()); }
 
+void warn_or_fail(bool strict, const std::string& message) {
+  if (strict) throw InputError(message + " (--strict)");
+  note("warning: " + message);
+}
+
 void add_common_options(CLI::App& app, CommonOptions& options) {
   app.add_option("--threads", options.threads, "Worker threads for BLAS and parallel loops (default: all cores)")
       ->check(CLI::NonNegativeNumber);

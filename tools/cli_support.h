@@ -25,6 +25,9 @@ const std::vector<std::string>& command_line();
 
 // A progress/status line on stderr, prefixed with the tool name.
 void note(const std::string& message);
+// A gap in the user's data that a tool can work around: a "warning: ..." note, or with
+// --strict an InputError (exit 3).
+void warn_or_fail(bool strict, const std::string& message);
 const std::string& tool_name();
 
 }  // namespace recap::cli

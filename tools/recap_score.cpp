@@ -11,8 +11,9 @@
 #include <tuple>
 
 #include "cli_support.h"
+#include "embed_subprocess.h"
+#include "score_clip_inputs.h"
 #include "recap/align/linear_map.h"
-#include "recap/common/child_process.h"
 #include "recap/common/error.h"
 #include "recap/common/rows.h"
 #include "recap/data/captions.h"
@@ -45,6 +46,8 @@ struct Score {
 struct Options {
   std::string results, refs, split, metrics_list = "bleu,rouge,cider", json_out, per_image_out;
   std::string image_embeddings, image_ids, candidate_embeddings, reference_embeddings, run, mapping;
+  std::string images, prefix = "A photo depicts ";
+  cli::EmbedSettings embed;
   std::string meteor_jar, spice_jar, java = "java";
   double java_timeout = 120;
   double clip_weight = metrics::kClipScoreWeight;
@@ -66,20 +69,6 @@ std::set<std::string> parse_metrics(const std::string& list) {
   return wanted;
 }
 
-void warn_or_fail(bool strict, const std::string& message) {
-  if (strict) throw InputError(message + " (--strict)");
-  cli::note("warning: " + message);
-}
-
-// Rows of an embedding file, checked against the count they must have.
-io::FloatMatrix embeddings(const std::string& path, std::int64_t rows, const std::string& what) {
-  io::FloatMatrix m = io::read_npy_matrix(path);
-  check_finite(m, path);
-  if (rows >= 0 && m.rows != rows)
-    throw InputError(path + ": has " + std::to_string(m.rows) + " rows but there are " + std::to_string(rows) + " " + what);
-  return m;
-}
-
 struct CorrelateOptions;
 void add_clip_scores(const CorrelateOptions& c, const std::vector<data::Judgement>& judgements, double weight,
                      std::map<std::string, std::vector<double>>& scores);
@@ -87,6 +76,7 @@ void add_clip_scores(const CorrelateOptions& c, const std::vector<data::Judgemen
 struct CorrelateOptions {
   std::string dataset, root, clip, images, run, json_out, prefix = "A photo depicts ";
   bool force = false;
+  int threads = 0;
 };
 
 void run_correlate(const CorrelateOptions& c, double weight) {
@@ -116,24 +106,6 @@ void run_correlate(const CorrelateOptions& c, double weight) {
   if (!c.json_out.empty()) io::write_json(c.json_out, json);
 }
 
-// Runs recap-embed (built beside this tool) so that recap-score itself stays free of
-// LibTorch: loading it would cost more than scoring a whole test set.
-io::FloatMatrix embed_with_clip(const std::vector<std::string>& args, const std::filesystem::path& out) {
-  const auto tool = std::filesystem::read_symlink("/proc/self/exe").parent_path() / "recap-embed";
-  if (!std::filesystem::exists(tool)) throw UsageError(tool.string() + ": recap-embed is needed for --clip");
-  std::vector<std::string> argv = {tool.string()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  for (const std::string& a : {std::string("--normalize"), std::string("--strict"), std::string("--out"), out.string()})
-    argv.push_back(a);
-  ChildProcess child(argv);
-  try {
-    while (true) child.read_line(24 * 3600);  // its output, until it exits
-  } catch (const std::exception&) {
-  }
-  if (child.finish(60) != 0) throw InputError("recap-embed failed: " + child.stderr_tail());
-  return io::read_npy_matrix(out);
-}
-
 // CLIP-S / RefCLIP-S (and the aligned pair with --run) per judgement, from the model.
 void add_clip_scores(const CorrelateOptions& c, const std::vector<data::Judgement>& judgements, double weight,
                      std::map<std::string, std::vector<double>>& scores) {
@@ -141,22 +113,18 @@ void add_clip_scores(const CorrelateOptions& c, const std::vector<data::Judgemen
   const std::filesystem::path& dir = scratch.path();
 
   std::map<std::string, std::int64_t> image_row, text_row;
-  std::string image_list, text_lines;
-  std::int64_t images = 0, texts = 0;
+  std::vector<std::filesystem::path> image_files;
+  std::vector<std::string> texts;
   auto text_index = [&](const std::string& caption) {
-    auto [it, inserted] = text_row.emplace(caption, texts);
-    if (inserted) {
-      text_lines += caption + "\n";  // recap-embed --prefix adds clipscore's prefix
-      ++texts;
-    }
+    auto [it, inserted] = text_row.emplace(caption, static_cast<std::int64_t>(texts.size()));
+    if (inserted) texts.push_back(caption);
     return it->second;
   };
   for (const auto& j : judgements)
-    if (image_row.emplace(j.image, images).second) {
+    if (image_row.emplace(j.image, static_cast<std::int64_t>(image_files.size())).second) {
       const auto path = std::filesystem::absolute(std::filesystem::path(c.images) / j.image);
       if (!std::filesystem::exists(path)) throw InputError(path.string() + ": image not found");
-      image_list += path.string() + "\n";
-      ++images;
+      image_files.push_back(path);
     }
   std::vector<std::int64_t> candidate_rows;
   std::vector<std::vector<std::int64_t>> reference_rows;
@@ -165,12 +133,15 @@ void add_clip_scores(const CorrelateOptions& c, const std::vector<data::Judgemen
     auto& refs = reference_rows.emplace_back();
     for (const auto& r : j.references) refs.push_back(text_index(r));
   }
-  io::write_text_file(dir / "images.txt", image_list);
-  io::write_text_file(dir / "texts.txt", text_lines);
-  const auto image_embeddings =
-      embed_with_clip({"--clip", c.clip, "--images", (dir / "images.txt").string(), "--no-cache"}, dir / "images.npy");
-  const auto text_embeddings =
-      embed_with_clip({"--clip", c.clip, "--texts", (dir / "texts.txt").string(), "--prefix", c.prefix}, dir / "texts.npy");
+  cli::EmbedSettings settings;
+  settings.clip = c.clip;
+  settings.threads = c.threads;
+  settings.strict = true;  // every judged image must be scored
+  cli::EmbedSubprocess text_embedder(settings);
+  settings.no_cache = true;  // correlate has always left the image cache alone
+  cli::EmbedSubprocess image_embedder(settings);
+  const auto image_embeddings = io::read_npy_matrix(image_embedder.embed_images(image_files, dir, true).embeddings);
+  const auto text_embeddings = io::read_npy_matrix(text_embedder.embed_texts(texts, c.prefix, dir, true));
 
   const auto n = static_cast<std::int64_t>(judgements.size());
   io::FloatMatrix image_side(n, image_embeddings.cols), candidates(n, text_embeddings.cols);
@@ -200,7 +171,8 @@ int main(int argc, char** argv) {
       "  CLIP-S    = 2.5 * max(cos(image, candidate), 0)\n"
       "  RefCLIP-S = harmonic mean of CLIP-S and max over references of cos(candidate, reference)\n"
       "  aCLIP-S, RefaCLIP-S: the same with the image embedding replaced by normalize(x @ W) from --run/--mapping.\n"
-      "CLIP scores take embeddings (recap-embed; clipscore embeds texts with the prefix \"A photo depicts \").",
+      "CLIP scores take embeddings (recap-embed; clipscore embeds texts with the prefix \"A photo depicts \"), or\n"
+      "--clip MODEL --images DIR to embed the images, results and references here (through recap-embed).",
       "recap-score"};
   cli::CommonOptions common;
   Options o;
@@ -231,6 +203,16 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingDirectory);
   app.add_option("--mapping", o.mapping, "mapping.npy for aCLIP-S / RefaCLIP-S (instead of --run)")
       ->check(CLI::ExistingFile);
+  app.add_option("--clip", o.embed.clip,
+                 "CLIP model (anything recap-embed --clip loads) to embed images, results and references for the CLIP "
+                 "metrics, instead of the embedding files");
+  app.add_option("--images", o.images,
+                 "With --clip: the images of the results: a folder (a file answers to the image id as its stem, or as "
+                 "the number in COCO_<split>2014_<12 digits> / <12 digits>), a list file of paths, or a .json "
+                 "{\"<image id>\": \"<path>\"}");
+  app.add_option("--prefix", o.prefix, "With --clip: text prepended to results and references (clipscore's)")
+      ->capture_default_str();
+  cli::add_embed_options(app, o.embed);
   app.add_option("--clip-weight", o.clip_weight, "w in CLIP-S = w * max(cos, 0)")->capture_default_str();
   app.add_option("--meteor-jar", o.meteor_jar, "METEOR 1.5 jar (meteor-1.5.jar); METEOR is unavailable without it");
   app.add_option("--spice-jar", o.spice_jar, "SPICE 1.0 jar (spice-1.0.jar); SPICE is unavailable without it");
@@ -258,9 +240,25 @@ int main(int argc, char** argv) {
   correlate->add_flag("--force", c.force, "Overwrite an existing --json");
 
   return cli::run(app, argc, argv, [&] {
+    c.threads = common.threads;
     if (correlate->parsed()) return run_correlate(c, o.clip_weight);
     if (o.results.empty() || o.refs.empty()) throw UsageError("--results and --refs are required (or use: correlate)");
     const auto wanted = parse_metrics(o.metrics_list);
+    const bool plain = wanted.count("clip-s") || wanted.count("refclip-s");
+    const bool aligned = wanted.count("aclip-s") || wanted.count("refaclip-s");
+    const bool with_refs = wanted.count("refclip-s") || wanted.count("refaclip-s");
+    const bool from_model = !o.embed.clip.empty() || !o.images.empty();
+    if (from_model) {
+      if (!o.image_embeddings.empty() || !o.image_ids.empty() || !o.candidate_embeddings.empty() ||
+          !o.reference_embeddings.empty())
+        throw UsageError("give either --clip and --images (embed here) or --image-embeddings, --image-ids, "
+                         "--candidate-embeddings, --reference-embeddings (precomputed), not both");
+      if (o.embed.clip.empty() || o.images.empty()) throw UsageError("embedding for the CLIP metrics needs both --clip and --images");
+      if (!plain && !aligned)
+        throw UsageError("--clip and --images serve the CLIP metrics: add clip-s, refclip-s, aclip-s or refaclip-s to --metrics");
+    } else if (app.count("--prefix") > 0) {
+      throw UsageError("--prefix applies to --clip (precomputed embeddings carry their prefix already)");
+    }
     if (!o.json_out.empty()) io::check_output_path(o.json_out, o.force);
     if (!o.per_image_out.empty()) io::check_output_path(o.per_image_out, o.force);
 
@@ -287,12 +285,39 @@ int main(int argc, char** argv) {
     for (const auto& image : images)
       if (image.candidate.find_first_not_of(' ') == std::string::npos) ++empty_candidates;
     if (empty_candidates > 0)
-      warn_or_fail(o.strict, std::to_string(empty_candidates) + " of " + std::to_string(results.size()) +
+      cli::warn_or_fail(o.strict, std::to_string(empty_candidates) + " of " + std::to_string(results.size()) +
                                  " captions are empty after tokenisation; they score 0");
     if (refs.captions.size() > results.size())
-      warn_or_fail(o.strict, std::to_string(refs.captions.size() - results.size()) + " of " +
+      cli::warn_or_fail(o.strict, std::to_string(refs.captions.size() - results.size()) + " of " +
                                  std::to_string(refs.captions.size()) + " reference images have no result; scoring the " +
                                  std::to_string(results.size()) + " that do");
+
+    // The CLIP metrics' embeddings (and W) before any scoring: embedding is the slow part,
+    // and a missing image or a bad mapping should not surface after METEOR and SPICE ran.
+    std::optional<cli::ClipEmbeddings> clip;
+    std::optional<io::FloatMatrix> w;
+    if (plain || aligned) {
+      if (!from_model && (o.image_embeddings.empty() || o.candidate_embeddings.empty()))
+        throw UsageError("CLIP metrics need --clip and --images, or --image-embeddings and --candidate-embeddings "
+                         "(see recap-embed)");
+      if (!from_model && with_refs && o.reference_embeddings.empty())
+        throw UsageError("refclip-s / refaclip-s need --reference-embeddings");
+      if (aligned && o.run.empty() && o.mapping.empty()) throw UsageError("aclip-s / refaclip-s need --run or --mapping");
+      if (aligned) w = align::load_mapping(o.mapping.empty() ? o.run : o.mapping);
+      if (from_model) {
+        o.embed.threads = common.threads;
+        o.embed.verbose = common.verbose;
+        clip = cli::embed_for_clip_scores({o.embed, o.images, o.prefix}, results, refs, with_refs);
+      } else {
+        clip = cli::read_clip_embeddings(
+            {o.image_embeddings, o.image_ids, o.candidate_embeddings, o.reference_embeddings, o.refs}, results, refs,
+            with_refs);
+      }
+      if (clip->images.cols != clip->candidates.cols && plain)
+        throw InputError((from_model ? o.embed.clip : o.image_embeddings) + ": dimension " +
+                         std::to_string(clip->images.cols) + " differs from the candidates' " +
+                         std::to_string(clip->candidates.cols));
+    }
 
     std::vector<Score> scores;
     std::map<std::string, std::string> unavailable;
@@ -330,66 +355,21 @@ int main(int argc, char** argv) {
         unavailable[key] = s.reason;
     }
 
-    // CLIP-based metrics from embeddings.
-    const bool plain = wanted.count("clip-s") || wanted.count("refclip-s");
-    const bool aligned = wanted.count("aclip-s") || wanted.count("refaclip-s");
-    const bool with_refs = wanted.count("refclip-s") || wanted.count("refaclip-s");
-    if (plain || aligned) {
-      if (o.image_embeddings.empty() || o.candidate_embeddings.empty())
-        throw UsageError("CLIP metrics need --image-embeddings and --candidate-embeddings (see recap-embed)");
-      if (with_refs && o.reference_embeddings.empty())
-        throw UsageError("refclip-s / refaclip-s need --reference-embeddings");
-      if (aligned && o.run.empty() && o.mapping.empty()) throw UsageError("aclip-s / refaclip-s need --run or --mapping");
-      const auto candidates = embeddings(o.candidate_embeddings, static_cast<std::int64_t>(results.size()), "results");
-      io::FloatMatrix image_rows = embeddings(o.image_embeddings, -1, "");
-      // Image embedding rows in results order.
-      std::map<std::string, std::int64_t> row_of;
-      if (o.image_ids.empty()) {
-        if (image_rows.rows != static_cast<std::int64_t>(results.size()))
-          throw InputError(o.image_embeddings + ": has " + std::to_string(image_rows.rows) + " rows but there are " +
-                           std::to_string(results.size()) + " results; pass --image-ids");
-        for (std::size_t i = 0; i < results.size(); ++i) row_of[results[i].key] = static_cast<std::int64_t>(i);
-      } else {
-        const auto ids = io::read_json(o.image_ids);
-        if (!ids.is_array() || static_cast<std::int64_t>(ids.size()) != image_rows.rows)
-          throw InputError(o.image_ids + ": must list one image id per row of " + o.image_embeddings);
-        for (std::size_t i = 0; i < ids.size(); ++i) row_of[data::id_key(ids[i])] = static_cast<std::int64_t>(i);
-      }
-      io::FloatMatrix image_for_result(static_cast<std::int64_t>(results.size()), image_rows.cols);
-      for (std::size_t i = 0; i < results.size(); ++i) {
-        auto it = row_of.find(results[i].key);
-        if (it == row_of.end()) throw InputError(o.image_ids + ": has no embedding row for image " + results[i].key);
-        std::copy(image_rows.row(it->second), image_rows.row(it->second) + image_rows.cols,
-                  image_for_result.row(static_cast<std::int64_t>(i)));
-      }
-      if (image_for_result.cols != candidates.cols && plain)
-        throw InputError(o.image_embeddings + ": dimension " + std::to_string(image_for_result.cols) +
-                         " differs from the candidates' " + std::to_string(candidates.cols));
-      io::FloatMatrix ref_rows;
-      std::vector<std::vector<std::int64_t>> ref_lists;
-      if (with_refs) {
-        ref_rows = embeddings(o.reference_embeddings, static_cast<std::int64_t>(refs.row_image.size()),
-                              "reference captions in " + o.refs);
-        std::map<std::string, std::vector<std::int64_t>> by_image;
-        for (std::size_t r = 0; r < refs.row_image.size(); ++r)
-          by_image[refs.row_image[r]].push_back(static_cast<std::int64_t>(r));
-        for (const auto& res : results) ref_lists.push_back(by_image[res.key]);
-      }
+    // CLIP-based metrics.
+    if (clip) {
       auto add = [&](const std::string& name, const std::string& ref_name, const io::FloatMatrix& image_side) {
-        const auto s = metrics::clip_scores(image_side, candidates, ref_rows, with_refs ? ref_lists
-                                                                                        : std::vector<std::vector<std::int64_t>>{},
+        const auto s = metrics::clip_scores(image_side, clip->candidates, clip->references, clip->reference_rows,
                                             o.clip_weight);
         if (wanted.count(name == "CLIP-S" ? "clip-s" : "aclip-s"))
           scores.push_back({name, s.clip_s, s.clip_s_per_image, {}, std::nullopt});
         if (s.has_ref && wanted.count(ref_name == "RefCLIP-S" ? "refclip-s" : "refaclip-s"))
           scores.push_back({ref_name, s.ref_clip_s, s.ref_clip_s_per_image, {}, std::nullopt});
       };
-      if (plain) add("CLIP-S", "RefCLIP-S", image_for_result);
+      if (plain) add("CLIP-S", "RefCLIP-S", clip->images);
       if (aligned) {
-        const io::FloatMatrix w = align::load_mapping(o.mapping.empty() ? o.run : o.mapping);
-        io::FloatMatrix x = image_for_result;
+        io::FloatMatrix x = clip->images;
         normalize_rows(x);  // runs fit on normalised rows by default; cosines ignore the scale otherwise
-        add("aCLIP-S", "RefaCLIP-S", align::apply_map(x, w, true));
+        add("aCLIP-S", "RefaCLIP-S", align::apply_map(x, *w, true));
       }
     }
 

@@ -120,11 +120,15 @@ int ChildProcess::finish(double timeout_seconds) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-std::string ChildProcess::stderr_tail() const {
+std::string ChildProcess::stderr_text() const {
   std::ifstream in(stderr_path_);
   std::stringstream s;
   s << in.rdbuf();
-  std::string text = s.str();
+  return s.str();
+}
+
+std::string ChildProcess::stderr_tail() const {
+  std::string text = stderr_text();
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   const auto cut = text.rfind('\n');
   text = cut == std::string::npos ? text : text.substr(cut + 1);

@@ -22,14 +22,14 @@ bool valid_utf8(const std::string& s) {
   return true;
 }
 
-std::string checked_text(const nlohmann::json& value, const std::string& where) {
+}  // namespace
+
+std::string caption_text(const nlohmann::json& value, const std::string& where) {
   if (!value.is_string()) throw InputError(where + ": caption is not a string");
   const std::string text = value.get<std::string>();
   if (!valid_utf8(text)) throw InputError(where + ": caption is not valid UTF-8");
   return text;
 }
-
-}  // namespace
 
 std::string id_key(const nlohmann::json& id) {
   if (id.is_string()) return id.get<std::string>();
@@ -52,7 +52,7 @@ ReferenceSet read_references(const std::filesystem::path& path, const std::optio
       const std::string where = name + ": annotation " + std::to_string(i);
       if (!list[i].is_object() || !list[i].contains("image_id") || !list[i].contains("caption"))
         throw InputError(where + ": needs \"image_id\" and \"caption\"");
-      add(id_key(list[i]["image_id"]), checked_text(list[i]["caption"], where));
+      add(id_key(list[i]["image_id"]), caption_text(list[i]["caption"], where));
     }
   } else if (doc.is_object() && doc.contains("images") && doc["images"].is_array() && !doc["images"].empty() &&
              doc["images"][0].contains("sentences")) {
@@ -64,7 +64,7 @@ ReferenceSet read_references(const std::filesystem::path& path, const std::optio
       if (key.empty()) throw InputError(name + ": image " + std::to_string(i) + " has neither \"cocoid\" nor \"filename\"");
       refs.captions[key];  // an image without sentences is reported by the scorer
       for (const auto& sentence : image["sentences"])
-        add(key, checked_text(sentence.value("raw", nlohmann::json()), name + ": image " + key));
+        add(key, caption_text(sentence.value("raw", nlohmann::json()), name + ": image " + key));
     }
     if (split && refs.captions.empty()) throw InputError(name + ": no images in split '" + *split + "'");
   } else {
@@ -83,7 +83,7 @@ std::vector<CaptionResult> read_results(const std::filesystem::path& path) {
     const std::string where = name + ": entry " + std::to_string(i);
     if (!doc[i].is_object() || !doc[i].contains("image_id") || !doc[i].contains("caption"))
       throw InputError(where + ": needs \"image_id\" and \"caption\"");
-    CaptionResult r{doc[i]["image_id"], id_key(doc[i]["image_id"]), checked_text(doc[i]["caption"], where)};
+    CaptionResult r{doc[i]["image_id"], id_key(doc[i]["image_id"]), caption_text(doc[i]["caption"], where)};
     if (!seen.insert(r.key).second) throw InputError(where + ": image id " + r.key + " appears more than once");
     results.push_back(std::move(r));
   }

@@ -29,6 +29,9 @@ class ChildProcess {
   // Closes the child's input and waits for it; returns its exit status.
   int finish(double timeout_seconds);
   std::string stderr_tail() const;
+  // Everything the child wrote to stderr so far (it goes to a file, so a chatty child
+  // never blocks on a full pipe); callers relay its progress or read its notes.
+  std::string stderr_text() const;
 
  private:
   int pid_ = -1;

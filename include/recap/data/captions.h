@@ -18,6 +18,10 @@ namespace recap::data {
 // The text form of an image id: integers in decimal, strings as they are.
 std::string id_key(const nlohmann::json& id);
 
+// A caption field as text. InputError ("<where>: caption is not a string" / "... not
+// valid UTF-8") otherwise: nlohmann/json accepts invalid UTF-8 inside strings.
+std::string caption_text(const nlohmann::json& value, const std::string& where);
+
 struct ReferenceSet {
   std::map<std::string, std::vector<std::string>> captions;  // by id_key
   std::vector<std::string> row_image;  // the id_key of each reference caption, in file order
