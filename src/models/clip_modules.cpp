@@ -73,7 +73,15 @@ MlpImpl::MlpImpl(int width, int hidden, Activation activation_) : activation(act
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
   auto h = c_fc->forward(x);
-  h = activation == Activation::quick_gelu ? h * torch::sigmoid(1.702 * h) : torch::gelu(h);
+  if (activation == Activation::quick_gelu) {
+    // x * sigmoid(1.702 * x), the reference's arithmetic, with one temporary instead of
+    // three: at ViT-B/32 sizes the allocations cost as much as the c_fc matmul itself.
+    auto gate = h * 1.702;
+    gate.sigmoid_();
+    h.mul_(gate);
+  } else {
+    h = torch::gelu(h);
+  }
   return c_proj->forward(h);
 }
 
