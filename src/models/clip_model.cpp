@@ -327,14 +327,17 @@ struct ClipModel::Impl {
     }
     io::FloatMatrix out(n, info.embed_dim);
     ScopedSingleThreadedBlas single_threaded_blas;
-    const int intra_op = at::get_num_threads();
+    // LibTorch's thread count comes back however the shards end (an exception included).
+    struct RestoreIntraOpThreads {
+      int count = at::get_num_threads();
+      ~RestoreIntraOpThreads() { at::set_num_threads(count); }
+    } restore_intra_op_threads;
     parallel_ranges(n, shards, [&](std::int64_t begin, std::int64_t end) {
       at::set_num_threads(1);  // per thread: LibTorch's and oneDNN's OpenMP teams of one
       torch::InferenceMode guard;
       const io::FloatMatrix part = to_matrix(encode(input.slice(0, begin, end)));
       std::memcpy(out.row(begin), part.data(), part.values.size() * sizeof(float));
     });
-    at::set_num_threads(intra_op);
     return out;
   }
 
