@@ -21,6 +21,7 @@
 #include "recap/io/json_file.h"
 #include "recap/io/safetensors.h"
 #include "state_dict.h"
+#include "torch_threads.h"
 
 namespace fs = std::filesystem;
 
@@ -327,11 +328,7 @@ struct ClipModel::Impl {
     }
     io::FloatMatrix out(n, info.embed_dim);
     ScopedSingleThreadedBlas single_threaded_blas;
-    // LibTorch's thread count comes back however the shards end (an exception included).
-    struct RestoreIntraOpThreads {
-      int count = at::get_num_threads();
-      ~RestoreIntraOpThreads() { at::set_num_threads(count); }
-    } restore_intra_op_threads;
+    detail::ScopedTorchThreads single_threaded_torch(1);
     parallel_ranges(n, shards, [&](std::int64_t begin, std::int64_t end) {
       at::set_num_threads(1);  // per thread: LibTorch's and oneDNN's OpenMP teams of one
       torch::InferenceMode guard;
