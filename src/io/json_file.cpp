@@ -7,20 +7,22 @@
 #include "recap/io/atomic_file.h"
 
 namespace recap::io {
-namespace {
 
-std::string read_all(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
+std::string read_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw InputError(path.string() + ": is a folder, not a file");
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw InputError(path.string() + ": cannot open for reading");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  const std::streamoff size = in.tellg();
+  if (size < 0) throw InputError(path.string() + ": read error");
+  std::string bytes(static_cast<std::size_t>(size), '\0');
+  in.seekg(0);
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) throw InputError(path.string() + ": read error");
+  return bytes;
 }
 
-}  // namespace
-
 nlohmann::json read_json(const std::filesystem::path& path) {
-  const std::string text = read_all(path);
+  const std::string text = read_file(path);
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -61,14 +60,6 @@ void load_state(detail::T5& model, StateDict& state, const std::string& source) 
     unexpected.push_back(name + (value.defined() ? " " + shape_string(value.sizes()) : ""));
   }
   detail::check_weights_fit(source, "the T5 architecture of config.json", missing, unexpected, mismatched);
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string() + ": cannot read");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 torch::Dtype dtype_of(Precision p) {
@@ -247,7 +238,7 @@ T5Model T5Model::load(const fs::path& path, const T5LoadOptions& options) {
     throw InputError(path.string() + ": not a T5 model folder (no config.json; expected a Hugging Face folder with "
                      "config.json, model.safetensors and spiece.model)");
   }
-  const auto config = detail::T5Config::from_json(read_text(config_json), config_json.string());
+  const auto config = detail::T5Config::from_json(io::read_file(config_json), config_json.string());
   // The tokenizer before gigabytes of weights: a wrong spiece.model fails fast.
   std::optional<text::T5Tokenizer> tokenizer;
   if (options.load_tokenizer) {

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
-#include <fstream>
 #include <limits>
 #include <mutex>
 #include <sstream>
@@ -91,14 +90,6 @@ std::string read_gzip(const fs::path& path) {
   gzclose(file);
   if (failed) throw InputError(path.string() + ": not a readable gzip file (" + what + ")");
   return content;
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string() + ": cannot open");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
 }
 
 std::vector<std::pair<std::string, std::string>> parse_merges(const std::string& text, const fs::path& path,
@@ -241,7 +232,7 @@ ClipTokenizer ClipTokenizer::from_vocab_merges(const fs::path& vocab_json, const
     if (!id.is_number_integer()) throw InputError(vocab_json.string() + ": id of \"" + token + "\" is not an integer");
     impl->vocab.emplace(token, id.get<std::int32_t>());
   }
-  const auto merges = parse_merges(read_text(merges_txt), merges_txt, std::numeric_limits<std::size_t>::max());
+  const auto merges = parse_merges(io::read_file(merges_txt), merges_txt, std::numeric_limits<std::size_t>::max());
   impl->build(merges, vocab_json.parent_path().string() + " (vocab.json/merges.txt)");
   return ClipTokenizer(std::move(impl));
 }

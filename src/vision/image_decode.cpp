@@ -10,9 +10,9 @@
 #include <algorithm>
 #include <csetjmp>
 #include <cctype>
-#include <fstream>
 
 #include "recap/common/error.h"
+#include "recap/io/json_file.h"
 #include "recap/vision/image.h"
 
 namespace recap::vision {
@@ -152,12 +152,7 @@ DecodedImage decode_image(const std::string& bytes, const std::string& name) {
 }
 
 DecodedImage read_image(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw InputError(path.string() + ": cannot open image");
-  std::string bytes(static_cast<std::size_t>(in.tellg()), '\0');
-  in.seekg(0);
-  if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) throw InputError(path.string() + ": read error");
-  return decode_image(bytes, path.string());
+  return decode_image(io::read_file(path), path.string());
 }
 
 bool has_image_extension(const std::filesystem::path& path) {

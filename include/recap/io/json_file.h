@@ -1,5 +1,5 @@
 #pragma once
-// JSON, JSON Lines and plain line files, with errors that name the file (and line) at fault.
+// Whole files, JSON, JSON Lines and plain line files, with errors that name the file (and line) at fault.
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -7,6 +7,9 @@
 #include <vector>
 
 namespace recap::io {
+
+// The whole file as bytes; InputError naming the file when it cannot be opened or read.
+std::string read_file(const std::filesystem::path& path);
 
 nlohmann::json read_json(const std::filesystem::path& path);
 // One JSON value per non-empty line.
