@@ -24,7 +24,7 @@ bool worth_relaying(const std::string& line, bool verbose) {
          contains(line, "truncated");
 }
 
-// recap-embed --verbose notes "model <layout>: <architecture>, <precision>, fingerprint <hex>".
+// recap-embed --verbose notes "model <layout>: <architecture>, <precision>, fingerprint <hex>, loaded in <s> s".
 std::string fingerprint_in(const std::string& notes) {
   const std::string marker = ", fingerprint ";
   const auto at = notes.find(marker);

@@ -12,7 +12,6 @@
 #include <optional>
 #include <regex>
 #include <set>
-#include <thread>
 
 #include "clip_modules.h"
 #include "recap/common/compute.h"
@@ -223,11 +222,7 @@ void load_state(detail::Clip& model, StateDict& state, const std::string& source
       mismatched.push_back(name + " " + shape_string(it->second.sizes()) + " vs " + shape_string(target.sizes()));
       return;
     }
-    // Adopt the loaded tensor's storage when it already has the parameter's type: no
-    // second copy of the weights (a ViT-L/14 is 1.7 GB in float32).
-    if (it->second.scalar_type() == target.scalar_type() && it->second.is_contiguous()) target.set_data(it->second);
-    else target.copy_(it->second.to(target.scalar_type()));
-    it->second = torch::Tensor();
+    detail::move_weight_into(target, it->second);
   };
   for (auto& p : model->named_parameters(true)) assign(p.key(), p.value());
   for (auto& b : model->named_buffers(true)) assign(b.key(), b.value());

@@ -17,7 +17,7 @@ struct LoadedLinearImpl : torch::nn::Module {
 };
 TORCH_MODULE(LoadedLinear);
 
-// Square kernel, no bias (every convolution in CLIP), "same" padding of kernel / 2.
+// Square kernel and no bias, as every convolution in CLIP.
 struct LoadedConv2dImpl : torch::nn::Module {
   LoadedConv2dImpl(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride_, std::int64_t padding_)
       : stride(stride_), padding(padding_) {

@@ -50,10 +50,7 @@ void load_state(detail::T5& model, StateDict& state, const std::string& source) 
       mismatched.push_back(p.key() + " " + shape_string(it->second.sizes()) + " vs " + shape_string(p.value().sizes()));
       continue;
     }
-    // Adopt the loaded storage when the types agree (no second copy of the weights).
-    if (it->second.scalar_type() == p.value().scalar_type() && it->second.is_contiguous()) p.value().set_data(it->second);
-    else p.value().copy_(it->second);
-    it->second = torch::Tensor();
+    detail::move_weight_into(p.value(), it->second);
   }
   for (const auto& [name, value] : state) {
     if (used.count(name) || tied_copies.count(name)) continue;
