@@ -4,5 +4,5 @@
 # quiet machine: ratios are measured in one run, but other load still adds noise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh >/dev/null
+scripts/setup.sh --bench >/dev/null
 exec /usr/bin/python3 scripts/bench.py "$@"

@@ -107,7 +107,7 @@ def main():
     rows.append(("images/s, decode + preprocess + encode, float32", a.images / recap_img, a.images / torch_img))
     same = reference("compare", "--model", weights, "--images", images, "--embeddings", e32)
     # The same with OpenBLAS forced onto its generic kernel for the Python side: what
-    # DESIGN.md fact 6 describes for CPUs OpenBLAS 0.3.21 does not recognise.
+    # docs/architecture.md ("The BLAS kernel is part of the product") describes for CPUs OpenBLAS 0.3.21 does not recognise.
     torch_generic = reference("images", "--model", weights, "--images", images, "--threads", "2",
                               env={"OPENBLAS_CORETYPE": "Prescott"})["seconds"]
     rows.append(("images/s, PyTorch on OpenBLAS's generic kernel (fact 6)", a.images / recap_img, a.images / torch_generic))

@@ -4,6 +4,6 @@
 # random ViT-B/32 weights, and a quiet machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh >/dev/null
+scripts/setup.sh --bench >/dev/null
 cmake --build build --target bench_preprocess >/dev/null
 exec /usr/bin/python3 scripts/bench_clip.py "$@"

@@ -6,13 +6,10 @@
 set -euo pipefail
 html=$(realpath "$1")
 png=${2:-${html%.html}.png}
-browser=$(command -v chromium || command -v chromium-browser || true)
-if [ -z "$browser" ] && [ "$(id -u)" -eq 0 ]; then
-  # Only this check needs a browser, so setup.sh does not install one for everybody.
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
-  browser=$(command -v chromium || true)
-fi
-[ -n "$browser" ] || { echo "check_gallery: chromium not installed (apt-get install chromium)" >&2; exit 2; }
+# Only this check needs a browser, so setup.sh installs one only when asked (--gallery).
+"$(dirname "$0")/setup.sh" --gallery --no-build >/dev/null
+browser=$(command -v chromium || true)
+[ -n "$browser" ] || { echo "check_gallery: chromium not installed (scripts/setup.sh --gallery)" >&2; exit 2; }
 flags=(--headless --no-sandbox --disable-gpu --hide-scrollbars --allow-file-access-from-files
        --virtual-time-budget=3000 --user-data-dir="$(mktemp -d)")
 

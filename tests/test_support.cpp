@@ -23,7 +23,7 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
-std::filesystem::path shared_dir() { return RECAP_SHARED_DIR; }
+std::filesystem::path test_data_dir() { return RECAP_TEST_DATA_DIR; }
 std::filesystem::path tools_dir() { return RECAP_TOOLS_DIR; }
 
 io::FloatMatrix random_normal(std::int64_t n, std::int64_t d, std::uint32_t seed) {

@@ -1,5 +1,5 @@
 #pragma once
-// Helpers shared by the test suites: scratch directories, paths to ../shared, random data.
+// Helpers shared by the test suites: scratch directories, paths to the fixtures in tests/data, random data.
 #include <cstdint>
 #include <filesystem>
 #include <random>
@@ -21,7 +21,7 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-std::filesystem::path shared_dir();  // ../shared of the source tree
+std::filesystem::path test_data_dir();  // tests/data: the fixtures the suites read (tests/data/README.md)
 std::filesystem::path tools_dir();   // where recap-* executables are built
 
 // n x d matrix of independent standard normal entries.

@@ -1,6 +1,6 @@
 #pragma once
 // What every recap tool does the same way: the exit statuses and one-line errors of
-// DESIGN.md, the compute set-up, and timestamps for progress lines.
+// the README ("Errors and exit status"), the compute set-up, and timestamps for progress lines.
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <string>

@@ -1,5 +1,5 @@
 // recap-fit: fits ReCap's linear map W (x @ W ≈ y) from CLIP image embeddings to caption
-// embeddings in closed form and writes a run directory (DESIGN.md "Contracts"). The
+// embeddings in closed form and writes a run directory (README "Contracts"). The
 // embeddings are precomputed files, or recap-fit embeds a dataset with recap-embed.
 #include <cstdio>
 #include <optional>

@@ -15,7 +15,7 @@ p.add_argument("--copies", type=int, default=5)
 p.add_argument("--build", default=os.path.join(ROOT, "build"))
 a = p.parse_args()
 
-golden = os.path.join(ROOT, "..", "shared", "golden", "metrics", "flickr30k-test")
+golden = os.path.join(ROOT, "tests", "data", "golden", "metrics", "flickr30k-test")
 refs = json.load(open(os.path.join(golden, "refs.json")))["annotations"]
 results = json.load(open(os.path.join(golden, "results.json")))
 gts, res, annotations, replicated = {}, {}, [], []

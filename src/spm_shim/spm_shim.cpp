@@ -2,7 +2,7 @@
 //
 // Why a separate shared library: Debian's libsentencepiece carries its own protobuf 3.14
 // while LibTorch links protobuf 3.21; a program linking both crashes in protobuf's static
-// initialisation before main (DESIGN.md fact 1). recap never links sentencepiece; it
+// initialisation before main (docs/architecture.md, "sentencepiece is loaded in isolation"). recap never links sentencepiece; it
 // dlopen()s this library with RTLD_LOCAL | RTLD_DEEPBIND (see src/text/t5_tokenizer.cpp),
 // so sentencepiece binds to its own protobuf and nothing leaks into the process.
 // Only C types cross the boundary; no C++ exception escapes it.

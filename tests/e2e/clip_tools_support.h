@@ -13,9 +13,9 @@
 
 namespace recap::test {
 
-inline std::filesystem::path tiny_clip() { return shared_dir() / "golden/clip/tiny-vit/hf"; }
+inline std::filesystem::path tiny_clip() { return test_data_dir() / "golden/clip/tiny-vit/hf"; }
 inline std::filesystem::path golden_image(const std::string& name) {
-  return shared_dir() / "golden/preprocess/images" / name;
+  return test_data_dir() / "golden/preprocess/images" / name;
 }
 inline std::string quoted(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
 

@@ -29,9 +29,9 @@ const char* kCaptions[] = {"a man riding a wave on top of a surfboard", "a surfe
                            "a bowl of fruit on a table",                "a child flying a kite on the beach",
                            "an old clock tower in a city",              "a bird perched on a branch"};
 
-fs::path clip_dir() { return test::shared_dir() / "golden/clip/tiny-vit/hf"; }
-fs::path lm_dir() { return test::shared_dir() / "golden/t5/tiny-gated-untied"; }
-fs::path images_dir() { return test::shared_dir() / "golden/preprocess/images"; }
+fs::path clip_dir() { return test::test_data_dir() / "golden/clip/tiny-vit/hf"; }
+fs::path lm_dir() { return test::test_data_dir() / "golden/t5/tiny-gated-untied"; }
+fs::path images_dir() { return test::test_data_dir() / "golden/preprocess/images"; }
 
 std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 
@@ -281,7 +281,7 @@ TEST_F(CaptionLm, BadInputsAreClearErrors) {
 
 TEST(RecapLm, GenerationsAndLogitsMatchTheGolden) {
   test::TempDir dir;
-  const auto g = test::shared_dir() / "golden/t5/tiny-gated";
+  const auto g = test::test_data_dir() / "golden/t5/tiny-gated";
   auto run = test::run_tool("recap-lm", "--lm " + q(g) + " --input-ids " + q(g / "input_ids.npy") + " --attention-mask " +
                                             q(g / "attention_mask.npy") +
                                             " --max-new-tokens 16 --num-beams 4 --num-return-sequences 2 --out " +

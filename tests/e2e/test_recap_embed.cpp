@@ -15,7 +15,7 @@ using recap::test::TempDir;
 
 namespace {
 
-fs::path golden() { return recap::test::shared_dir() / "golden"; }
+fs::path golden() { return recap::test::test_data_dir() / "golden"; }
 fs::path tiny_vit() { return golden() / "clip/tiny-vit"; }
 
 struct ToolRun {

@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path kGolden = test::shared_dir() / "golden/metrics/flickr30k-test";
+const fs::path kGolden = test::test_data_dir() / "golden/metrics/flickr30k-test";
 
 void expect_failure(const test::ToolRun& run, int status, const std::string& fragment) {
   EXPECT_EQ(run.status, status) << run.err;
@@ -173,11 +173,11 @@ TEST(RecapScore, CorrelateWithHumanJudgements) {
   }
   // With a CLIP model and the images, the CLIP metrics join the table.
   fs::create_directory(dir / "images");
-  const auto images = test::shared_dir() / "golden/preprocess/images";
+  const auto images = test::test_data_dir() / "golden/preprocess/images";
   fs::copy_file(images / "COCO_val2014_000000321647.jpg", dir / "images" / "A.jpg");
   fs::copy_file(images / "clipscore_image1.jpg", dir / "images" / "B.jpg");
   auto run = test::run_tool("recap-score", "correlate --dataset flickr8k-cf --root " + dir.path().string() + " --clip " +
-                                               (test::shared_dir() / "golden/clip/tiny-vit/hf").string() + " --images " +
+                                               (test::test_data_dir() / "golden/clip/tiny-vit/hf").string() + " --images " +
                                                (dir / "images").string() + " --json " + (dir / "clip.json").string());
   ASSERT_EQ(run.status, 0) << run.err;
   const auto json = io::read_json(dir / "clip.json");
@@ -190,7 +190,7 @@ TEST(RecapScore, CorrelateWithHumanJudgements) {
     }
   }
   expect_failure(test::run_tool("recap-score", "correlate --dataset flickr8k-cf --root " + dir.path().string() +
-                                                   " --clip " + (test::shared_dir() / "golden/clip/tiny-vit/hf").string() +
+                                                   " --clip " + (test::test_data_dir() / "golden/clip/tiny-vit/hf").string() +
                                                    " --images " + dir.path().string()),
                  3, "A.jpg: image not found");
   fs::remove(dir / "CrowdFlowerAnnotations.txt");

@@ -17,7 +17,7 @@ using recap::models::ClipModel;
 
 namespace {
 
-fs::path golden(const std::string& model) { return recap::test::shared_dir() / "golden/clip" / model; }
+fs::path golden(const std::string& model) { return recap::test::test_data_dir() / "golden/clip" / model; }
 
 double max_abs_diff(const recap::io::FloatMatrix& a, const recap::io::FloatMatrix& b) {
   EXPECT_EQ(a.rows, b.rows);

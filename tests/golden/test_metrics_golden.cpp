@@ -1,5 +1,5 @@
 // BLEU-1..4, ROUGE-L and CIDEr-D on the 1,000 Flickr30k test images against the scores
-// pycocoevalcap printed for the same tokenised captions (../shared/golden/metrics).
+// pycocoevalcap printed for the same tokenised captions (tests/data/golden/metrics).
 #include <gtest/gtest.h>
 
 #include <map>
@@ -13,7 +13,7 @@ using namespace recap;
 namespace {
 
 std::vector<metrics::ImageCaptions> golden_images() {
-  const auto dir = test::shared_dir() / "golden/metrics/flickr30k-test";
+  const auto dir = test::test_data_dir() / "golden/metrics/flickr30k-test";
   const auto refs = io::read_json(dir / "refs.json");
   const auto results = io::read_json(dir / "results.json");
   std::map<std::string, metrics::ImageCaptions> by_id;
@@ -29,7 +29,7 @@ std::vector<metrics::ImageCaptions> golden_images() {
 TEST(MetricsGolden, EqualPycocoevalcapOnFlickr30kTest) {
   const auto images = golden_images();
   ASSERT_EQ(images.size(), 1000u);
-  const auto expected = io::read_json(test::shared_dir() / "golden/metrics/flickr30k-test/expected.json");
+  const auto expected = io::read_json(test::test_data_dir() / "golden/metrics/flickr30k-test/expected.json");
   const auto b = metrics::bleu(images);
   for (int n = 1; n <= 4; ++n)
     EXPECT_NEAR(b[n - 1].corpus, expected["Bleu_" + std::to_string(n)].get<double>(), 1e-9) << "Bleu_" << n;

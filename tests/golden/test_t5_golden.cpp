@@ -21,7 +21,7 @@ using recap::models::T5Model;
 
 namespace {
 
-fs::path golden(const std::string& model) { return recap::test::shared_dir() / "golden/t5" / model; }
+fs::path golden(const std::string& model) { return recap::test::test_data_dir() / "golden/t5" / model; }
 
 IdRows read_ids(const fs::path& path) {
   std::vector<std::int64_t> shape;
@@ -137,7 +137,7 @@ TEST(T5Golden, HeadAndRescaleFollowTheConfig) {
   EXPECT_EQ(untied.info().decoder_layers, 3);
 }
 
-// DESIGN.md fact 1: linking sentencepiece next to LibTorch crashed before main. This
+// docs/architecture.md ("sentencepiece is loaded in isolation"): linking sentencepiece next to LibTorch crashed before main. This
 // program links LibTorch and tokenises through the shim in the same process, then runs the
 // model on those ids.
 TEST(T5Golden, SentencepieceAndLibTorchShareOneProcess) {
@@ -158,7 +158,7 @@ TEST(T5Golden, BadModelFoldersAreClearErrors) {
   EXPECT_THROW(T5Model::load(dir.path()), recap::InputError);  // no config.json
   // A CLIP folder is not a T5 model.
   try {
-    T5Model::load(recap::test::shared_dir() / "golden/clip/tiny-vit/hf");
+    T5Model::load(recap::test::test_data_dir() / "golden/clip/tiny-vit/hf");
     FAIL() << "a CLIP folder loaded as T5";
   } catch (const recap::InputError& e) {
     EXPECT_NE(std::string(e.what()).find("model_type"), std::string::npos) << e.what();

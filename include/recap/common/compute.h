@@ -2,7 +2,7 @@
 // The numeric back end a process runs on: which OpenBLAS kernel, how many threads.
 //
 // Debian's OpenBLAS 0.3.21 does not recognise recent Xeons and falls back to its generic
-// "Prescott" kernel, 5-8x slower than the AVX-512 one the CPU supports (DESIGN.md fact 6).
+// "Prescott" kernel, 5-8x slower than the AVX-512 one the CPU supports (docs/architecture.md, "The BLAS kernel is part of the product").
 // OpenBLAS reads OPENBLAS_CORETYPE only when it loads, so init_compute() re-executes the
 // process once with the variable set when the CPU supports a faster kernel than the one
 // detected, then checks the chosen kernel against a reference product. A user's own

@@ -1,5 +1,5 @@
 #pragma once
-// Errors that carry the process exit status of DESIGN.md's command-line conventions,
+// Errors that carry the process exit status of the README's "Errors and exit status",
 // so that a failure deep in the library reaches main() already classified.
 #include <stdexcept>
 #include <string>

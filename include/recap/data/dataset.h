@@ -1,5 +1,5 @@
 #pragma once
-// Captioning datasets as training samples {id, media path, captions} (DESIGN.md "data").
+// Captioning datasets as training samples {id, media path, captions} (docs/architecture.md, "Layers").
 //
 // Two formats, told apart by their content:
 //  - Karpathy split files (dataset_coco.json, dataset_flickr30k.json):

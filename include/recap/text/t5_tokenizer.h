@@ -5,7 +5,7 @@
 // special tokens.
 //
 // sentencepiece is not linked into recap: Debian's libsentencepiece carries a protobuf
-// that conflicts with LibTorch's (DESIGN.md fact 1). It lives in a small shared library of
+// that conflicts with LibTorch's (docs/architecture.md, "sentencepiece is loaded in isolation"). It lives in a small shared library of
 // ours, librecap_spm.so, which this class dlopen()s with RTLD_LOCAL | RTLD_DEEPBIND. The
 // library is looked for, in order, at $RECAP_SPM_SHIM, beside the running executable, in
 // its parent folder, in ../lib/recap and ../lib relative to it, and finally where the

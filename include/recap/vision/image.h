@@ -2,7 +2,7 @@
 // Decoded images as CLIP's reference pipeline (PIL) sees them, without OpenCV types:
 // interleaved 8-bit pixels in RGB order, grey kept as one channel and alpha kept as a
 // fourth so that resizing can treat them as PIL does. EXIF orientation is NOT applied
-// (PIL's Image.open does not apply it; DESIGN.md fact 4).
+// (PIL's Image.open does not apply it; docs/architecture.md, "Images are preprocessed as PIL does").
 #include <cstdint>
 #include <filesystem>
 #include <string>

@@ -3,7 +3,7 @@
 // whose support grows with the shrink factor (antialiasing), coefficients rounded to
 // 22-bit fixed point, a horizontal pass rounded to 8 bits, then a vertical pass. Output
 // is byte-identical to Image.resize(size, BICUBIC) for 8-bit images. OpenCV's
-// INTER_CUBIC is not a substitute: it does not antialias (DESIGN.md fact 5).
+// INTER_CUBIC is not a substitute: it does not antialias (docs/architecture.md, "Images are preprocessed as PIL does").
 #include <cstdint>
 
 namespace recap::vision {

@@ -29,7 +29,7 @@ std::string floats(std::initializer_list<float> values) {
 }  // namespace
 
 TEST(Safetensors, ReadsGoldenClipCheckpoint) {
-  io::SafetensorsFile file(test::shared_dir() / "golden/clip/tiny-vit/hf/model.safetensors");
+  io::SafetensorsFile file(test::test_data_dir() / "golden/clip/tiny-vit/hf/model.safetensors");
   EXPECT_EQ(file.tensors().size(), 78u);  // 79 header entries less __metadata__
   const auto& emb = file.at("text_model.embeddings.token_embedding.weight");
   EXPECT_EQ(emb.shape, (std::vector<std::int64_t>{49408, 32}));

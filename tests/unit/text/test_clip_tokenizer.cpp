@@ -14,7 +14,7 @@ using recap::text::ClipTokenizer;
 
 namespace {
 
-fs::path tokenizer_dir() { return recap::test::shared_dir() / "golden/clip/tokenizer"; }
+fs::path tokenizer_dir() { return recap::test::test_data_dir() / "golden/clip/tokenizer"; }
 
 const ClipTokenizer& golden_tokenizer() {
   static const ClipTokenizer tokenizer = ClipTokenizer::load(tokenizer_dir());

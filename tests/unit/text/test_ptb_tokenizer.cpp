@@ -161,7 +161,7 @@ TEST(PtbTokens, InvalidUtf8IsRefused) {
 }
 
 TEST(PtbTokens, RawFlickr30kCaptionsTokenise) {
-  const auto annotations = io::read_json(test::shared_dir() / "data/flickr30k-test/annotations.json");
+  const auto annotations = io::read_json(test::test_data_dir() / "flickr30k-test/annotations.json");
   std::vector<std::string> captions;
   for (const auto& a : annotations.at("annotations")) captions.push_back(a.at("caption").get<std::string>());
   ASSERT_GT(captions.size(), 4000u);
@@ -183,10 +183,10 @@ TEST(PtbTokens, RawFlickr30kCaptionsTokenise) {
   EXPECT_EQ(empty, 0u);
 
   // The golden captions are pre-tokenised (lower-case words, no punctuation): the PTB
-  // pipeline must leave them unchanged (golden/README.md), except that CoreNLP 3.4.1
+  // pipeline must leave them unchanged (tests/data/README.md), except that CoreNLP 3.4.1
   // splits "cannot" into "can not" (its splitAssimilations default).
   for (const char* file : {"results.json", "refs.json"}) {
-    const auto golden = io::read_json(test::shared_dir() / "golden/metrics/flickr30k-test" / file);
+    const auto golden = io::read_json(test::test_data_dir() / "golden/metrics/flickr30k-test" / file);
     const auto& items = golden.is_array() ? golden : golden.at("annotations");
     std::vector<std::string> pre;
     for (const auto& r : items) pre.push_back(r.at("caption").get<std::string>());

@@ -13,7 +13,7 @@ using recap::text::T5Tokenizer;
 
 namespace {
 
-fs::path golden(const std::string& model) { return recap::test::shared_dir() / "golden/t5" / model; }
+fs::path golden(const std::string& model) { return recap::test::test_data_dir() / "golden/t5" / model; }
 
 }  // namespace
 

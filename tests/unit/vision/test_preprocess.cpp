@@ -19,7 +19,7 @@ using namespace recap::vision;
 
 namespace {
 
-fs::path golden_dir() { return recap::test::shared_dir() / "golden/preprocess"; }
+fs::path golden_dir() { return recap::test::test_data_dir() / "golden/preprocess"; }
 
 void check_size(int size) {
   const auto cases = recap::io::read_json(golden_dir() / ("cases_" + std::to_string(size) + ".json"));
@@ -166,7 +166,7 @@ TEST(ImageDecode, CorruptJpegHeaderIsAOneLineError) {
 
 TEST(PreprocessConfig, ReadsHuggingFaceJson) {
   const auto config =
-      PreprocessConfig::from_hf_json(recap::test::shared_dir() / "golden/clip/tiny-vit/hf/preprocessor_config.json");
+      PreprocessConfig::from_hf_json(recap::test::test_data_dir() / "golden/clip/tiny-vit/hf/preprocessor_config.json");
   EXPECT_EQ(config.resize, 32);
   EXPECT_EQ(config.crop, 32);
   EXPECT_FLOAT_EQ(config.std[2], 0.27577711f);
