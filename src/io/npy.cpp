@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "recap/common/checked_size.h"
 #include "recap/common/error.h"
 #include "recap/io/atomic_file.h"
 
@@ -73,6 +74,7 @@ std::vector<std::int64_t> parse_shape(const std::string& tuple, const std::strin
     while (end < tuple.size() && std::isdigit(static_cast<unsigned char>(tuple[end]))) ++end;
     // numpy may write Python 2 longs such as 3L.
     if (end == pos) bad(source, "malformed shape " + tuple);
+    if (end - pos > 18) bad(source, "shape has a dimension too large for any file");
     shape.push_back(std::stoll(tuple.substr(pos, end - pos)));
     pos = end;
     if (pos < tuple.size() && tuple[pos] == 'L') ++pos;
@@ -152,8 +154,11 @@ NpyHeader parse_npy_header(const std::byte* data, std::size_t size, const std::s
   } else if (fortran != "False") {
     bad(source, "fortran_order is '" + fortran + "'");
   }
-  const std::int64_t count = header.element_count();
-  const std::size_t expected = header.data_offset + static_cast<std::size_t>(count) * dtype_size(header.dtype);
+  const auto data_bytes = checked_byte_size(header.shape, dtype_size(header.dtype));
+  if (!data_bytes || *data_bytes > size)
+    throw InputError(source + ": header announces " + dtype_name(header.dtype) + " " + shape_string(header.shape) +
+                     ", larger than the whole file (" + std::to_string(size) + " bytes): corrupt or truncated .npy");
+  const std::size_t expected = header.data_offset + *data_bytes;
   if (size < expected)
     throw InputError(source + ": truncated .npy: header announces " + dtype_name(header.dtype) + " " +
                      shape_string(header.shape) + " (" + std::to_string(expected) + " bytes) but the file has " +

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "recap/common/checked_size.h"
 #include "recap/common/error.h"
 
 namespace recap::io {
@@ -93,10 +94,12 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : file_(path
       for (auto d : view.shape)
         if (d < 0) throw InputError(source + ": tensor '" + view.name + "' has a negative dimension");
       view.nbytes = offsets[1] - offsets[0];
-      const auto expected = static_cast<std::size_t>(view.element_count()) * dtype_size(view.dtype);
-      if (view.nbytes != expected)
+      const auto expected = checked_byte_size(view.shape, dtype_size(view.dtype));
+      if (!expected)
+        throw InputError(source + ": tensor '" + view.name + "' has a shape too large for any file (corrupt header)");
+      if (view.nbytes != *expected)
         throw InputError(source + ": tensor '" + view.name + "' holds " + std::to_string(view.nbytes) +
-                         " bytes but its shape and dtype need " + std::to_string(expected));
+                         " bytes but its shape and dtype need " + std::to_string(*expected));
       view.data = data_start + offsets[0];
       spans.emplace_back(offsets[0], offsets[1]);
       index_[view.name] = tensors_.size();

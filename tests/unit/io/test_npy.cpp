@@ -5,6 +5,7 @@
 
 #include "recap/common/error.h"
 #include "recap/io/npy.h"
+#include "recap/io/npy_tensor.h"
 #include "test_support.h"
 
 using namespace recap;
@@ -132,3 +133,29 @@ TEST_F(NpyBadInput, OneDimensional) {
   EXPECT_THROW(io::read_npy_matrix(dir_ / "bad.npy"), InputError);
 }
 TEST_F(NpyBadInput, MissingFile) { EXPECT_THROW(io::read_npy_matrix(dir_ / "absent.npy"), InputError); }
+
+// A header whose shape multiplies out past 64 bits must not wrap around to the real file
+// size and pass the size check: every reader refuses it, for many wrapped shapes.
+TEST_F(NpyBadInput, ShapesThatWrapAround64BitsAreRefusedByEveryReader) {
+  // 24 data bytes. Each shape's byte count is 24 modulo 2^64, or overflows some other way.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"<f4", "(4611686018427387910, 1)"},  // (2^62 + 6) * 1 * 4 = 2^64 + 24
+      {"<f4", "(2, 2305843009213693955)"},  // 2 * (2^61 + 3) * 4 = 2^64 + 24
+      {"<f4", "(1152921504606846976, 16, 1)"},  // 2^60 * 16 * 4 = 2^66: wraps to 0 bytes
+      {"<f8", "(3, 768614336404564651)"},  // 3 * 768614336404564651 * 8 = 2^64 + 8
+      {"<i8", "(3, 9223372036854775807)"},
+      {"<f4", "(99999999999999999999999, 1)"},  // past int64 altogether
+  };
+  for (const auto& [descr, shape] : cases) {
+    std::string dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+    dict.append(118 - dict.size() - 1, ' ');
+    const std::string bytes = std::string("\x93NUMPY\x01\x00v\x00", 10) + dict + "\n" + std::string(24, '\0');
+    ASSERT_EQ(bytes.size(), 128u + 24u);
+    test::write_bytes(dir_ / "wrap.npy", bytes);
+    SCOPED_TRACE(descr + " " + shape);
+    EXPECT_THROW(io::read_npy_matrix(dir_ / "wrap.npy"), InputError);
+    EXPECT_THROW(io::NpyMatrixReader reader(dir_ / "wrap.npy"), InputError);
+    EXPECT_THROW(io::read_npy_int64(dir_ / "wrap.npy"), InputError);
+    EXPECT_THROW(io::read_npy_float(dir_ / "wrap.npy"), InputError);
+  }
+}

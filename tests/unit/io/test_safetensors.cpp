@@ -97,3 +97,14 @@ TEST_F(SafetensorsBadInput, UnknownDtype) {
   nlohmann::json header = {{"a", {{"dtype", "C64"}, {"shape", {1}}, {"data_offsets", {0, 8}}}}};
   expect_refused(make_file(header, floats({1, 2})), "unsupported dtype");
 }
+// Shapes whose byte count wraps around 64 bits to the tensor's real size are refused.
+TEST_F(SafetensorsBadInput, ShapesThatWrapAround64BitsAreRefused) {
+  for (const std::vector<std::int64_t>& shape : std::vector<std::vector<std::int64_t>>{
+           {4611686018427387906, 1},          // (2^62 + 2) * 4 = 2^64 + 8
+           {2, 2305843009213693953},          // 2 * (2^61 + 1) * 4 = 2^64 + 8
+           {1152921504606846976, 16, 1},      // 2^66: wraps to 0
+           {9223372036854775807, 9223372036854775807}}) {
+    nlohmann::json header = {{"w", {{"dtype", "F32"}, {"shape", shape}, {"data_offsets", {0, 8}}}}};
+    expect_refused(make_file(header, floats({1, 2})), "too large");
+  }
+}
