@@ -2,9 +2,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <set>
 #include <system_error>
+#include <vector>
 
 #include "recap/common/error.h"
 
@@ -18,6 +22,35 @@ std::filesystem::path parent_or_dot(const std::filesystem::path& p) {
 
 std::filesystem::path sibling_name(const std::filesystem::path& target, const std::string& tag) {
   return parent_or_dot(target) / ("." + target.filename().string() + "." + tag + "-" + std::to_string(::getpid()));
+}
+
+// Every directory StagingDirectory commits holds this file, listing the files it wrote.
+// --force replaces a directory only when it holds this list and nothing besides it.
+constexpr const char* kManifest = ".recap-output";
+
+std::vector<std::string> files_under(const std::filesystem::path& dir) {
+  std::vector<std::string> files;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir); it != std::filesystem::recursive_directory_iterator(); ++it)
+    if (!it->is_directory() || it->is_symlink()) files.push_back(std::filesystem::relative(it->path(), dir).generic_string());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// Throws unless `target` is a directory that recap wrote and nobody has added to since.
+void check_replaceable(const std::filesystem::path& target) {
+  const std::string advice = "; --force replaces only a directory recap wrote. Move it away or choose another output";
+  if (std::filesystem::is_symlink(target))
+    throw UsageError(target.string() + ": is a symbolic link, not a directory recap wrote" + advice);
+  if (!std::filesystem::is_directory(target))
+    throw UsageError(target.string() + ": exists and is not a directory" + advice);
+  std::ifstream manifest(target / kManifest);
+  if (!manifest) throw UsageError(target.string() + ": has no " + kManifest + " list, so recap did not write it" + advice);
+  std::set<std::string> written;
+  for (std::string line; std::getline(manifest, line);)
+    if (!line.empty()) written.insert(line);
+  for (const auto& file : files_under(target))
+    if (file != kManifest && written.count(file) == 0)
+      throw UsageError(target.string() + ": holds " + file + ", which recap did not write there" + advice);
 }
 
 }  // namespace
@@ -64,9 +97,13 @@ void write_text_file(const std::filesystem::path& path, std::string_view content
   out.commit();
 }
 
-void check_output_path(const std::filesystem::path& path, bool force) {
+namespace {
+
+// The checks every output shares: it may exist only with force, and its directory must
+// exist and be writable.
+void check_can_write(const std::filesystem::path& path, bool force) {
   std::error_code ec;
-  if (std::filesystem::exists(path, ec) && !force)
+  if (std::filesystem::exists(std::filesystem::symlink_status(path, ec)) && !force)
     throw UsageError(path.string() + ": already exists; pass --force to overwrite it");
   const auto parent = parent_or_dot(path);
   if (!std::filesystem::is_directory(parent, ec))
@@ -75,10 +112,20 @@ void check_output_path(const std::filesystem::path& path, bool force) {
     throw UsageError(path.string() + ": directory " + parent.string() + " is not writable");
 }
 
+}  // namespace
+
+void check_output_path(const std::filesystem::path& path, bool force) {
+  check_can_write(path, force);
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw UsageError(path.string() + ": is a directory; --force replaces only files recap wrote");
+}
+
 StagingDirectory::StagingDirectory(const std::filesystem::path& target, bool force)
     : target_(target), staging_(sibling_name(target, "tmp")), force_(force) {
-  check_output_path(target, force);
+  check_can_write(target, force);
   std::error_code ec;
+  if (force && std::filesystem::exists(std::filesystem::symlink_status(target, ec))) check_replaceable(target);
   std::filesystem::remove_all(staging_, ec);
   if (!std::filesystem::create_directory(staging_, ec))
     throw UsageError(target.string() + ": cannot create output directory: " + ec.message());
@@ -92,10 +139,14 @@ StagingDirectory::~StagingDirectory() {
 }
 
 void StagingDirectory::commit() {
+  std::string manifest;
+  for (const auto& file : files_under(staging_)) manifest += file + "\n";
+  write_text_file(staging_ / kManifest, manifest);
   std::error_code ec;
   std::filesystem::path old;
-  if (std::filesystem::exists(target_, ec)) {
+  if (std::filesystem::exists(std::filesystem::symlink_status(target_, ec))) {
     if (!force_) throw UsageError(target_.string() + ": already exists; pass --force to overwrite it");
+    check_replaceable(target_);  // again: somebody may have added to it while we worked
     old = sibling_name(target_, "old");
     std::filesystem::rename(target_, old, ec);
     if (ec) throw Error(ExitCode::internal, target_.string() + ": cannot move the old output aside: " + ec.message());

@@ -97,9 +97,22 @@ TEST_F(FitCaption, ExistingRunNeedsForce) {
   test::write_bytes(path("run-force") / "mine.txt", "user file");
   expect_failure(test::run_tool("recap-fit", fit_args(path("run-force").string())), 2, "--force");
   EXPECT_TRUE(fs::exists(path("run-force") / "mine.txt"));
+  // --force replaces only what recap-fit wrote: a user's file inside the run, a plain
+  // directory or a regular file at --out are refused and left as they are.
+  expect_failure(test::run_tool("recap-fit", fit_args(path("run-force").string()) + " --force"), 2, "mine.txt");
+  EXPECT_EQ(test::read_bytes(path("run-force") / "mine.txt"), "user file");
+  fs::create_directories(path("plain") / "sub");
+  test::write_bytes(path("plain") / "sub" / "data.txt", "user file");
+  expect_failure(test::run_tool("recap-fit", fit_args(path("plain").string()) + " --force"), 2, "did not write");
+  EXPECT_EQ(test::read_bytes(path("plain") / "sub" / "data.txt"), "user file");
+  test::write_bytes(path("a-file"), "user file");
+  expect_failure(test::run_tool("recap-fit", fit_args(path("a-file").string()) + " --force"), 2, "not a directory");
+  EXPECT_EQ(test::read_bytes(path("a-file")), "user file");
+
+  fs::remove(path("run-force") / "mine.txt");
   auto forced = test::run_tool("recap-fit", fit_args(path("run-force").string()) + " --force");
   EXPECT_EQ(forced.status, 0) << forced.err;
-  EXPECT_FALSE(fs::exists(path("run-force") / "mine.txt"));
+  EXPECT_TRUE(fs::exists(path("run-force") / "mapping.npy"));
 }
 
 TEST_F(FitCaption, BadFitInputs) {

@@ -33,9 +33,11 @@ class AtomicFile {
 // Writes `content` to `path` atomically.
 void write_text_file(const std::filesystem::path& path, std::string_view content);
 
-// A directory built under a temporary name and renamed into place by commit(). Refuses
-// to start when the target exists unless `force` is set; with force the old directory is
-// replaced only once the new one is complete.
+// A directory built under a temporary name and renamed into place by commit(), with a
+// list of the files it holds (.recap-output). Refuses to start when the target exists
+// unless `force` is set. With force it replaces only a directory that it committed itself
+// and that holds nothing but the files on that list (anything else, a regular file or a
+// symbolic link, is refused), and only once the new one is complete.
 class StagingDirectory {
  public:
   StagingDirectory(const std::filesystem::path& target, bool force);
