@@ -83,4 +83,11 @@ int run(CLI::App& app, int argc, char** argv, const std::function<void()>& body)
   }
 }
 
+void add_max_image_pixels_option(CLI::App& app, std::int64_t& limit) {
+  app.add_option("--max-image-pixels", limit,
+                 "Refuse images whose header declares more pixels than this (decompression bombs; default: PIL's "
+                 "limit, 178956970)")
+      ->check(CLI::PositiveNumber);
+}
+
 }  // namespace recap::cli

@@ -2,6 +2,7 @@
 // What every recap tool does the same way: the exit statuses and one-line errors of
 // the README ("Errors and exit status"), the compute set-up, and timestamps for progress lines.
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -19,6 +20,10 @@ struct CommonOptions {
   bool verbose = false;
 };
 void add_common_options(CLI::App& app, CommonOptions& options);
+
+// --max-image-pixels, for every tool that decodes images (or has recap-embed decode them):
+// images declaring more pixels are skipped with a warning, or fail the run with --strict.
+void add_max_image_pixels_option(CLI::App& app, std::int64_t& limit);
 
 // The command line as typed, for provenance files.
 const std::vector<std::string>& command_line();

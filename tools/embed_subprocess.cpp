@@ -1,5 +1,7 @@
 #include "embed_subprocess.h"
 
+#include "cli_support.h"
+
 #include <cstdio>
 
 #include "recap/common/child_process.h"
@@ -50,6 +52,7 @@ void add_embed_options(CLI::App& app, EmbedSettings& s) {
   app.add_option("--device", s.device, "With --clip: cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_option("--dtype", s.dtype, "With --clip: float32 (default), bfloat16 or float16 (CUDA)")
       ->check(CLI::IsMember({"float32", "bfloat16", "float16", "fp32", "bf16", "fp16"}));
+  add_max_image_pixels_option(app, s.max_image_pixels);
 }
 
 EmbedSubprocess::EmbedSubprocess(EmbedSettings settings) : settings_(std::move(settings)) {
@@ -70,6 +73,7 @@ void EmbedSubprocess::run(std::vector<std::string> args) {
   if (settings_.no_cache) argv.push_back("--no-cache");
   if (!settings_.device.empty()) pass("--device", settings_.device);
   if (!settings_.dtype.empty()) pass("--dtype", settings_.dtype);
+  if (settings_.max_image_pixels > 0) pass("--max-image-pixels", std::to_string(settings_.max_image_pixels));
 
   ChildProcess child(argv);
   std::size_t relayed = 0;  // bytes of its stderr already looked at

@@ -6,6 +6,7 @@
 // calling tool does not embed the same images twice.
 #include <CLI/CLI.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -21,11 +22,12 @@ struct EmbedSettings {
   bool no_cache = false;    // --no-cache
   std::string device;       // --device cpu|cuda
   std::string dtype;        // --dtype
+  std::int64_t max_image_pixels = 0;  // --max-image-pixels
   bool strict = false;      // an unreadable image fails the run instead of being skipped
   bool verbose = false;     // relay all of recap-embed's notes, not only progress and warnings
 };
 
-// Adds --batch-size, --cache, --no-cache, --device and --dtype, documented. --clip,
+// Adds --batch-size, --cache, --no-cache, --device, --dtype and --max-image-pixels, documented. --clip,
 // --threads and --strict belong to the tool (their help text differs per tool).
 void add_embed_options(CLI::App& app, EmbedSettings& settings);
 

@@ -24,6 +24,7 @@
 #include "recap/io/npy.h"
 #include "recap/models/embed_pipeline.h"
 #include "recap/vision/thumbnail.h"
+#include "recap/vision/image.h"
 
 namespace fs = std::filesystem;
 using namespace recap;
@@ -204,6 +205,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"float32", "bfloat16", "float16", "fp32", "bf16", "fp16"}))->capture_default_str();
   app.add_option("--cache", cache_dir, "Embedding cache folder for --images (default: $RECAP_CACHE or ~/.cache/recap)");
   app.add_flag("--no-cache", no_cache, "Neither read nor write the embedding cache");
+  std::int64_t max_image_pixels = vision::kDefaultMaxImagePixels;
+  cli::add_max_image_pixels_option(app, max_image_pixels);
   app.add_flag("--force", force, "Overwrite existing outputs and discard partial results of an interrupted run");
   app.add_option("--stop-after-batches", stop_after_batches,
                  "Testing resumption: exit with status 75 after this many batches, as an interrupted run would")
@@ -211,6 +214,7 @@ int main(int argc, char** argv) {
   cli::add_common_options(app, common);
 
   return cli::run(app, argc, argv, [&] {
+    vision::set_max_image_pixels(max_image_pixels);
     // Every flag checked before any model is loaded.
     const bool with_lm = !lm_path.empty();
     if (!images_path.empty() && clip_path.empty()) throw UsageError("--images needs --clip to embed them");

@@ -15,6 +15,7 @@
 #include "recap/models/clip_model.h"
 #include "recap/models/embed_pipeline.h"
 #include "recap/text/clip_text.h"
+#include "recap/vision/image.h"
 
 namespace fs = std::filesystem;
 using namespace recap;
@@ -101,6 +102,8 @@ int main(int argc, char** argv) {
   app.add_option("--video-frames", embed.video_frames, "Frames sampled uniformly per video (mean-pooled)")
       ->check(CLI::PositiveNumber);
   app.add_flag("--strict", embed.strict, "Fail on the first unreadable image instead of skipping it");
+  std::int64_t max_image_pixels = vision::kDefaultMaxImagePixels;
+  cli::add_max_image_pixels_option(app, max_image_pixels);
   app.add_option("--cache", cache_dir, "Embedding cache folder (default: $RECAP_CACHE or ~/.cache/recap)");
   app.add_flag("--no-cache", no_cache, "Neither read nor write the embedding cache");
   app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
@@ -112,6 +115,7 @@ int main(int argc, char** argv) {
   app.add_flag("--force", force, "Overwrite existing outputs");
 
   return cli::run(app, argc, argv, [&] {
+    vision::set_max_image_pixels(max_image_pixels);
     if (!token_ids_out.empty() && !texts_in) throw UsageError("--token-ids-out needs --texts");
     if ((!pixels_out.empty() || !ids_out.empty()) && !images_in) throw UsageError("--pixels-out and --ids-out need --images");
     if (!prefix.empty() && !texts_in) throw UsageError("--prefix needs --texts");

@@ -8,15 +8,36 @@
 #include <jpeglib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <csetjmp>
+#include <cstdlib>
+#include <mutex>
 #include <cctype>
 
 #include "recap/common/error.h"
 #include "recap/io/json_file.h"
 #include "recap/vision/image.h"
+#include "recap/vision/image_header.h"
 
 namespace recap::vision {
 namespace {
+
+std::atomic<std::int64_t> g_max_pixels{kDefaultMaxImagePixels};
+
+// OpenCV reads OPENCV_IO_MAX_IMAGE_PIXELS once, at its first decode: set it before then.
+void cap_opencv_decoders(std::int64_t limit) {
+  ::setenv("OPENCV_IO_MAX_IMAGE_PIXELS", std::to_string(limit).c_str(), 1);
+}
+std::once_flag g_opencv_capped;
+
+void check_pixel_count(std::uint64_t width, std::uint64_t height, const std::string& name) {
+  const auto limit = static_cast<std::uint64_t>(g_max_pixels.load());
+  if (width != 0 && height > limit / width)
+    throw InputError(name + ": image declares " + std::to_string(width) + " x " + std::to_string(height) +
+                     " pixels, more than the limit of " + std::to_string(limit) +
+                     " (a decompression bomb?); raise it with --max-image-pixels");
+}
+
 
 bool starts_with(const std::string& bytes, std::string_view magic) {
   return bytes.size() >= magic.size() && std::equal(magic.begin(), magic.end(), bytes.begin());
@@ -86,6 +107,12 @@ bool decode_jpeg(const std::string& bytes, const std::string& name, DecodedImage
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&cinfo, TRUE);
+  try {
+    check_pixel_count(cinfo.image_width, cinfo.image_height, name);
+  } catch (...) {
+    jpeg_destroy_decompress(&cinfo);
+    throw;
+  }
   const J_COLOR_SPACE space = cinfo.jpeg_color_space;
   if (space != JCS_YCbCr && space != JCS_RGB && space != JCS_GRAYSCALE) {
     jpeg_destroy_decompress(&cinfo);
@@ -120,6 +147,8 @@ DecodedImage decode_image(const std::string& bytes, const std::string& name) {
     if (decode_jpeg(bytes, name, image)) return image;
   }
   if (is_png && !png_is_complete(bytes)) throw InputError(name + ": truncated PNG (no IEND chunk)");
+  if (const auto declared = declared_image_size(bytes)) check_pixel_count(declared->width, declared->height, name);
+  std::call_once(g_opencv_capped, [] { cap_opencv_decoders(g_max_pixels.load()); });
   cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
   cv::Mat mat;
   try {
@@ -127,6 +156,7 @@ DecodedImage decode_image(const std::string& bytes, const std::string& name) {
   } catch (const cv::Exception& e) {
     throw InputError(name + ": cannot decode image (" + e.err + ")");
   }
+  if (!mat.empty()) check_pixel_count(mat.cols, mat.rows, name);  // whatever the format's header said
   if (mat.empty() || mat.cols <= 0 || mat.rows <= 0) {
     throw InputError(name + ": cannot decode image (unknown format or corrupt data)");
   }
@@ -150,6 +180,14 @@ DecodedImage decode_image(const std::string& bytes, const std::string& name) {
   image.pixels.assign(rgb.data, rgb.data + rgb.total() * rgb.elemSize());
   return image;
 }
+
+void set_max_image_pixels(std::int64_t limit) {
+  if (limit <= 0) throw UsageError("--max-image-pixels must be positive");
+  g_max_pixels = limit;
+  cap_opencv_decoders(limit);
+}
+
+std::int64_t max_image_pixels() { return g_max_pixels.load(); }
 
 DecodedImage read_image(const std::filesystem::path& path) {
   return decode_image(io::read_file(path), path.string());

@@ -107,6 +107,31 @@ TEST(RecapEmbed, ImagesFolderSkipsBrokenFilesAndResumesFromCache) {
   EXPECT_FALSE(fs::exists(dir / "strict.npy"));
 }
 
+// A decompression bomb (a small JPEG declaring 40000 x 40000 pixels) is skipped like an
+// unreadable image, from its header, without the gigabytes its pixels would take; with
+// --strict it fails the run. --max-image-pixels sets the limit.
+TEST(RecapEmbed, ImagesOverThePixelLimitAreSkippedFromTheirHeader) {
+  TempDir dir;
+  fs::create_directories(dir / "imgs");
+  fs::copy_file(golden() / "preprocess/images/synthetic_exif_rotate90.jpg", dir / "imgs/ok.jpg");  // 320 x 240
+  std::string bomb = recap::test::read_bytes(golden() / "preprocess/images/synthetic_gray_wide.jpg");
+  const auto sof = bomb.find("\xFF\xC0");
+  ASSERT_NE(sof, std::string::npos);
+  bomb.replace(sof + 5, 4, "\x9C\x40\x9C\x40");  // height, width = 40000
+  recap::test::write_bytes(dir / "imgs/bomb.jpg", bomb);
+  const std::string base = "--clip " + q(tiny_vit() / "hf") + " --images " + q(dir / "imgs") + " --no-cache";
+  ToolRun r = run_embed(dir, base + " --out " + q(dir / "e.npy"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("bomb.jpg: image declares 40000 x 40000 pixels"), std::string::npos) << r.err;
+  EXPECT_EQ(recap::io::read_npy_matrix(dir / "e.npy").rows, 1);
+  r = run_embed(dir, base + " --strict --out " + q(dir / "strict.npy"));
+  EXPECT_EQ(r.status, 3) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "strict.npy"));
+  r = run_embed(dir, base + " --max-image-pixels 76799 --out " + q(dir / "none.npy"));
+  EXPECT_NE(r.err.find("ok.jpg: image declares 320 x 240 pixels, more than the limit of 76799"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "none.npy"));
+}
+
 TEST(RecapEmbed, BadInputsAreOneLineErrors) {
   TempDir dir;
   const std::string model = "--clip " + q(tiny_vit() / "hf");

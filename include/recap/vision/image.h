@@ -20,8 +20,17 @@ struct DecodedImage {
   const std::uint8_t* row(int y) const { return pixels.data() + static_cast<std::size_t>(y) * width * channels; }
 };
 
+// Decompression bombs: a few hundred bytes can declare 40000 x 40000 pixels. Images with
+// more pixels than the limit are refused from their header, before anything is allocated.
+// The default is PIL's: Image.MAX_IMAGE_PIXELS x 2, where PIL raises DecompressionBombError.
+constexpr std::int64_t kDefaultMaxImagePixels = 178956970;
+// Process-wide (the tools set it once from --max-image-pixels before decoding anything);
+// it also caps OpenCV's own decoders (OPENCV_IO_MAX_IMAGE_PIXELS).
+void set_max_image_pixels(std::int64_t limit);
+std::int64_t max_image_pixels();
+
 // Decodes JPEG, PNG, BMP, WebP, TIFF... Throws InputError("<name>: ...") for unreadable,
-// truncated or empty images; `name` is only used in messages.
+// truncated, empty or too large images; `name` is only used in messages.
 DecodedImage decode_image(const std::string& bytes, const std::string& name);
 DecodedImage read_image(const std::filesystem::path& path);
 

@@ -10,6 +10,7 @@
 #include "recap/io/json_file.h"
 #include "recap/io/npy_tensor.h"
 #include "recap/vision/image.h"
+#include "recap/vision/image_header.h"
 #include "recap/vision/preprocess.h"
 #include "recap/vision/resample.h"
 #include "test_support.h"
@@ -171,4 +172,78 @@ TEST(PreprocessConfig, ReadsHuggingFaceJson) {
   EXPECT_EQ(config.crop, 32);
   EXPECT_FLOAT_EQ(config.std[2], 0.27577711f);
   EXPECT_NE(config.fingerprint(), PreprocessConfig::openai(32).fingerprint());
+}
+
+namespace {
+// Patches the frame size in a JPEG's start-of-frame segment (baseline or progressive).
+std::string with_jpeg_size(std::string jpeg, int width, int height) {
+  for (std::size_t i = 2; i + 9 < jpeg.size(); ++i) {
+    const auto marker = static_cast<unsigned char>(jpeg[i + 1]);
+    if (static_cast<unsigned char>(jpeg[i]) == 0xFF && (marker == 0xC0 || marker == 0xC2)) {
+      jpeg[i + 5] = static_cast<char>(height >> 8), jpeg[i + 6] = static_cast<char>(height & 0xFF);
+      jpeg[i + 7] = static_cast<char>(width >> 8), jpeg[i + 8] = static_cast<char>(width & 0xFF);
+      return jpeg;
+    }
+  }
+  ADD_FAILURE() << "no start-of-frame marker";
+  return jpeg;
+}
+
+std::string big_endian(std::uint32_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
+}
+
+// A 24-bit BMP header declaring width x height, followed by a few bytes of pixels.
+std::string bmp_header(std::int32_t width, std::int32_t height) {
+  std::string b(54, '\0');
+  auto put32 = [&](std::size_t at, std::uint32_t v) {
+    for (int k = 0; k < 4; ++k) b[at + k] = static_cast<char>(v >> (8 * k));
+  };
+  b[0] = 'B', b[1] = 'M';
+  put32(2, 54 + 64), put32(10, 54), put32(14, 40), put32(18, width), put32(22, height);
+  b[26] = 1, b[28] = 24;
+  return b + std::string(64, '\x7f');
+}
+}  // namespace
+
+// Decompression bombs are refused from the header, before the pixels are allocated: JPEG
+// and PNG by recap's own header checks, other formats through OpenCV's cap.
+TEST(ImageDecode, ImagesOverThePixelLimitAreRefusedFromTheirHeader) {
+  recap::test::TempDir dir;
+  const std::string jpeg = recap::test::read_bytes(golden_dir() / "images/synthetic_gray_wide.jpg");
+  std::string png = recap::test::read_bytes(golden_dir() / "images/synthetic_rgba.png");
+  png.replace(16, 8, big_endian(30000) + big_endian(30000));
+  recap::test::write_bytes(dir / "bomb.jpg", with_jpeg_size(jpeg, 40000, 40000));
+  recap::test::write_bytes(dir / "wide.jpg", with_jpeg_size(jpeg, 65000, 2800));  // 182M pixels, just past the limit
+  recap::test::write_bytes(dir / "bomb.png", png);
+  recap::test::write_bytes(dir / "bomb.bmp", bmp_header(20000, 20000));
+  EXPECT_EQ(max_image_pixels(), 178956970);  // PIL's DecompressionBombError threshold
+  // GIF's logical screen 65535 x 65535; WebP lossy 16383 x 16383 (VP8 frame header).
+  recap::test::write_bytes(dir / "bomb.gif", std::string("GIF89a\xff\xff\xff\xff\x80\x00\x00", 13) + std::string(32, '\0'));
+  std::string webp = "RIFF" + std::string("\x40\x00\x00\x00", 4) + "WEBPVP8 " + std::string("\x30\x00\x00\x00", 4) +
+                     std::string("\x10\x02\x00\x9d\x01\x2a\xff\x3f\xff\x3f", 10) + std::string(38, '\0');
+  recap::test::write_bytes(dir / "bomb.webp", webp);
+  for (const char* name : {"bomb.jpg", "wide.jpg", "bomb.png", "bomb.bmp", "bomb.gif", "bomb.webp"}) {
+    const std::string message = message_of([&] { read_image(dir / name); });
+    EXPECT_EQ(message.rfind((dir / name).string() + ": image declares ", 0), 0u) << message;
+    EXPECT_NE(message.find("--max-image-pixels"), std::string::npos) << message;
+  }
+
+  // The sizes come from the headers as their formats define them.
+  const auto bmp = declared_image_size(bmp_header(300, -200));  // negative height: top-down rows
+  ASSERT_TRUE(bmp.has_value());
+  EXPECT_EQ(bmp->width, 300u);
+  EXPECT_EQ(bmp->height, 200u);
+  const auto webp_size = declared_image_size(webp);
+  ASSERT_TRUE(webp_size.has_value());
+  EXPECT_EQ(webp_size->width, 16383u);
+  EXPECT_FALSE(declared_image_size("\x89PNG\r\n\x1A\n too short").has_value());
+
+  // The limit is a setting: a real 320 x 240 image passes by default and is refused under 76,800 pixels.
+  EXPECT_NO_THROW(read_image(golden_dir() / "images/synthetic_exif_rotate90.jpg"));
+  set_max_image_pixels(320 * 240 - 1);
+  EXPECT_NE(message_of([&] { read_image(golden_dir() / "images/synthetic_exif_rotate90.jpg"); }).find("320 x 240"),
+            std::string::npos);
+  set_max_image_pixels(kDefaultMaxImagePixels);
+  EXPECT_THROW(set_max_image_pixels(0), recap::UsageError);
 }

@@ -1,0 +1,20 @@
+#pragma once
+// The pixel size an image file declares in its header, read without decoding anything, so
+// that a decompression bomb (a few hundred bytes declaring 40000 x 40000 pixels) can be
+// refused before a decoder allocates for it. No OpenCV here: the fuzzers build it alone.
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace recap::vision {
+
+struct DeclaredSize {
+  std::uint64_t width = 0;
+  std::uint64_t height = 0;
+};
+
+// PNG (IHDR), GIF (logical screen), BMP (DIB header), WebP (VP8, VP8L, VP8X). Nothing for
+// other formats or headers too short to hold a size; JPEG is read by libjpeg itself.
+std::optional<DeclaredSize> declared_image_size(std::string_view bytes);
+
+}  // namespace recap::vision

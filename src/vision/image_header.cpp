@@ -1,0 +1,46 @@
+#include "recap/vision/image_header.h"
+
+#include <cstdlib>
+
+namespace recap::vision {
+namespace {
+
+std::uint64_t byte(std::string_view b, std::size_t at) { return static_cast<unsigned char>(b[at]); }
+std::uint64_t little16(std::string_view b, std::size_t at) { return byte(b, at) | byte(b, at + 1) << 8; }
+std::uint64_t little24(std::string_view b, std::size_t at) { return little16(b, at) | byte(b, at + 2) << 16; }
+std::uint64_t little32(std::string_view b, std::size_t at) { return little24(b, at) | byte(b, at + 3) << 24; }
+std::uint64_t big32(std::string_view b, std::size_t at) {
+  return byte(b, at) << 24 | byte(b, at + 1) << 16 | byte(b, at + 2) << 8 | byte(b, at + 3);
+}
+bool starts_with(std::string_view b, std::string_view magic, std::size_t at = 0) {
+  return b.size() >= at + magic.size() && b.substr(at, magic.size()) == magic;
+}
+
+}  // namespace
+
+std::optional<DeclaredSize> declared_image_size(std::string_view b) {
+  if (starts_with(b, "\x89PNG\r\n\x1A\n") && b.size() >= 24)  // IHDR is the first chunk
+    return DeclaredSize{big32(b, 16), big32(b, 20)};
+  if ((starts_with(b, "GIF87a") || starts_with(b, "GIF89a")) && b.size() >= 10)
+    return DeclaredSize{little16(b, 6), little16(b, 8)};
+  if (starts_with(b, "BM") && b.size() >= 26) {
+    const auto header_size = little32(b, 14);
+    if (header_size == 12)  // OS/2 BITMAPCOREHEADER: 16-bit sizes
+      return DeclaredSize{little16(b, 18), little16(b, 20)};
+    // BITMAPINFOHEADER and later: signed 32-bit sizes; a negative height means top-down rows.
+    const auto width = static_cast<std::int32_t>(little32(b, 18));
+    const auto height = static_cast<std::int32_t>(little32(b, 22));
+    return DeclaredSize{static_cast<std::uint64_t>(std::llabs(width)), static_cast<std::uint64_t>(std::llabs(height))};
+  }
+  if (starts_with(b, "RIFF") && starts_with(b, "WEBP", 8) && b.size() >= 30) {
+    if (starts_with(b, "VP8X", 12)) return DeclaredSize{little24(b, 24) + 1, little24(b, 27) + 1};
+    if (starts_with(b, "VP8 ", 12)) return DeclaredSize{little16(b, 26) & 0x3FFF, little16(b, 28) & 0x3FFF};
+    if (starts_with(b, "VP8L", 12)) {
+      const auto bits = little32(b, 21);  // after the 0x2F signature byte
+      return DeclaredSize{(bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1};
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace recap::vision
