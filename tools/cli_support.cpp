@@ -24,12 +24,45 @@ std::string one_line(std::string text) {
   return text;
 }
 
+// The --config argument, for messages about the file (CLI11 does not name it).
+std::string config_file(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--config" && i + 1 < argc) return argv[i + 1];
+    if (arg.rfind("--config=", 0) == 0) return arg.substr(9);
+  }
+  return "--config";
+}
+
 int report(ExitCode code, const std::string& message) {
   std::fprintf(stderr, "%s: error: %s\n", g_tool.c_str(), one_line(message).c_str());
   return static_cast<int>(code);
 }
 
 }  // namespace
+
+namespace {
+
+CLI::Validator number_check(const char* description, bool (*accept)(double), const char* requirement) {
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        double value = 0;
+        std::size_t used = 0;
+        try {
+          value = std::stod(text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used != text.size() || used == 0) return "'" + text + "' is not a number";
+        return accept(value) ? std::string() : "must be " + std::string(requirement) + ", got " + text;
+      },
+      description);
+}
+
+}  // namespace
+
+const CLI::Validator kPositive = number_check("POSITIVE", [](double v) { return v > 0; }, "positive");
+const CLI::Validator kNonNegative = number_check("NONNEGATIVE", [](double v) { return v >= 0; }, "0 or more");
 
 const std::string& tool_name() { return g_tool; }
 const std::vector<std::string>& command_line() { return g_command_line; }
@@ -43,11 +76,12 @@ void warn_or_fail(bool strict, const std::string& message) {
 
 void add_common_options(CLI::App& app, CommonOptions& options) {
   app.add_option("--threads", options.threads, "Worker threads for BLAS and parallel loops (default: all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   app.add_flag("-v,--verbose", options.verbose, "Print the compute back end and per-phase timings");
   const std::string tool = std::filesystem::path(app.get_name()).filename().string();
-  app.config_formatter(std::make_shared<JsonConfig>(tool.rfind("recap-", 0) == 0 ? tool.substr(6) : tool));
+  app.config_formatter(std::make_shared<JsonConfig>(tool.rfind("recap-", 0) == 0 ? tool.substr(6) : tool, &app));
   app.set_config("--config", "", "JSON file of option defaults; flags given on the command line override it");
+  app.allow_config_extras(CLI::config_extras_mode::error);  // an unknown key is a typo, not a default
   g_common = &options;
 }
 
@@ -64,8 +98,18 @@ int run(CLI::App& app, int argc, char** argv, const std::function<void()>& body)
     return app.exit(e);
   } catch (const CLI::FileError& e) {
     return report(ExitCode::usage, std::string(e.what()));
+  } catch (const CLI::ConfigError& e) {
+    // CLI11 words an unknown key as "INI was not able to parse KEY".
+    std::string message = e.what();
+    const std::string unknown = "INI was not able to parse ";
+    if (message.rfind(unknown, 0) == 0)
+      message = "'" + message.substr(unknown.size()) + "' is not an option of " + g_tool + " (see --help)";
+    return report(ExitCode::usage, config_file(argc, argv) + ": " + message);
   } catch (const CLI::ParseError& e) {
-    return report(ExitCode::usage, std::string(e.what()) + " (see --help)");
+    const std::string message = e.what();
+    if (message.find("config file") != std::string::npos)  // raised while JsonConfig read the file
+      return report(ExitCode::usage, config_file(argc, argv) + ": " + message);
+    return report(ExitCode::usage, message + " (see --help)");
   }
   try {
     init_compute(argv, g_common != nullptr ? g_common->threads : 0);
@@ -87,7 +131,7 @@ void add_max_image_pixels_option(CLI::App& app, std::int64_t& limit) {
   app.add_option("--max-image-pixels", limit,
                  "Refuse images whose header declares more pixels than this (decompression bombs; default: PIL's "
                  "limit, 178956970)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
 }
 
 }  // namespace recap::cli

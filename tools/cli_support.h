@@ -21,6 +21,11 @@ struct CommonOptions {
 };
 void add_common_options(CLI::App& app, CommonOptions& options);
 
+// Range checks whose messages a user can read (CLI11's own print the largest double in
+// full, 309 digits): the value must be > 0, or >= 0.
+extern const CLI::Validator kPositive;
+extern const CLI::Validator kNonNegative;
+
 // --max-image-pixels, for every tool that decodes images (or has recap-embed decode them):
 // images declaring more pixels are skipped with a warning, or fail the run with --strict.
 void add_max_image_pixels_option(CLI::App& app, std::int64_t& limit);

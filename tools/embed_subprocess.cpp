@@ -46,7 +46,7 @@ std::string one_line(std::string text) {
 
 void add_embed_options(CLI::App& app, EmbedSettings& s) {
   app.add_option("--batch-size", s.batch_size, "With --clip: items per CLIP model call (recap-embed --batch-size)")
-      ->check(CLI::PositiveNumber);
+      ->check(cli::kPositive);
   app.add_option("--cache", s.cache, "With --clip: embedding cache folder (default: $RECAP_CACHE or ~/.cache/recap)");
   app.add_flag("--no-cache", s.no_cache, "With --clip: neither read nor write the embedding cache");
   app.add_option("--device", s.device, "With --clip: cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));

@@ -7,6 +7,13 @@
 namespace recap::cli {
 namespace {
 
+// The sections a shared config may hold: the recap tools, without "recap-".
+const std::vector<std::string> kToolSections = {"embed", "fit", "caption", "score", "lm", "synth", "dal"};
+
+bool contains(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
 std::string option_name(std::string key) {
   std::replace(key.begin(), key.end(), '_', '-');
   return key;
@@ -45,12 +52,34 @@ std::vector<CLI::ConfigItem> JsonConfig::from_config(std::istream& input) const 
     throw CLI::ConversionError("config file is not valid JSON: " + std::string(e.what()));
   }
   if (!doc.is_object()) throw CLI::ConversionError("config file must hold a JSON object");
+  // Keys starting with "_" are comments. An object is the section of one tool; any other
+  // top-level key is an option of every tool that reads the file, so the tool must have
+  // it (CLI11 reports an unknown one: allow_config_extras(error) in add_common_options).
+  auto is_comment = [](const std::string& key) { return !key.empty() && key[0] == '_'; };
+  auto is_mine = [&](const std::string& name) { return app_->get_option_no_throw("--" + name) != nullptr; };
   std::map<std::string, nlohmann::json> values;
-  for (auto it = doc.begin(); it != doc.end(); ++it)
-    if (!it.value().is_object()) values[option_name(it.key())] = it.value();
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    if (is_comment(it.key())) continue;
+    const std::string name = option_name(it.key());
+    if (it.value().is_object()) {
+      if (!contains(kToolSections, it.key()))
+        throw CLI::ConversionError("config file has a section '" + it.key() +
+                                   "' that names no recap tool (sections: embed, fit, caption, score, lm, synth, dal)");
+    } else if (is_mine(name)) {
+      values[name] = it.value();
+    } else if (!contains(kAllToolOptions, name)) {
+      throw CLI::ConversionError("config file has '" + it.key() + "', which is not an option of any recap tool");
+    }  // else an option of another tool that reads the same file
+  }
   if (doc.contains(section_) && doc[section_].is_object())
-    for (auto it = doc[section_].begin(); it != doc[section_].end(); ++it)
-      values[option_name(it.key())] = it.value();
+    for (auto it = doc[section_].begin(); it != doc[section_].end(); ++it) {
+      if (is_comment(it.key())) continue;
+      const std::string name = option_name(it.key());
+      if (!is_mine(name))
+        throw CLI::ConversionError("config file section '" + section_ + "' has '" + it.key() +
+                                   "', which is not an option of this tool (see --help)");
+      values[name] = it.value();
+    }
   std::vector<CLI::ConfigItem> items;
   for (const auto& [name, value] : values) {
     if (value.is_null()) continue;
@@ -61,5 +90,19 @@ std::vector<CLI::ConfigItem> JsonConfig::from_config(std::istream& input) const 
   }
   return items;
 }
+
+const std::vector<std::string> kAllToolOptions = {
+    "attention-mask", "batch-size", "bootstrap", "cache", "candidate-beams", "candidate-embeddings",
+    "candidate-samples", "captions", "captions-per-image", "chunk-rows", "clip", "clip-weight", "concepts", "config",
+    "dataset", "datastore", "decoder-input-ids", "decoding", "details", "device", "dim", "dtype", "early-stopping",
+    "force", "help", "html", "ids", "ids-out", "image-embeddings", "image-ids", "image-noise", "images", "input-ids",
+    "java", "java-timeout", "json", "k", "lambda", "length-penalty", "lm", "logits-out", "mapping", "max-image-pixels",
+    "max-input-tokens", "max-new-tokens", "meteor-jar", "method", "metrics", "min-new-tokens", "no-cache",
+    "no-kv-cache", "no-normalize", "no-repeat-ngram-size", "no-texts", "no-tokenize", "normalize", "num-beams",
+    "num-return-sequences", "out", "pairs", "per-image", "pixels", "pixels-out", "precision", "prefix", "prompt",
+    "prompt-template", "prompts", "queries", "reference-embeddings", "refs", "repetition-penalty", "results", "root",
+    "run", "sampling", "search-kernel", "seed", "separator", "spice-jar", "split", "stop-after-batches", "strict",
+    "temperature", "text-embeddings", "text-heads", "text-noise", "texts", "threads", "thumbnail-size", "token-ids",
+    "token-ids-out", "tokenizer", "top-k", "top-p", "verbose", "video-frames", "vision-heads", "workers"};
 
 }  // namespace recap::cli

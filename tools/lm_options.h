@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "cli_support.h"
 #include "recap/common/error.h"
 #include "recap/models/t5_model.h"
 
@@ -31,24 +32,25 @@ inline void add_generation_options(CLI::App& app, LmFlags& f, bool with_beams_an
                    "greedy, beam, sample (plain), topk (default k 50) or nucleus (default p 0.9); default: beam when "
                    "--num-beams > 1, else greedy")
         ->check(CLI::IsMember({"greedy", "beam", "sample", "topk", "nucleus"}));
-    app.add_option("--num-beams", f.num_beams, "Beams for beam search")->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--num-beams", f.num_beams, "Beams for beam search")->check(cli::kPositive)->capture_default_str();
   }
   app.add_option("--max-new-tokens", f.max_new_tokens, "Tokens generated at most (after the decoder start token)")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cli::kPositive)->capture_default_str();
   app.add_option("--min-new-tokens", f.min_new_tokens, "End-of-sequence forbidden before this many tokens")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(cli::kNonNegative)->capture_default_str();
   app.add_option("--length-penalty", f.length_penalty,
                  "Beam search: hypothesis score = sum log p / length ^ length_penalty (Hugging Face)")
       ->capture_default_str();
   app.add_flag("--early-stopping", f.early_stopping,
                "Beam search: stop once num_beams hypotheses finished (default: Hugging Face's heuristic)");
   app.add_option("--temperature", f.temperature, "Sampling temperature")->capture_default_str();
-  app.add_option("--top-k", f.top_k, "Sampling: keep the k most likely tokens (0: all)");
-  app.add_option("--top-p", f.top_p, "Sampling: keep the smallest set of tokens with probability >= p");
+  app.add_option("--top-k", f.top_k, "Sampling: keep the k most likely tokens (0: all)")->check(cli::kNonNegative);
+  app.add_option("--top-p", f.top_p, "Sampling: keep the smallest set of tokens with probability >= p")
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--repetition-penalty", f.repetition_penalty, "Penalty on tokens already generated (1: off)")
       ->capture_default_str();
   app.add_option("--no-repeat-ngram-size", f.no_repeat_ngram_size, "Forbid repeating n-grams of this size (0: off)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(cli::kNonNegative)->capture_default_str();
   app.add_option("--seed", f.seed, "Seed of sampling; each input has its own stream, so results do not depend on "
                                    "batching")->capture_default_str();
   app.add_flag("--no-kv-cache", f.no_kv_cache, "Recompute the decoder over the whole prefix every step (slow; for comparisons)");

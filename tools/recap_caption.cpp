@@ -22,6 +22,7 @@
 #include "recap/io/atomic_file.h"
 #include "recap/io/json_file.h"
 #include "recap/io/npy.h"
+#include "recap/io/output_rule.h"
 #include "recap/models/embed_pipeline.h"
 #include "recap/vision/thumbnail.h"
 #include "recap/vision/image.h"
@@ -173,28 +174,28 @@ int main(int argc, char** argv) {
   app.add_option("--lm", lm_path, "T5 / FLAN-T5 folder: caption with the language model instead of retrieval only");
   app.add_option("--ids", ids_path, "JSON array of the image ids (default: row numbers, or numbers/paths from file names)")
       ->check(CLI::ExistingFile);
-  app.add_option("--k", k, "Captions retrieved per image (and put in the prompt)")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--k", k, "Captions retrieved per image (and put in the prompt)")->check(cli::kPositive)->capture_default_str();
   app.add_option("--prompt-template", lm_options.prompt_template, "Prompt; {captions} is replaced by the retrieved captions")
       ->capture_default_str();
   app.add_option("--separator", lm_options.separator, "Text between retrieved captions in the prompt")->capture_default_str();
   app.add_option("--candidate-beams", lm_options.candidate_beams, "Candidates from beam search (beam width = this; 0: none)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(cli::kNonNegative)->capture_default_str();
   app.add_option("--candidate-samples", lm_options.candidate_samples, "Candidates from sampling (0: none)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(cli::kNonNegative)->capture_default_str();
   app.add_option("--sampling", sampling, "How candidates are sampled: sample, topk or nucleus")
       ->check(CLI::IsMember({"sample", "topk", "nucleus"}))->capture_default_str();
   cli::add_generation_options(app, flags, /*with_beams_and_decoding=*/false);
   app.add_option("--max-input-tokens", max_input_tokens, "Prompts are truncated to this many tokens")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cli::kPositive)->capture_default_str();
   app.add_option("--batch-size", batch_size, "Images per batch (results are saved after every batch)")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cli::kPositive)->capture_default_str();
   app.add_option("--datastore", datastore_dir, "Datastore directory (default: RUN/datastore)")->check(CLI::ExistingDirectory);
   app.add_option("--out", out_path, "Results JSON (COCO results format)")->required();
   app.add_option("--details", details_path, "JSONL per image: retrieved captions and similarities, prompt, every candidate "
                                             "with its score, the chosen one");
   app.add_option("--html", html_path, "Self-contained HTML gallery (thumbnails embedded, sortable by score)");
   app.add_option("--thumbnail-size", thumbnail_size, "Longer side of gallery thumbnails in pixels")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cli::kPositive)->capture_default_str();
   app.add_option("--search-kernel", search_kernel,
                  "Exact search kernel: auto (bf16 screening where the CPU has AMX/AVX-512 BF16, else fp32), fp32, bf16; "
                  "all return the same captions")
@@ -210,7 +211,7 @@ int main(int argc, char** argv) {
   app.add_flag("--force", force, "Overwrite existing outputs and discard partial results of an interrupted run");
   app.add_option("--stop-after-batches", stop_after_batches,
                  "Testing resumption: exit with status 75 after this many batches, as an interrupted run would")
-      ->check(CLI::NonNegativeNumber)->group("Testing");
+      ->check(cli::kNonNegative)->group("Testing");
   cli::add_common_options(app, common);
 
   return cli::run(app, argc, argv, [&] {
@@ -230,9 +231,11 @@ int main(int argc, char** argv) {
       lm_options.sample.num_return_sequences = std::max(1, lm_options.candidate_samples);
       lm_options.validate();
     }
-    io::check_output_path(out_path, force);
-    if (!details_path.empty()) io::check_output_path(details_path, force);
-    if (!html_path.empty()) io::check_output_path(html_path, force);
+    io::check_output_plan({{run_dir, embeddings_path, ids_path, images_path, clip_path, lm_path, datastore_dir},
+                           {out_path, details_path, html_path},
+                           {},
+                           force,
+                           {fs::path(out_path.string() + ".partial.jsonl")}});
 
     const io::FloatMatrix w = align::load_mapping(run_dir.string());
     if (datastore_dir.empty()) {

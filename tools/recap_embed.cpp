@@ -12,6 +12,7 @@
 #include "recap/io/json_file.h"
 #include "recap/io/npy.h"
 #include "recap/io/npy_tensor.h"
+#include "recap/io/output_rule.h"
 #include "recap/models/clip_model.h"
 #include "recap/models/embed_pipeline.h"
 #include "recap/text/clip_text.h"
@@ -93,14 +94,14 @@ int main(int argc, char** argv) {
   inputs->require_option(1);
   app.add_option("--out", out, "Output embeddings .npy")->required();
   app.add_flag("--normalize", embed.normalize, "L2-normalise each embedding");
-  app.add_option("--batch-size", embed.batch_size, "Items per model call")->check(CLI::PositiveNumber);
-  app.add_option("--workers", embed.workers, "Image decoding threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--batch-size", embed.batch_size, "Items per model call")->check(cli::kPositive);
+  app.add_option("--workers", embed.workers, "Image decoding threads (default: all cores)")->check(cli::kNonNegative);
   app.add_option("--prefix", prefix, "Text prepended to every caption of --texts (e.g. \"A photo depicts \")");
   app.add_option("--token-ids-out", token_ids_out, "With --texts: also write the N x 77 int64 token ids");
   app.add_option("--pixels-out", pixels_out, "With --images: also write the preprocessed N x 3 x R x R pixels");
   app.add_option("--ids-out", ids_out, "With --images: JSON list naming the file of each output row");
   app.add_option("--video-frames", embed.video_frames, "Frames sampled uniformly per video (mean-pooled)")
-      ->check(CLI::PositiveNumber);
+      ->check(cli::kPositive);
   app.add_flag("--strict", embed.strict, "Fail on the first unreadable image instead of skipping it");
   std::int64_t max_image_pixels = vision::kDefaultMaxImagePixels;
   cli::add_max_image_pixels_option(app, max_image_pixels);
@@ -119,9 +120,11 @@ int main(int argc, char** argv) {
     if (!token_ids_out.empty() && !texts_in) throw UsageError("--token-ids-out needs --texts");
     if ((!pixels_out.empty() || !ids_out.empty()) && !images_in) throw UsageError("--pixels-out and --ids-out need --images");
     if (!prefix.empty() && !texts_in) throw UsageError("--prefix needs --texts");
-    for (const fs::path& p : {out, token_ids_out, pixels_out, ids_out}) {
-      if (!p.empty()) io::check_output_path(p, force);
-    }
+    io::check_output_plan({{model_path, tokenizer_path, pixels_in.value_or(""), token_ids_in.value_or(""),
+                            texts_in.value_or(""), images_in.value_or("")},
+                           {out, token_ids_out, pixels_out, ids_out},
+                           {},
+                           force});
     models::ClipLoadOptions load;
     load.device = models::parse_device(device);
     load.precision = models::parse_precision(dtype);

@@ -18,6 +18,7 @@
 #include "recap/io/npy.h"
 #include "recap/io/provenance.h"
 #include "recap/io/temp_dir.h"
+#include "recap/io/output_rule.h"
 #include "recap/retrieval/datastore.h"
 
 using namespace recap;
@@ -47,10 +48,10 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   app.add_option("--method", method_name, "procrustes | ols | ridge")
       ->check(CLI::IsMember({"procrustes", "ols", "ridge"}))->capture_default_str();
-  app.add_option("--lambda", lambda, "Ridge penalty λ (required for --method ridge)")->check(CLI::NonNegativeNumber);
+  app.add_option("--lambda", lambda, "Ridge penalty λ (required for --method ridge)")->check(cli::kNonNegative);
   app.add_flag("--no-normalize", no_normalize, "Fit on the rows as given instead of L2-normalising them first");
   app.add_option("--chunk-rows", chunk_rows, "Pairs per streamed chunk (memory: one chunk + O(d²))")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cli::kPositive)->capture_default_str();
   std::string precision = "mixed";
   app.add_option("--precision", precision,
                  "mixed: float32 BLAS on blocks of 4096 pairs, summed in float64 (fast); float64: all products in "
@@ -100,6 +101,10 @@ int main(int argc, char** argv) {
       throw UsageError("give --image-embeddings and --text-embeddings, or --clip, --dataset and --images (see --help)");
     if (!from_dataset && strict) throw UsageError("--strict applies to --dataset");
 
+    io::check_output_plan({{image_path, text_path, pairs_path, captions_path, dataset_path, images_root, embed.clip},
+                           {},
+                           {out_dir},
+                           force});
     io::StagingDirectory staging(out_dir, force);  // refuses an existing --out early
 
     // A dataset becomes the same four inputs as the precomputed path, in a scratch folder.

@@ -8,6 +8,7 @@
 #include "recap/io/atomic_file.h"
 #include "recap/io/json_file.h"
 #include "recap/io/npy.h"
+#include "recap/io/output_rule.h"
 #include "recap/models/t5_model.h"
 
 namespace fs = std::filesystem;
@@ -62,10 +63,10 @@ int main(int argc, char** argv) {
   app.add_option("--logits-out", logits_out, "With --decoder-input-ids: logits .npy (rows x length x vocab float32)");
   app.add_option("--out", out_path, "Generated sequences JSON");
   app.add_option("--num-return-sequences", num_return, "Sequences returned per input (<= beams, or samples)")
-      ->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--batch-size", batch_size, "Inputs per model call")->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cli::kPositive)->capture_default_str();
+  app.add_option("--batch-size", batch_size, "Inputs per model call")->check(cli::kPositive)->capture_default_str();
   app.add_option("--max-input-tokens", max_input_tokens, "Text prompts are truncated to this many tokens")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cli::kPositive)->capture_default_str();
   app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   app.add_option("--dtype", dtype, "float32, bfloat16, float16 (CUDA)")
       ->check(CLI::IsMember({"float32", "bfloat16", "float16", "fp32", "bf16", "fp16"}))->capture_default_str();
@@ -78,8 +79,10 @@ int main(int argc, char** argv) {
     if (teacher != !logits_out.empty()) throw UsageError("--decoder-input-ids and --logits-out go together");
     if (!teacher && out_path.empty()) throw UsageError("--out is required for generation");
     if (!mask_path.empty() && input_ids.empty()) throw UsageError("--attention-mask needs --input-ids");
-    if (!out_path.empty()) io::check_output_path(out_path, force);
-    if (teacher) io::check_output_path(logits_out, force);
+    io::check_output_plan({{lm_dir, input_ids, mask_path, decoder_ids, prompts_file},
+                           {out_path, teacher ? logits_out : fs::path()},
+                           {},
+                           force});
     auto options = cli::generation_options(flags, flags.decoding);
     options.num_return_sequences = num_return;
     options.validate();

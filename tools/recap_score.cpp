@@ -21,6 +21,7 @@
 #include "recap/io/json_file.h"
 #include "recap/io/npy.h"
 #include "recap/io/temp_dir.h"
+#include "recap/io/output_rule.h"
 #include "recap/metrics/bootstrap.h"
 #include "recap/data/flickr8k.h"
 #include "recap/metrics/clip_score.h"
@@ -80,7 +81,7 @@ struct CorrelateOptions {
 };
 
 void run_correlate(const CorrelateOptions& c, double weight) {
-  if (!c.json_out.empty()) io::check_output_path(c.json_out, c.force);
+  io::check_output_plan({{c.root, c.clip, c.images, c.run}, {c.json_out}, {}, c.force});
   const bool expert = c.dataset == "flickr8k-expert";
   const auto judgements = data::read_flickr8k(c.root, expert ? data::Flickr8kSet::expert : data::Flickr8kSet::crowdflower);
   auto scores = metrics::text_scores(judgements, false);
@@ -187,7 +188,7 @@ int main(int argc, char** argv) {
   app.add_option("--json", o.json_out, "Write the scores as JSON (pycocoevalcap / clipscore key names)");
   app.add_option("--per-image", o.per_image_out, "Write one JSON line of scores per image");
   app.add_option("--bootstrap", o.bootstrap, "Resamples for 95% bootstrap confidence intervals (e.g. 1000)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(cli::kNonNegative);
   app.add_option("--seed", o.seed, "Seed of the bootstrap resampling")->capture_default_str();
   app.add_flag("--no-tokenize", o.no_tokenize, "Captions are already tokenised: skip the PTB step");
   app.add_flag("--strict", o.strict, "Treat warnings (empty captions, references without results) as errors");
@@ -218,7 +219,7 @@ int main(int argc, char** argv) {
   app.add_option("--spice-jar", o.spice_jar, "SPICE 1.0 jar (spice-1.0.jar); SPICE is unavailable without it");
   app.add_option("--java", o.java, "Java executable for the METEOR/SPICE jars")->capture_default_str();
   app.add_option("--java-timeout", o.java_timeout, "Seconds a jar may take per exchange before it is stopped")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cli::kPositive)->capture_default_str();
   app.add_flag("--force", o.force, "Overwrite existing output files");
   cli::add_common_options(app, common);
 
@@ -259,8 +260,11 @@ int main(int argc, char** argv) {
     } else if (app.count("--prefix") > 0) {
       throw UsageError("--prefix applies to --clip (precomputed embeddings carry their prefix already)");
     }
-    if (!o.json_out.empty()) io::check_output_path(o.json_out, o.force);
-    if (!o.per_image_out.empty()) io::check_output_path(o.per_image_out, o.force);
+    io::check_output_plan({{o.results, o.refs, o.image_embeddings, o.image_ids, o.candidate_embeddings,
+                            o.reference_embeddings, o.run, o.mapping, o.images, o.embed.clip, o.meteor_jar, o.spice_jar},
+                           {o.json_out, o.per_image_out},
+                           {},
+                           o.force});
 
     // Results and references, matched by image id.
     const auto results = data::read_results(o.results);

@@ -89,11 +89,11 @@ int main(int argc, char** argv) {
   data::SyntheticSpec spec;
   std::string out_dir;
   bool force = false, no_texts = false;
-  app.add_option("--images", spec.images, "Training images")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--images", spec.images, "Training images")->check(cli::kPositive)->capture_default_str();
   app.add_option("--captions-per-image", spec.captions_per_image, "Captions per training image")
-      ->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--queries", spec.queries, "Held-out query images")->check(CLI::NonNegativeNumber)->capture_default_str();
-  app.add_option("--dim", spec.dim, "Embedding dimension")->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(cli::kPositive)->capture_default_str();
+  app.add_option("--queries", spec.queries, "Held-out query images")->check(cli::kNonNegative)->capture_default_str();
+  app.add_option("--dim", spec.dim, "Embedding dimension")->check(cli::kPositive)->capture_default_str();
   app.add_option("--concepts", spec.concepts, "Distinct concepts (caption contents)")
       ->check(CLI::Range(std::int64_t{1}, data::concept_count_limit()))->capture_default_str();
   app.add_option("--image-noise", spec.image_noise, "Noise added to an image's latent")->capture_default_str();

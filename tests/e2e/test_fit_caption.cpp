@@ -173,6 +173,15 @@ TEST_F(FitCaption, BadCaptionInputs) {
   auto caption = [&](const std::string& args) { return test::run_tool("recap-caption", args); };
 
   expect_failure(caption(run + " --image-embeddings " + (bad / "q16.npy").string() + out), 3, "dimension 16");
+  // Outputs never overwrite an input (--force or not) nor each other.
+  const std::string queries_before = test::read_bytes(syn("queries.npy"));
+  expect_failure(caption(run + queries + " --force --out " + syn("queries.npy").string()), 2, "is also an input");
+  EXPECT_EQ(test::read_bytes(syn("queries.npy")), queries_before);
+  expect_failure(caption(run + queries + " --force --out " + (path("run-bad") / "mapping.npy").string()), 2,
+                 "is also an input");
+  expect_failure(caption(run + queries + out + " --details " + (bad / "results.json").string()), 2, "same output");
+  expect_failure(caption(run + queries + out + " --html " + (bad / "results.json").string()), 2, "same output");
+  EXPECT_FALSE(fs::exists(bad / "results.json"));
   expect_failure(caption(run + queries + " --ids " + (bad / "ids2.json").string() + out), 3, "2 ids");
   expect_failure(caption(run + queries + " --k 5000" + out), 2, "larger than the datastore");
   expect_failure(caption(" --run " + bad.path().string() + queries + out), 3, "mapping");

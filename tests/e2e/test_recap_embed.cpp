@@ -144,6 +144,10 @@ TEST(RecapEmbed, BadInputsAreOneLineErrors) {
     ASSERT_NE(at, std::string::npos) << r.err;
     EXPECT_EQ(r.err.find('\n', at), r.err.size() - 1) << r.err;
   };
+  // An output is never an input, even with --force.
+  recap::test::write_bytes(dir / "captions.txt", "a dog\n");
+  expect(model + " --texts " + q(dir / "captions.txt") + " --force --out " + q(dir / "captions.txt"), 2, "is also an input");
+  EXPECT_EQ(recap::test::read_bytes(dir / "captions.txt"), "a dog\n");
   recap::test::write_bytes(dir / "caps.txt", "a dog\n\nmore\n");
   expect(model + " --texts " + q(dir / "caps.txt") + " --out " + q(dir / "o.npy"), 3, "caps.txt:2: empty caption");
   recap::test::write_bytes(dir / "bad.txt", "caf\xc3\n");

@@ -120,6 +120,12 @@ TEST(RecapScore, BadInputs) {
   test::write_bytes(dir / "taken.json", "mine");
   expect_failure(score(both, " --json " + (dir / "taken.json").string()), 2, "--force");
   EXPECT_EQ(test::read_bytes(dir / "taken.json"), "mine");
+  // An output is never an input, even with --force, and two outputs are never one file.
+  expect_failure(score(both, " --force --json " + (dir / "results.json").string()), 2, "is also an input");
+  EXPECT_EQ(test::read_bytes(dir / "results.json"), both);
+  expect_failure(score(both, " --json " + (dir / "s.json").string() + " --per-image " + (dir / "s.json").string()), 2,
+                 "same output");
+  EXPECT_FALSE(fs::exists(dir / "s.json"));
 }
 
 namespace {
