@@ -23,6 +23,7 @@
 #include "recap/io/json_file.h"
 #include "recap/io/npy.h"
 #include "recap/io/output_rule.h"
+#include "recap/io/provenance.h"
 #include "recap/models/embed_pipeline.h"
 #include "recap/vision/thumbnail.h"
 #include "recap/vision/image.h"
@@ -61,6 +62,31 @@ std::vector<nlohmann::json> ids_from_files(const std::vector<fs::path>& files, c
   return all_numeric ? numeric : names;
 }
 
+// The keys (dotted, e.g. "content.mapping") whose values differ between two settings.
+void differences(const nlohmann::json& before, const nlohmann::json& now, const std::string& prefix,
+                 std::vector<std::string>& out) {
+  if (!before.is_object() || !now.is_object()) {
+    out.push_back(prefix.empty() ? "everything" : prefix);
+    return;
+  }
+  for (auto it = now.begin(); it != now.end(); ++it) {
+    const std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
+    if (!before.contains(it.key())) out.push_back(key);
+    else if (before[it.key()] != it.value()) {
+      if (it.value().is_object()) differences(before[it.key()], it.value(), key, out);
+      else out.push_back(key);
+    }
+  }
+}
+
+std::string describe_differences(const nlohmann::json& before, const nlohmann::json& now) {
+  std::vector<std::string> keys;
+  differences(before, now, "", keys);
+  std::string text;
+  for (const auto& k : keys) text += (text.empty() ? "" : ", ") + k;
+  return text + (keys.size() == 1 ? " differs" : " differ");
+}
+
 // The partial results of an interrupted run: one JSON line of settings, then one line
 // per captioned image, fsync'ed after every batch. A later run with the same settings
 // skips those images; the final outputs are written from it and it is removed.
@@ -81,8 +107,9 @@ class ResumeLog {
         }
         if (first) {
           if (!j.contains("settings") || j["settings"] != settings) {
-            throw UsageError(path_.string() + ": partial results of a run with other settings; pass --force to start "
-                                              "over or rerun with the same options");
+            throw UsageError(path_.string() + ": partial results of a run with other settings (" +
+                             describe_differences(j.contains("settings") ? j["settings"] : nlohmann::json(), settings) +
+                             "); pass --force to start over or rerun with the same options and inputs");
           }
           first = false;
           continue;
@@ -300,11 +327,21 @@ int main(int argc, char** argv) {
     }
     const auto total = static_cast<std::int64_t>(ids.size());
 
+    // A resumed run continues only if everything that decides a caption is what it was: the
+    // paths and the content of W, the datastore, the inputs and the models, and the options.
+    const fs::path input_path = images_path.empty() ? embeddings_path : images_path;
     nlohmann::json settings = {{"run", fs::absolute(run_dir).string()}, {"datastore", fs::absolute(datastore_dir).string()},
                                {"k", k}, {"lm", with_lm ? fs::absolute(lm_path).string() : ""},
                                {"clip", clip_path.empty() ? "" : fs::absolute(clip_path).string()},
-                               {"input", images_path.empty() ? fs::absolute(embeddings_path).string() : fs::absolute(images_path).string()},
-                               {"images", total}};
+                               {"input", fs::absolute(input_path).string()},
+                               {"images", total},
+                               {"dtype", dtype}, {"device", device},
+                               {"content", {{"mapping", io::file_hash(run_dir / "mapping.npy")},
+                                            {"datastore", io::content_identity(datastore_dir)},
+                                            {"input", io::content_identity(input_path)},
+                                            {"ids", io::content_identity(ids_path)},
+                                            {"clip", clip ? nlohmann::json(clip->info().fingerprint) : nlohmann::json()},
+                                            {"lm", with_lm ? io::content_identity(lm_path) : nlohmann::json()}}}};
     if (with_lm) {
       const auto& b = lm_options.beam;
       const auto& s = lm_options.sample;

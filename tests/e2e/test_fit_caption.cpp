@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "recap/io/json_file.h"
@@ -213,4 +214,36 @@ TEST_F(FitCaption, HelpDocumentsEveryOption) {
     EXPECT_NE(help.out.find("--config"), std::string::npos) << tool;
   }
   expect_failure(test::run_tool("recap-fit", fit_args(path("run-flag").string()) + " --no-such-flag"), 2, "no-such-flag");
+}
+
+// A resumed run goes on only with the same content: W refitted in place, changed query
+// embeddings or another --dtype are refused (naming what changed) instead of mixing
+// captions of two setups; --force starts over.
+TEST_F(FitCaption, ResumeIsKeyedOnContentNotPaths) {
+  ASSERT_EQ(test::run_tool("recap-fit", fit_args(path("run-resume").string())).status, 0);
+  test::TempDir dir;
+  fs::copy_file(syn("queries.npy"), dir / "queries.npy");
+  const std::string args = "--run " + path("run-resume").string() + " --image-embeddings " +
+                           (dir / "queries.npy").string() + " --k 3 --batch-size 16 --out " + (dir / "r.json").string();
+  auto cut = test::run_tool("recap-caption", args + " --stop-after-batches 1");
+  ASSERT_EQ(cut.status, 75) << cut.err;
+  ASSERT_TRUE(fs::exists(dir / "r.json.partial.jsonl"));
+
+  expect_failure(test::run_tool("recap-caption", args + " --dtype bfloat16"), 2, "(dtype differs)");
+  auto refit = test::run_tool("recap-fit", fit_args(path("run-resume").string()) + " --method ols --force");
+  ASSERT_EQ(refit.status, 0) << refit.err;
+  expect_failure(test::run_tool("recap-caption", args), 2, "content.mapping");
+  ASSERT_EQ(test::run_tool("recap-fit", fit_args(path("run-resume").string()) + " --force").status, 0);
+
+  // The same W again (a deterministic refit) resumes; changed queries do not.
+  io::FloatMatrix queries = io::read_npy_matrix(dir / "queries.npy");
+  queries.values[0] = -queries.values[0];
+  io::write_npy(dir / "queries.npy", queries);
+  expect_failure(test::run_tool("recap-caption", args), 2, "content.input");
+  fs::copy_file(syn("queries.npy"), dir / "queries.npy", fs::copy_options::overwrite_existing);
+  fs::last_write_time(dir / "queries.npy", fs::last_write_time(dir / "queries.npy") + std::chrono::seconds(1));
+  expect_failure(test::run_tool("recap-caption", args), 2, "content.input");  // same bytes, other time: refused too
+  auto restart = test::run_tool("recap-caption", args + " --force");
+  ASSERT_EQ(restart.status, 0) << restart.err;
+  EXPECT_EQ(io::read_json(dir / "r.json").size(), 60u);
 }

@@ -10,4 +10,14 @@ namespace recap::io {
 nlohmann::json describe_file(const std::filesystem::path& path);
 std::string utc_timestamp();  // ISO 8601, e.g. 2026-11-26T21:48:00Z
 
+// What a resumed run keys on to tell that an input is still the one it started with,
+// without reading it whole. A file: its size, modification time (ns) and a hash of its
+// first MiB ("bytes", "modified_ns", "head"). A folder: one hash over the relative path,
+// size and modification time of every file under it ("files", "listing"). A missing path
+// or an empty one gives null.
+nlohmann::json content_identity(const std::filesystem::path& path);
+
+// FNV-1a 64 of a whole file, as 16 hex digits: for small files that define a result (W).
+std::string file_hash(const std::filesystem::path& path);
+
 }  // namespace recap::io
