@@ -319,7 +319,8 @@ int main(int argc, char** argv) {
       ids = ids_from_files(files, images_path);
     } else {
       queries = io::read_npy_matrix(embeddings_path);
-      check_finite(queries, embeddings_path.string());
+      check_embedding_rows(queries, embeddings_path.string());
+      if (queries.rows == 0) throw InputError(embeddings_path.string() + ": has no rows to caption");
       if (queries.cols != w.rows)
         throw InputError(embeddings_path.string() + ": embeddings have dimension " + std::to_string(queries.cols) +
                          " but the run's mapping expects " + std::to_string(w.rows));
@@ -428,7 +429,10 @@ int main(int argc, char** argv) {
       records.push_back(*r);
       results.push_back({{"image_id", id}, {"caption", (*r)["caption"]}});
     }
-    if (results.empty()) throw InputError(images_path.string() + ": none of the images could be read");
+    if (results.empty()) {
+      log.finish();  // nothing to resume: leave no partial log behind
+      throw InputError(images_path.string() + ": none of the images could be read");
+    }
     if (!details_path.empty()) io::write_jsonl(details_path, records);
     if (!html_path.empty()) {
       const int size = thumbnail_size;

@@ -8,6 +8,7 @@
 
 #include "cli_support.h"
 #include "recap/common/error.h"
+#include "recap/common/rows.h"
 #include "recap/io/atomic_file.h"
 #include "recap/io/json_file.h"
 #include "recap/io/npy.h"
@@ -157,8 +158,10 @@ int main(int argc, char** argv) {
         throw InputError(pixels_in->string() + ": expected shape (N, 3, " + std::to_string(r) + ", " + std::to_string(r) +
                          ") for this model, got (" + shape + ")");
       }
-      result = io::FloatMatrix(pixels.shape[0], info.embed_dim);
       const std::size_t image_floats = static_cast<std::size_t>(3) * r * r;
+      // One "row" per image: a NaN pixel would make a NaN embedding.
+      check_finite(pixels.values.data(), pixels.shape[0], static_cast<std::int64_t>(image_floats), pixels_in->string());
+      result = io::FloatMatrix(pixels.shape[0], info.embed_dim);
       for (std::int64_t first = 0; first < pixels.shape[0]; first += embed.batch_size) {
         const std::int64_t count = std::min<std::int64_t>(embed.batch_size, pixels.shape[0] - first);
         const auto part = model.encode_images(pixels.values.data() + first * image_floats, count);

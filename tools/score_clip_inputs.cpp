@@ -18,7 +18,7 @@ namespace {
 // Rows of an embedding file, checked against the count they must have.
 io::FloatMatrix embeddings(const std::string& path, std::int64_t rows, const std::string& what) {
   io::FloatMatrix m = io::read_npy_matrix(path);
-  check_finite(m, path);
+  check_embedding_rows(m, path);
   if (rows >= 0 && m.rows != rows)
     throw InputError(path + ": has " + std::to_string(m.rows) + " rows but there are " + std::to_string(rows) + " " + what);
   return m;

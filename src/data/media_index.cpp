@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "recap/common/error.h"
+#include "recap/io/folder_walk.h"
 #include "recap/io/json_file.h"
 
 namespace fs = std::filesystem;
@@ -53,10 +54,8 @@ MediaIndex MediaIndex::open(const fs::path& source) {
   const std::string name = source.string();
   std::error_code ec;
   if (fs::is_directory(source, ec)) {
-    for (auto it = fs::recursive_directory_iterator(source, fs::directory_options::follow_directory_symlink, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
-      if (it->is_regular_file(ec) && media_extension(it->path())) index.add(it->path());
-    if (ec) throw InputError(name + ": cannot list folder: " + ec.message());
+    for (const auto& file : io::files_under(source))
+      if (media_extension(file)) index.add(file);
     if (index.files_.empty()) throw InputError(name + ": no image or video files in this folder");
     return index;
   }

@@ -28,7 +28,7 @@ std::filesystem::path sibling_name(const std::filesystem::path& target, const st
 // --force replaces a directory only when it holds this list and nothing besides it.
 constexpr const char* kManifest = ".recap-output";
 
-std::vector<std::string> files_under(const std::filesystem::path& dir) {
+std::vector<std::string> relative_files(const std::filesystem::path& dir) {
   std::vector<std::string> files;
   for (auto it = std::filesystem::recursive_directory_iterator(dir); it != std::filesystem::recursive_directory_iterator(); ++it)
     if (!it->is_directory() || it->is_symlink()) files.push_back(std::filesystem::relative(it->path(), dir).generic_string());
@@ -48,7 +48,7 @@ void check_replaceable(const std::filesystem::path& target) {
   std::set<std::string> written;
   for (std::string line; std::getline(manifest, line);)
     if (!line.empty()) written.insert(line);
-  for (const auto& file : files_under(target))
+  for (const auto& file : relative_files(target))
     if (file != kManifest && written.count(file) == 0)
       throw UsageError(target.string() + ": holds " + file + ", which recap did not write there" + advice);
 }
@@ -140,7 +140,7 @@ StagingDirectory::~StagingDirectory() {
 
 void StagingDirectory::commit() {
   std::string manifest;
-  for (const auto& file : files_under(staging_)) manifest += file + "\n";
+  for (const auto& file : relative_files(staging_)) manifest += file + "\n";
   write_text_file(staging_ / kManifest, manifest);
   std::error_code ec;
   std::filesystem::path old;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "recap/common/error.h"
+#include "recap/io/folder_walk.h"
 #include "recap/io/embedding_cache.h"
 #include "recap/vision/video.h"
 
@@ -62,14 +63,8 @@ std::vector<fs::path> list_media(const fs::path& source) {
   std::error_code ec;
   std::vector<fs::path> files;
   if (fs::is_directory(source, ec)) {
-    for (auto it = fs::recursive_directory_iterator(source, fs::directory_options::follow_directory_symlink, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->is_regular_file(ec) && (vision::has_image_extension(it->path()) || vision::has_video_extension(it->path()))) {
-        files.push_back(it->path());
-      }
-    }
-    if (ec) throw InputError(source.string() + ": cannot list folder: " + ec.message());
-    std::sort(files.begin(), files.end());
+    for (auto& file : io::files_under(source))
+      if (vision::has_image_extension(file) || vision::has_video_extension(file)) files.push_back(std::move(file));
     if (files.empty()) throw InputError(source.string() + ": no image or video files in this folder");
     return files;
   }

@@ -96,7 +96,7 @@ void write_datastore(const std::filesystem::path& dir, const std::vector<nlohman
   for (std::int64_t start = 0; start < rows; start += chunk) {
     const std::int64_t m = std::min(chunk, rows - start);
     text_embeddings.read_rows(start, m, buffer.data());
-    check_finite(buffer.data(), m, cols, text_embeddings.path().string(), start);
+    check_embedding_rows(buffer.data(), m, cols, text_embeddings.path().string(), start);
     normalize_rows(buffer.data(), m, cols);
     out.append(buffer.data(), m);
     text_embeddings.release_rows(start, m);

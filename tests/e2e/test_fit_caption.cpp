@@ -124,6 +124,9 @@ TEST_F(FitCaption, BadFitInputs) {
   io::FloatMatrix nan = x;
   nan.row(4)[3] = std::nanf("");
   io::write_npy(bad / "nan.npy", nan);
+  io::FloatMatrix zero = x;
+  std::fill(zero.row(6), zero.row(6) + zero.cols, 0.0f);
+  io::write_npy(bad / "zero.npy", zero);
   const std::string bytes = test::read_bytes(bad / "x.npy");
   test::write_bytes(bad / "truncated.npy", bytes.substr(0, bytes.size() - 100));
   test::write_bytes(bad / "empty.npy", "");
@@ -139,6 +142,7 @@ TEST_F(FitCaption, BadFitInputs) {
   // Procrustes and least squares both reject W of mismatched rows; here X has 10 rows, Y 400*5.
   expect_failure(fit(x_arg + " --text-embeddings " + syn("text_embeddings.npy").string()), 3, "rows");
   expect_failure(fit(x_arg + " --text-embeddings " + (bad / "nan.npy").string()), 3, "row 4 contains NaN");
+  expect_failure(fit(x_arg + " --text-embeddings " + (bad / "zero.npy").string()), 3, "row 6 is all zeros");
   expect_failure(fit(x_arg + " --text-embeddings " + (bad / "truncated.npy").string()), 3, "truncated");
   expect_failure(fit(x_arg + " --text-embeddings " + (bad / "empty.npy").string()), 3, "empty");
   expect_failure(fit(x_arg + " --text-embeddings " + (bad / "ints.npy").string()), 3, "float32");
@@ -157,7 +161,7 @@ TEST_F(FitCaption, BadFitInputs) {
   // Nothing but the inputs is left in the directory: no temporary or partial files.
   std::size_t entries = 0;
   for ([[maybe_unused]] auto& e : fs::directory_iterator(bad.path())) ++entries;
-  EXPECT_EQ(entries, 8u);
+  EXPECT_EQ(entries, 9u);
 }
 
 TEST_F(FitCaption, BadCaptionInputs) {
@@ -174,6 +178,14 @@ TEST_F(FitCaption, BadCaptionInputs) {
   auto caption = [&](const std::string& args) { return test::run_tool("recap-caption", args); };
 
   expect_failure(caption(run + " --image-embeddings " + (bad / "q16.npy").string() + out), 3, "dimension 16");
+  // A query of zeros has no direction (it would "retrieve" row 0); no rows at all is no run.
+  io::FloatMatrix zero_query = io::read_npy_matrix(syn("queries.npy"));
+  std::fill(zero_query.row(2), zero_query.row(2) + zero_query.cols, 0.0f);
+  io::write_npy(bad / "zero.npy", zero_query);
+  expect_failure(caption(run + " --image-embeddings " + (bad / "zero.npy").string() + out), 3, "row 2 is all zeros");
+  io::write_npy(bad / "none.npy", zero_query.data(), {0, zero_query.cols});
+  expect_failure(caption(run + " --image-embeddings " + (bad / "none.npy").string() + out), 3, "none.npy: has no rows");
+  EXPECT_FALSE(fs::exists(bad / "results.json.partial.jsonl"));
   // Outputs never overwrite an input (--force or not) nor each other.
   const std::string queries_before = test::read_bytes(syn("queries.npy"));
   expect_failure(caption(run + queries + " --force --out " + syn("queries.npy").string()), 2, "is also an input");

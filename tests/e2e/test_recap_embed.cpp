@@ -8,6 +8,7 @@
 
 #include "recap/io/json_file.h"
 #include "recap/io/npy.h"
+#include "recap/io/npy_tensor.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -144,6 +145,11 @@ TEST(RecapEmbed, BadInputsAreOneLineErrors) {
     ASSERT_NE(at, std::string::npos) << r.err;
     EXPECT_EQ(r.err.find('\n', at), r.err.size() - 1) << r.err;
   };
+  // A NaN pixel would make a NaN embedding.
+  auto pixels = recap::io::read_npy_float(tiny_vit() / "input_pixels.npy");
+  pixels.values[pixels.values.size() - 5] = std::nanf("");
+  recap::io::write_npy(dir / "nan_pixels.npy", pixels.values.data(), pixels.shape);
+  expect(model + " --pixels " + q(dir / "nan_pixels.npy") + " --out " + q(dir / "o.npy"), 3, "contains NaN");
   // An output is never an input, even with --force.
   recap::test::write_bytes(dir / "captions.txt", "a dog\n");
   expect(model + " --texts " + q(dir / "captions.txt") + " --force --out " + q(dir / "captions.txt"), 2, "is also an input");

@@ -12,7 +12,7 @@ void normalize_rows(float* data, std::int64_t rows, std::int64_t cols);
 inline void normalize_rows(io::FloatMatrix& m) { normalize_rows(m.data(), m.rows, m.cols); }
 
 // Copies `rows` rows from src to dst in one pass, checking that each is finite (as
-// check_finite) and L2-normalising it when `normalize` is set. Runs on `threads` threads.
+// check_finite) and, when `normalize` is set, not all zeros, and L2-normalising it then. Runs on `threads` threads.
 void copy_checked_rows(const float* src, float* dst, std::int64_t rows, std::int64_t cols, bool normalize,
                        const std::string& source, std::int64_t first_row = 0, int threads = 1);
 
@@ -22,6 +22,15 @@ void check_finite(const float* data, std::int64_t rows, std::int64_t cols, const
                   std::int64_t first_row = 0);
 inline void check_finite(const io::FloatMatrix& m, const std::string& source) {
   check_finite(m.data(), m.rows, m.cols, source);
+}
+
+// As check_finite, and also refuses a row of zeros ("row i is all zeros"): no encoder
+// produces one, and it has no direction to normalise or compare (a zero query would tie
+// with every caption and "retrieve" row 0).
+void check_embedding_rows(const float* data, std::int64_t rows, std::int64_t cols, const std::string& source,
+                          std::int64_t first_row = 0);
+inline void check_embedding_rows(const io::FloatMatrix& m, const std::string& source) {
+  check_embedding_rows(m.data(), m.rows, m.cols, source);
 }
 
 }  // namespace recap
