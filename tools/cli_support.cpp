@@ -1,5 +1,6 @@
 #include "cli_support.h"
 
+#include <cctype>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
@@ -32,6 +33,15 @@ std::string config_file(int argc, char** argv) {
     if (arg.rfind("--config=", 0) == 0) return arg.substr(9);
   }
   return "--config";
+}
+
+// LibTorch's errors carry a C++ backtrace after their message ("Exception raised from
+// ... frame #0 ..."): a user needs the message.
+std::string without_backtrace(std::string text) {
+  const auto at = text.find("Exception raised from");
+  if (at != std::string::npos) text.erase(at);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  return text;
 }
 
 int report(ExitCode code, const std::string& message) {
@@ -123,7 +133,7 @@ int run(CLI::App& app, int argc, char** argv, const std::function<void()>& body)
   } catch (const std::filesystem::filesystem_error& e) {
     return report(ExitCode::bad_input, e.what());
   } catch (const std::exception& e) {
-    return report(ExitCode::internal, std::string("internal error: ") + e.what());
+    return report(ExitCode::internal, "internal error: " + without_backtrace(e.what()));
   }
 }
 

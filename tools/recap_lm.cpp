@@ -105,7 +105,9 @@ int main(int argc, char** argv) {
         for (std::size_t i = 0; i < ids.values.size(); ++i) mask.values[i] = ids.values[i] != lm.info().pad_token_id;
       }
     } else {
-      prompts = prompt.empty() ? read_prompts(prompts_file) : std::vector<std::string>{prompt};
+      if (app.count("--prompt") > 0 && prompt.find_first_not_of(" \t\r\n") == std::string::npos)
+        throw UsageError("--prompt is empty");
+      prompts = app.count("--prompt") > 0 ? std::vector<std::string>{prompt} : read_prompts(prompts_file);
       std::vector<std::vector<std::int64_t>> lists;
       for (const auto& p : prompts) lists.push_back(lm.tokenizer().encode(p, true, max_input_tokens));
       ids = models::IdRows::from_lists(lists, lm.info().pad_token_id, &mask);

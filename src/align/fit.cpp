@@ -110,7 +110,7 @@ FitResult fit_in_memory(const io::FloatMatrix& x, const io::FloatMatrix& y, cons
   Stopwatch clock;
   const bool need_xtx = options.method != Method::procrustes || x.cols > y.cols;
   GramAccumulator gram(x.cols, y.cols, need_xtx, options.precision);
-  const std::int64_t chunk = std::max<std::int64_t>(1, options.chunk_rows);
+  const std::int64_t chunk = std::clamp<std::int64_t>(options.chunk_rows, 1, std::max<std::int64_t>(1, x.rows));
   std::vector<float> bx, by;
   for (std::int64_t start = 0; start < x.rows; start += chunk) {
     const std::int64_t m = std::min(chunk, x.rows - start);
@@ -162,7 +162,8 @@ FitResult fit_from_files(const FitInputs& inputs, const FitOptions& options, con
 
   const bool need_xtx = options.method != Method::procrustes || x.cols() > y.cols();
   GramAccumulator gram(x.cols(), y.cols(), need_xtx, options.precision);
-  const std::int64_t chunk = std::max<std::int64_t>(1, options.chunk_rows);
+  // A chunk larger than the data buys nothing: never allocate past the pairs there are.
+  const std::int64_t chunk = std::clamp<std::int64_t>(options.chunk_rows, 1, n);
   std::vector<float> bx(static_cast<std::size_t>(chunk * x.cols())), by(static_cast<std::size_t>(chunk * y.cols()));
   // Pages behind a monotone reader can be dropped once used; random access keeps them.
   const bool x_sequential = pairs.empty() || is_sorted_column(pairs, 0);

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 
 #include "recap/common/error.h"
 #include "recap/io/json_file.h"
@@ -72,8 +73,14 @@ std::string file_identity(const fs::path& path) {
   if (::stat(path.c_str(), &st) != 0) throw InputError(path.string() + ": cannot stat: " + std::strerror(errno));
   std::error_code ec;
   const fs::path absolute = fs::absolute(path, ec);
+  // With the first 4 KiB of content: a file rewritten within the same second at the same
+  // size (a re-export of a dataset) is not mistaken for the old one.
+  std::string head(4096, '\0');
+  std::ifstream in(path, std::ios::binary);
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
   return (ec ? path : absolute).lexically_normal().string() + "|" + std::to_string(st.st_size) + "|" +
-         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "|" + hex64(hash64(head, 0));
 }
 
 fs::path default_cache_root() {

@@ -95,6 +95,15 @@ ClipConfig infer_openai_config(const StateDict& state, int text_heads, int visio
   c.text_layers = count_indices(state, "transformer.resblocks.");
   c.text_mlp = static_cast<int>(need(state, "transformer.resblocks.0.mlp.c_fc.weight", source).size(0));
   c.text_heads = heads_by_rule(c.text_width, text_heads, "text", source);
+  // Attention splits the width into equal heads; anything else cannot be this model's.
+  // (The ResNet's attention pool splits the embedding width 32 x vision_width.)
+  const int pooled_width = c.vit ? c.vision_width : c.vision_width * 32;
+  if (c.vision_heads <= 0 || pooled_width % c.vision_heads != 0)
+    throw InputError(source + ": " + std::to_string(c.vision_heads) + " vision attention heads do not divide the width " +
+                     std::to_string(pooled_width) + " (check num_attention_heads or --vision-heads)");
+  if (c.text_heads <= 0 || c.text_width % c.text_heads != 0)
+    throw InputError(source + ": " + std::to_string(c.text_heads) + " text attention heads do not divide the width " +
+                     std::to_string(c.text_width) + " (check num_attention_heads or --text-heads)");
   return c;
 }
 

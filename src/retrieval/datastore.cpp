@@ -1,9 +1,9 @@
 #include "recap/retrieval/datastore.h"
 
-
 #include "recap/common/error.h"
 #include "recap/common/rows.h"
 #include "recap/io/json_file.h"
+#include "recap/text/clip_text.h"
 
 namespace recap::retrieval {
 namespace {
@@ -18,6 +18,9 @@ nlohmann::json to_record(const nlohmann::json& value, const std::string& where) 
     throw InputError(where + ": expected a caption string or an object with a \"caption\" string");
   }
   const std::string& text = record["caption"].get_ref<const std::string&>();
+  // The same checks recap-embed makes on the same file: invalid UTF-8 is refused, never
+  // turned into U+FFFD when the datastore is written.
+  text::check_utf8(text, where);
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) throw InputError(where + ": empty caption");
   return record;
 }

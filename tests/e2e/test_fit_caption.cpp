@@ -203,6 +203,17 @@ TEST_F(FitCaption, BadCaptionInputs) {
   EXPECT_EQ(test::read_bytes(bad / "results.json"), "precious");
 }
 
+// A chunk larger than the data is the data: --chunk-rows 2000000000 allocates nothing
+// more than the pairs need, and gives the same W.
+TEST_F(FitCaption, HugeChunkRowsIsTheWholeSet) {
+  ASSERT_EQ(test::run_tool("recap-fit", fit_args(path("run-chunk-a").string())).status, 0);
+  auto huge = test::run_tool("recap-fit", fit_args(path("run-chunk-b").string()) + " --chunk-rows 2000000000");
+  ASSERT_EQ(huge.status, 0) << huge.err;
+  const auto a = io::read_npy_matrix(path("run-chunk-a") / "mapping.npy");
+  const auto b = io::read_npy_matrix(path("run-chunk-b") / "mapping.npy");
+  for (std::size_t i = 0; i < a.values.size(); ++i) EXPECT_NEAR(a.values[i], b.values[i], 1e-5);
+}
+
 TEST_F(FitCaption, JsonConfigSuppliesDefaults) {
   test::TempDir dir;
   test::write_bytes(dir / "config.json", R"({"k": 3, "fit": {"method": "ridge", "lambda": 0.25}})");
@@ -258,4 +269,22 @@ TEST_F(FitCaption, ResumeIsKeyedOnContentNotPaths) {
   auto restart = test::run_tool("recap-caption", args + " --force");
   ASSERT_EQ(restart.status, 0) << restart.err;
   EXPECT_EQ(io::read_json(dir / "r.json").size(), 60u);
+}
+
+// recap-fit reads a caption file as recap-embed does: a byte-order mark is dropped, and
+// invalid UTF-8 is refused with its line (never written to the datastore as U+FFFD).
+TEST_F(FitCaption, CaptionFilesAreReadAsRecapEmbedReadsThem) {
+  test::TempDir dir;
+  io::FloatMatrix x = test::random_normal(3, 8, 1), y = test::random_normal(3, 8, 2);
+  io::write_npy(dir / "x.npy", x);
+  io::write_npy(dir / "y.npy", y);
+  const std::string args = "--image-embeddings " + (dir / "x.npy").string() + " --text-embeddings " +
+                           (dir / "y.npy").string() + " --captions " + (dir / "c.txt").string() + " --out ";
+  test::write_bytes(dir / "c.txt", "\xEF\xBB\xBF" "a dog\na cat\na bird\n");
+  auto ok = test::run_tool("recap-fit", args + (dir / "run").string());
+  ASSERT_EQ(ok.status, 0) << ok.err;
+  EXPECT_EQ(io::read_jsonl(dir / "run" / "datastore" / "captions.jsonl")[0]["caption"], "a dog");
+  test::write_bytes(dir / "c.txt", "a dog\ncaf\xE9\na bird\n");
+  expect_failure(test::run_tool("recap-fit", args + (dir / "run2").string()), 3, "c.txt:2: not valid UTF-8");
+  EXPECT_FALSE(fs::exists(dir / "run2"));
 }

@@ -319,4 +319,6 @@ TEST(RecapLm, GenerationsAndLogitsMatchTheGolden) {
   expect_failure(test::run_tool("recap-lm", "--lm " + q(g) + " --input-ids " + q(dir / "bad.npy") + " --out " + q(dir / "x.json")),
                  3, "outside the vocabulary");
   expect_failure(test::run_tool("recap-lm", "--lm " + q(g) + " --prompt hi --out " + q(dir / "beam.json")), 2, "--force");
+  expect_failure(test::run_tool("recap-lm", "--lm " + q(g) + " --prompt '' --out " + q(dir / "empty.json")), 2,
+                 "--prompt is empty");
 }

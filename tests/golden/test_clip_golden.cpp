@@ -136,6 +136,24 @@ TEST(ClipGolden, TinyVitTorchScriptRecordsHeads) {
             std::string::npos);
 }
 
+// Heads that do not divide the width cannot belong to these weights: a one-line input
+// error naming the file, not LibTorch's "shape '[1, 5, 3, 10]' is invalid" at run time.
+TEST(ClipLoad, HeadsThatDoNotDivideTheWidthAreRefused) {
+  ClipLoadOptions text = safetensors_options(), vision = safetensors_options();
+  text.text_heads = 3;     // text width 32
+  vision.vision_heads = 5;  // vision width 64
+  for (const auto* options : {&text, &vision}) {
+    try {
+      ClipModel::load(golden("tiny-vit") / "openai_state_dict.safetensors", *options);
+      ADD_FAILURE() << "accepted heads that do not divide the width";
+    } catch (const recap::InputError& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find("openai_state_dict.safetensors: "), std::string::npos) << message;
+      EXPECT_NE(message.find("heads do not divide the width"), std::string::npos) << message;
+    }
+  }
+}
+
 TEST(ClipLoad, MissingAndUnexpectedKeysAreListedInOneError) {
   // The tiny-vit OpenAI safetensors with one tensor renamed in its JSON header: the
   // loader must name both the missing and the unexpected key.

@@ -15,7 +15,8 @@ nlohmann::json read_json(const std::filesystem::path& path);
 // One JSON value per non-empty line.
 std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& path);
 
-// The lines of a text file, without their "\n" or "\r\n" (empty lines kept).
+// The lines of a text file, without their "\n" or "\r\n" (empty lines kept); a UTF-8
+// byte-order mark before the first line is dropped.
 std::vector<std::string> read_lines(const std::filesystem::path& path);
 
 // Atomic writes; `indent` < 0 writes compactly.
