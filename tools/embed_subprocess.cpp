@@ -121,13 +121,13 @@ EmbedSubprocess::Images EmbedSubprocess::embed_images(const std::vector<fs::path
   io::write_text_file(scratch / "images.txt", list);
   Images images{scratch / "images.npy", {}};
   std::vector<std::string> args = {"--images", (scratch / "images.txt").string(), "--out", images.embeddings.string(),
-                                   "--ids-out", (scratch / "image_ids.json").string()};
+                                   "--files-out", (scratch / "image_files.json").string()};
   if (normalize) args.push_back("--normalize");
   if (settings_.strict) args.push_back("--strict");
   run(args);
-  // --ids-out lists the kept files in input order: walk both lists together (a file
+  // --files-out lists the kept files in input order: walk both lists together (a file
   // listed twice keeps both of its rows apart).
-  const auto kept = io::read_json(scratch / "image_ids.json");
+  const auto kept = io::read_json(scratch / "image_files.json");
   std::size_t next = 0;
   for (const auto& id : kept) {
     while (next < names.size() && names[next] != id.get<std::string>()) ++next;

@@ -95,7 +95,7 @@ const std::vector<std::string> kAllToolOptions = {
     "attention-mask", "batch-size", "bootstrap", "cache", "candidate-beams", "candidate-embeddings",
     "candidate-samples", "captions", "captions-per-image", "chunk-rows", "clip", "clip-weight", "concepts", "config",
     "dataset", "datastore", "decoder-input-ids", "decoding", "details", "device", "dim", "dtype", "early-stopping",
-    "force", "help", "html", "ids", "ids-out", "image-embeddings", "image-ids", "image-noise", "images", "input-ids",
+    "files-out", "force", "help", "html", "ids", "ids-out", "image-embeddings", "image-ids", "image-noise", "images", "input-ids",
     "java", "java-timeout", "json", "k", "lambda", "length-penalty", "lm", "logits-out", "mapping", "max-image-pixels",
     "max-input-tokens", "max-new-tokens", "meteor-jar", "method", "metrics", "min-new-tokens", "no-cache",
     "no-kv-cache", "no-normalize", "no-repeat-ngram-size", "no-texts", "no-tokenize", "normalize", "num-beams",

@@ -8,7 +8,6 @@
 #include <fstream>
 #include <map>
 #include <optional>
-#include <regex>
 
 #include "cli_support.h"
 #include "lm_options.h"
@@ -19,6 +18,7 @@
 #include "recap/caption/retrieval_captioner.h"
 #include "recap/common/error.h"
 #include "recap/common/rows.h"
+#include "recap/data/media_index.h"
 #include "recap/io/atomic_file.h"
 #include "recap/io/json_file.h"
 #include "recap/io/npy.h"
@@ -38,28 +38,6 @@ bool run_normalizes(const fs::path& run) {
   const auto path = run / "mapping.json";
   if (!fs::exists(path)) return true;
   return io::read_json(path).value("normalize", true);
-}
-
-// Image ids from file names: the trailing number of every stem when all have one and they
-// are distinct (COCO_val2014_000000321647.jpg -> 321647, Flickr's 1000092795.jpg), else the
-// paths relative to the input folder.
-std::vector<nlohmann::json> ids_from_files(const std::vector<fs::path>& files, const fs::path& root) {
-  static const std::regex trailing(R"((\d+)$)");
-  std::vector<nlohmann::json> numeric, names;
-  std::set<long long> seen;
-  bool all_numeric = true;
-  for (const auto& f : files) {
-    const std::string stem = f.stem().string();
-    std::smatch m;
-    if (all_numeric && std::regex_search(stem, m, trailing) && m.str(1).size() < 18 && seen.insert(std::stoll(m.str(1))).second) {
-      numeric.emplace_back(std::stoll(m.str(1)));
-    } else {
-      all_numeric = false;
-    }
-    const fs::path base = fs::is_directory(root) ? root : root.parent_path();
-    names.emplace_back(f.lexically_relative(base).string());
-  }
-  return all_numeric ? numeric : names;
 }
 
 // The keys (dotted, e.g. "content.mapping") whose values differ between two settings.
@@ -316,7 +294,7 @@ int main(int argc, char** argv) {
       if (!fs::exists(images_path)) throw InputError(images_path.string() + ": no such file or directory");
       files = models::list_media(images_path);
       if (files.empty()) throw InputError(images_path.string() + ": no images found");
-      ids = ids_from_files(files, images_path);
+      ids = data::image_ids_of_files(files, images_path);
     } else {
       queries = io::read_npy_matrix(embeddings_path);
       check_embedding_rows(queries, embeddings_path.string());

@@ -9,6 +9,7 @@
 #include "cli_support.h"
 #include "recap/common/error.h"
 #include "recap/common/rows.h"
+#include "recap/data/media_index.h"
 #include "recap/io/atomic_file.h"
 #include "recap/io/json_file.h"
 #include "recap/io/npy.h"
@@ -79,7 +80,7 @@ int main(int argc, char** argv) {
   cli::add_common_options(app, common);
   fs::path model_path, out, tokenizer_path, cache_dir;
   std::optional<fs::path> pixels_in, token_ids_in, texts_in, images_in;
-  fs::path token_ids_out, pixels_out, ids_out;
+  fs::path token_ids_out, pixels_out, ids_out, files_out;
   std::string prefix, device = "cpu", dtype = "float32";
   models::EmbedOptions embed;
   bool force = false, no_cache = false;
@@ -100,7 +101,9 @@ int main(int argc, char** argv) {
   app.add_option("--prefix", prefix, "Text prepended to every caption of --texts (e.g. \"A photo depicts \")");
   app.add_option("--token-ids-out", token_ids_out, "With --texts: also write the N x 77 int64 token ids");
   app.add_option("--pixels-out", pixels_out, "With --images: also write the preprocessed N x 3 x R x R pixels");
-  app.add_option("--ids-out", ids_out, "With --images: JSON list naming the file of each output row");
+  app.add_option("--files-out", files_out, "With --images: JSON list of the file each output row came from, as listed");
+  app.add_option("--ids-out", ids_out, "With --images: JSON list of the image id of each output row (the number in COCO-style names, else "
+                 "the path relative to the folder), as recap-caption and recap-score name images");
   app.add_option("--video-frames", embed.video_frames, "Frames sampled uniformly per video (mean-pooled)")
       ->check(cli::kPositive);
   app.add_flag("--strict", embed.strict, "Fail on the first unreadable image instead of skipping it");
@@ -119,11 +122,12 @@ int main(int argc, char** argv) {
   return cli::run(app, argc, argv, [&] {
     vision::set_max_image_pixels(max_image_pixels);
     if (!token_ids_out.empty() && !texts_in) throw UsageError("--token-ids-out needs --texts");
-    if ((!pixels_out.empty() || !ids_out.empty()) && !images_in) throw UsageError("--pixels-out and --ids-out need --images");
+    if ((!pixels_out.empty() || !ids_out.empty() || !files_out.empty()) && !images_in)
+      throw UsageError("--pixels-out, --ids-out and --files-out need --images");
     if (!prefix.empty() && !texts_in) throw UsageError("--prefix needs --texts");
     io::check_output_plan({{model_path, tokenizer_path, pixels_in.value_or(""), token_ids_in.value_or(""),
                             texts_in.value_or(""), images_in.value_or("")},
-                           {out, token_ids_out, pixels_out, ids_out},
+                           {out, token_ids_out, pixels_out, ids_out, files_out},
                            {},
                            force});
     models::ClipLoadOptions load;
@@ -205,12 +209,15 @@ int main(int argc, char** argv) {
         io::write_npy(pixels_out, pixels.data(), {static_cast<std::int64_t>(pixels.size() / (3 * r * r)), 3, r, r});
       }
       if (!ids_out.empty()) {
-        const bool from_folder = fs::is_directory(*images_in);
-        nlohmann::json names = nlohmann::json::array();
-        for (std::size_t i : media.kept) {
-          names.push_back(from_folder ? files[i].lexically_relative(*images_in).string() : files[i].string());
-        }
-        io::write_json(ids_out, names);
+        const auto all_ids = data::image_ids_of_files(files, *images_in);
+        nlohmann::json ids = nlohmann::json::array();
+        for (std::size_t i : media.kept) ids.push_back(all_ids[i]);
+        io::write_json(ids_out, ids);
+      }
+      if (!files_out.empty()) {
+        nlohmann::json kept_files = nlohmann::json::array();
+        for (std::size_t i : media.kept) kept_files.push_back(files[i].string());
+        io::write_json(files_out, kept_files);
       }
     }
     io::write_npy(out, result);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
+#include <regex>
 
 #include "recap/common/error.h"
 #include "recap/io/folder_walk.h"
@@ -89,6 +91,24 @@ std::optional<fs::path> MediaIndex::find(const std::string& id) const {
     throw InputError(source_.string() + ": image " + id + " matches more than one file (" + distinct[0].string() +
                      ", " + distinct[1].string() + ")");
   return distinct.front();
+}
+
+std::vector<nlohmann::json> image_ids_of_files(const std::vector<fs::path>& files, const fs::path& root) {
+  static const std::regex trailing(R"((\d+)$)");
+  std::vector<nlohmann::json> numeric, names;
+  std::set<long long> seen;
+  bool all_numeric = true;
+  const fs::path base = fs::is_directory(root) ? root : root.parent_path();
+  for (const auto& f : files) {
+    const std::string stem = f.stem().string();
+    std::smatch m;
+    if (all_numeric && std::regex_search(stem, m, trailing) && m.str(1).size() < 18 && seen.insert(std::stoll(m.str(1))).second)
+      numeric.emplace_back(std::stoll(m.str(1)));
+    else
+      all_numeric = false;
+    names.emplace_back(f.lexically_relative(base).string());
+  }
+  return all_numeric ? numeric : names;
 }
 
 }  // namespace recap::data

@@ -8,6 +8,7 @@
 //  - a .json object {"<id>": "<path>"} (paths relative to the JSON's folder).
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,5 +33,13 @@ class MediaIndex {
   std::filesystem::path source_;
   std::map<std::string, std::vector<std::filesystem::path>> files_;
 };
+
+// The image id each file of a listing goes by, the one rule recap-caption (results),
+// recap-embed (--ids-out) and recap-score (--image-ids) share: when every file name ends
+// in a distinct number (COCO_val2014_000000000042.jpg, Flickr30k's 1000092795.jpg) that
+// number; otherwise each file's path relative to `root` (its folder, or the folder of a
+// list file).
+std::vector<nlohmann::json> image_ids_of_files(const std::vector<std::filesystem::path>& files,
+                                               const std::filesystem::path& root);
 
 }  // namespace recap::data
