@@ -22,10 +22,11 @@ if ! [[ $seconds =~ ^[1-9][0-9]*$ ]]; then
   exit 2
 fi
 missing_clang() {
-  echo "fuzz.sh: $1: install clang-14 and libclang-rt-14-dev" \
-       "(as root: apt-get install --no-install-recommends clang-14 libclang-rt-14-dev)" >&2
+  echo "fuzz.sh: $1: install clang-14 and libclang-rt-14-dev (scripts/setup.sh --fuzz --no-build, as root)" >&2
   exit 2
 }
+# Installs clang-14 and libclang-rt-14-dev when missing (and when allowed to).
+"$root/scripts/setup.sh" --fuzz --no-build >/dev/null || true
 command -v clang++-14 >/dev/null 2>&1 || missing_clang "clang++-14 not found"
 
 # ---------------------------------------------------------------- build
@@ -61,6 +62,10 @@ for target in "${targets[@]}"; do
   if [[ -d $root/tests/fuzz/corpus/$target ]]; then
     cp -R "$root/tests/fuzz/corpus/$target/." "$corpus/"
   fi
+  # Every input that once crashed a parser is replayed first, so a fixed bug stays fixed.
+  for finding in "$root"/tests/fuzz/findings/"$target"-*; do
+    [[ -f $finding ]] && cp "$finding" "$corpus/"
+  done
 
   options=(-max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
            -artifact_prefix="$artifacts/")

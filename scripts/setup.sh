@@ -5,6 +5,7 @@
 #   scripts/setup.sh                 build packages, then configure and build into build/
 #   scripts/setup.sh --bench         also the Python references the benchmarks compare with
 #   scripts/setup.sh --gallery       also the headless browser of scripts/check_gallery.sh
+#   scripts/setup.sh --fuzz          also clang and libFuzzer for scripts/fuzz.sh
 #   scripts/setup.sh --no-build      install only
 #   scripts/setup.sh --list          print "GROUP PACKAGE" for every package named here
 #                                    (read by scripts/check_setup.sh), install nothing
@@ -39,6 +40,9 @@ bench_packages=(
 )
 # scripts/check_gallery.sh renders a captioning gallery in a headless browser.
 gallery_packages=(chromium)
+# scripts/fuzz.sh builds libFuzzer targets with clang (libFuzzer and the sanitizer runtimes
+# come with libclang-rt-14-dev, not with clang-14).
+fuzz_packages=(clang-14 libclang-rt-14-dev)
 
 groups=(build)
 build=1
@@ -46,11 +50,13 @@ for arg in "$@"; do
   case "$arg" in
     --bench) groups+=(bench) ;;
     --gallery) groups+=(gallery) ;;
+    --fuzz) groups+=(fuzz) ;;
     --no-build) build=0 ;;
     --list)
       for p in "${build_packages[@]}"; do echo "build $p"; done
       for p in "${bench_packages[@]}"; do echo "bench $p"; done
       for p in "${gallery_packages[@]}"; do echo "gallery $p"; done
+      for p in "${fuzz_packages[@]}"; do echo "fuzz $p"; done
       exit 0 ;;
     *) echo "setup.sh: unknown option '$arg' (see the comment at the top of scripts/setup.sh)" >&2; exit 2 ;;
   esac

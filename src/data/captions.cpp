@@ -22,6 +22,13 @@ bool valid_utf8(const std::string& s) {
   return true;
 }
 
+// A string field of an object, "" when absent; InputError when it is not a string.
+std::string string_field(const nlohmann::json& object, const char* key, const std::string& where) {
+  if (!object.contains(key)) return "";
+  if (!object[key].is_string()) throw InputError(where + ": \"" + key + "\" is not a string");
+  return object[key].get<std::string>();
+}
+
 }  // namespace
 
 std::string caption_text(const nlohmann::json& value, const std::string& where) {
@@ -48,6 +55,7 @@ ReferenceSet read_references(const std::filesystem::path& path, const std::optio
   if (doc.is_object() && doc.contains("annotations")) {
     if (split) throw UsageError(name + ": --split applies to Karpathy split files, not COCO annotations");
     const auto& list = doc["annotations"];
+    if (!list.is_array()) throw InputError(name + ": \"annotations\" is not a list");
     for (std::size_t i = 0; i < list.size(); ++i) {
       const std::string where = name + ": annotation " + std::to_string(i);
       if (!list[i].is_object() || !list[i].contains("image_id") || !list[i].contains("caption"))
@@ -55,16 +63,23 @@ ReferenceSet read_references(const std::filesystem::path& path, const std::optio
       add(id_key(list[i]["image_id"]), caption_text(list[i]["caption"], where));
     }
   } else if (doc.is_object() && doc.contains("images") && doc["images"].is_array() && !doc["images"].empty() &&
-             doc["images"][0].contains("sentences")) {
-    for (std::size_t i = 0; i < doc["images"].size(); ++i) {
-      const auto& image = doc["images"][i];
-      if (split && image.value("split", "") != *split) continue;
+             doc["images"][0].is_object() && doc["images"][0].contains("sentences")) {
+    const auto& images = doc["images"];
+    for (std::size_t i = 0; i < images.size(); ++i) {
+      const std::string where = name + ": image " + std::to_string(i);
+      const auto& image = images[i];
+      if (!image.is_object() || !image.contains("sentences") || !image["sentences"].is_array())
+        throw InputError(where + ": needs a \"sentences\" list");
+      if (split && string_field(image, "split", where) != *split) continue;
       const std::string key = image.contains("cocoid") ? id_key(image["cocoid"])
-                                                       : std::filesystem::path(image.value("filename", "")).stem().string();
-      if (key.empty()) throw InputError(name + ": image " + std::to_string(i) + " has neither \"cocoid\" nor \"filename\"");
+                                                       : std::filesystem::path(string_field(image, "filename", where)).stem().string();
+      if (key.empty()) throw InputError(where + " has neither \"cocoid\" nor \"filename\"");
       refs.captions[key];  // an image without sentences is reported by the scorer
-      for (const auto& sentence : image["sentences"])
-        add(key, caption_text(sentence.value("raw", nlohmann::json()), name + ": image " + key));
+      for (const auto& sentence : image["sentences"]) {
+        if (!sentence.is_object() || !sentence.contains("raw"))
+          throw InputError(name + ": image " + key + ": a sentence without \"raw\" text");
+        add(key, caption_text(sentence["raw"], name + ": image " + key));
+      }
     }
     if (split && refs.captions.empty()) throw InputError(name + ": no images in split '" + *split + "'");
   } else {

@@ -33,6 +33,7 @@ std::string dtype_name(DType dtype) {
 }
 
 void convert_to_float(DType dtype, const std::byte* src, std::size_t count, float* dst) {
+  if (count == 0) return;  // an empty array's pointers may be null, which memcpy must not see
   switch (dtype) {
     case DType::f32:
       std::memcpy(dst, src, count * sizeof(float));

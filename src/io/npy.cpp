@@ -258,16 +258,18 @@ std::vector<std::int64_t> read_npy_int64(const std::filesystem::path& path, std:
   const auto count = static_cast<std::size_t>(header.element_count());
   std::vector<std::int64_t> values(count);
   const std::byte* src = file.data() + header.data_offset;
-  if (header.dtype == DType::i64) {
+  if (header.dtype != DType::i64 && header.dtype != DType::i32)
+    throw InputError(path.string() + ": expected an int32 or int64 array, got " + dtype_name(header.dtype));
+  if (count == 0) {
+    // nothing to copy (and an empty vector's data() may be null, which memcpy must not see)
+  } else if (header.dtype == DType::i64) {
     std::memcpy(values.data(), src, count * 8);
-  } else if (header.dtype == DType::i32) {
+  } else {
     for (std::size_t i = 0; i < count; ++i) {
       std::int32_t v;
       std::memcpy(&v, src + 4 * i, 4);
       values[i] = v;
     }
-  } else {
-    throw InputError(path.string() + ": expected an int32 or int64 array, got " + dtype_name(header.dtype));
   }
   if (shape != nullptr) *shape = header.shape;
   return values;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <nlohmann/json.hpp>
 
 #include "recap/common/checked_size.h"
@@ -23,6 +24,23 @@ DType parse_dtype(const std::string& name, const std::string& source, const std:
                    " (supported: F32, F16, BF16, F64, I64, I32, U8, BOOL)");
 }
 
+// A JSON array of integers. nlohmann would convert 1e20 or -1 to an integer type as C++
+// casts do (undefined behaviour when out of range): only integers that fit are accepted.
+template <typename T>
+std::vector<T> integers(const nlohmann::json& value, const std::string& source, const std::string& tensor,
+                        const char* what) {
+  if (!value.is_array())
+    throw InputError(source + ": tensor '" + tensor + "' has a " + what + " that is not an array");
+  std::vector<T> out;
+  for (const auto& v : value) {
+    const bool fits = std::is_signed_v<T> ? v.is_number_integer() : v.is_number_unsigned();
+    if (!fits) throw InputError(source + ": tensor '" + tensor + "' has a " + what + " entry that is not " +
+                                (std::is_signed_v<T> ? "an " : "a non-negative ") + "integer: " + v.dump());
+    out.push_back(v.get<T>());
+  }
+  return out;
+}
+
 }  // namespace
 
 std::int64_t TensorView::element_count() const {
@@ -39,6 +57,7 @@ std::vector<float> TensorView::to_float() const {
 
 std::vector<std::int64_t> TensorView::to_int64() const {
   std::vector<std::int64_t> out(static_cast<std::size_t>(element_count()));
+  if (out.empty()) return out;  // an empty tensor's pointers may be null, which memcpy must not see
   if (dtype == DType::i64) {
     std::memcpy(out.data(), data, out.size() * 8);
   } else if (dtype == DType::i32) {
@@ -86,8 +105,8 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : file_(path
       TensorView view;
       view.name = it.key();
       view.dtype = parse_dtype(entry.at("dtype").get<std::string>(), source, view.name);
-      view.shape = entry.at("shape").get<std::vector<std::int64_t>>();
-      const auto offsets = entry.at("data_offsets").get<std::vector<std::uint64_t>>();
+      view.shape = integers<std::int64_t>(entry.at("shape"), source, view.name, "shape");
+      const auto offsets = integers<std::uint64_t>(entry.at("data_offsets"), source, view.name, "data_offsets");
       if (offsets.size() != 2 || offsets[0] > offsets[1] || offsets[1] > data_size)
         throw InputError(source + ": tensor '" + view.name + "' has data_offsets outside the " +
                          std::to_string(data_size) + "-byte data section (file truncated?)");
@@ -108,10 +127,15 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : file_(path
       throw InputError(source + ": tensor '" + it.key() + "' has a malformed header entry (" + e.what() + ")");
     }
   }
+  // Sorted by start, a non-empty span overlaps an earlier one exactly when it starts
+  // before the furthest end seen so far (empty tensors hold no bytes and are skipped).
   std::sort(spans.begin(), spans.end());
-  for (std::size_t i = 1; i < spans.size(); ++i)
-    if (spans[i].first < spans[i - 1].second && spans[i].first != spans[i].second)
-      throw InputError(source + ": two tensors share bytes in the data section (corrupt file)");
+  std::size_t furthest_end = 0;
+  for (const auto& [begin, end] : spans) {
+    if (begin == end) continue;
+    if (begin < furthest_end) throw InputError(source + ": two tensors share bytes in the data section (corrupt file)");
+    furthest_end = std::max(furthest_end, end);
+  }
 }
 
 const TensorView* SafetensorsFile::find(const std::string& name) const {

@@ -159,3 +159,17 @@ TEST_F(NpyBadInput, ShapesThatWrapAround64BitsAreRefusedByEveryReader) {
     EXPECT_THROW(io::read_npy_float(dir_ / "wrap.npy"), InputError);
   }
 }
+
+// Found by tests/fuzz/fuzz_npy_header: empty arrays read as empty (no memcpy from null).
+TEST(Npy, EmptyArraysReadAsEmpty) {
+  test::TempDir dir;
+  const std::int64_t none[1] = {0};
+  io::write_npy(dir / "ints.npy", none, {0});
+  EXPECT_TRUE(io::read_npy_int64(dir / "ints.npy").empty());
+  const float nothing[1] = {0};
+  io::write_npy(dir / "floats.npy", nothing, {0, 3});
+  EXPECT_EQ(io::read_npy_matrix(dir / "floats.npy").rows, 0);
+  EXPECT_TRUE(io::read_npy_float(dir / "floats.npy").values.empty());
+  // An empty array of the wrong type is still the wrong type.
+  EXPECT_THROW(io::read_npy_int64(dir / "floats.npy"), InputError);
+}

@@ -108,3 +108,34 @@ TEST_F(SafetensorsBadInput, ShapesThatWrapAround64BitsAreRefused) {
     expect_refused(make_file(header, floats({1, 2})), "too large");
   }
 }
+
+// Found by tests/fuzz/fuzz_safetensors_header: shapes and offsets must be integers (nlohmann
+// would cast 1e20 to int64, undefined behaviour); an empty tensor between two overlapping
+// ones must not hide the overlap; empty tensors read as empty.
+TEST_F(SafetensorsBadInput, ShapesAndOffsetsMustBeIntegers) {
+  expect_refused(make_file({{"w", {{"dtype", "F32"}, {"shape", {1e20}}, {"data_offsets", {0, 8}}}}}, floats({1, 2})),
+                 "not an integer");
+  expect_refused(make_file({{"w", {{"dtype", "F32"}, {"shape", {2}}, {"data_offsets", {0.5, 8}}}}}, floats({1, 2})),
+                 "not a non-negative integer");
+  expect_refused(make_file({{"w", {{"dtype", "F32"}, {"shape", {2}}, {"data_offsets", {-8, 8}}}}}, floats({1, 2})),
+                 "not a non-negative integer");
+  expect_refused(make_file({{"w", {{"dtype", "F32"}, {"shape", "2"}, {"data_offsets", {0, 8}}}}}, floats({1, 2})),
+                 "not an array");
+}
+
+TEST_F(SafetensorsBadInput, OverlapBehindAnEmptyTensorIsFound) {
+  nlohmann::json header = {{"a", {{"dtype", "F32"}, {"shape", {4}}, {"data_offsets", {0, 16}}}},
+                           {"b", {{"dtype", "F32"}, {"shape", {0}}, {"data_offsets", {4, 4}}}},
+                           {"c", {{"dtype", "F32"}, {"shape", {1}}, {"data_offsets", {8, 12}}}}};
+  expect_refused(make_file(header, floats({1, 2, 3, 4})), "share bytes");
+}
+
+TEST(Safetensors, EmptyTensorsReadAsEmpty) {
+  test::TempDir dir;
+  nlohmann::json header = {{"f", {{"dtype", "F32"}, {"shape", {0, 3}}, {"data_offsets", {0, 0}}}},
+                           {"i", {{"dtype", "I64"}, {"shape", {0}}, {"data_offsets", {0, 0}}}}};
+  test::write_bytes(dir / "empty.safetensors", make_file(header, ""));
+  io::SafetensorsFile file(dir / "empty.safetensors");
+  EXPECT_TRUE(file.at("f").to_float().empty());
+  EXPECT_TRUE(file.at("i").to_int64().empty());
+}
