@@ -38,14 +38,6 @@ const text::ClipTokenizer& tokenizer() {
   return *t;
 }
 
-bool valid_utf8(std::string_view s) {
-  try {
-    text::check_utf8(s, "output");
-    return true;
-  } catch (const InputError&) {
-    return false;
-  }
-}
 
 // `s` without Unicode White_Space characters (what encode() skips between pieces).
 std::u32string without_whitespace(std::string_view s) {
@@ -89,7 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   fuzz::guard([&] {
     const std::string cleaned = text::clip_clean_text(input);
-    FUZZ_CHECK(valid_utf8(cleaned), "clip_clean_text output is not UTF-8");
+    FUZZ_CHECK(fuzz::valid_utf8(cleaned), "clip_clean_text output is not UTF-8");
     if (cleaned.find('<') != std::string::npos) return;
     const auto ids = tok.encode(input);
     const std::string decoded = tok.decode({ids.begin(), ids.end()});
@@ -97,15 +89,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                "decode(encode(x)) != clean(x): '" + decoded + "' vs '" + cleaned + "'");
   });
 
-  fuzz::guard([&] { FUZZ_CHECK(valid_utf8(text::ftfy_fix_text(input)), "ftfy_fix_text output is not UTF-8"); });
+  fuzz::guard([&] { FUZZ_CHECK(fuzz::valid_utf8(text::ftfy_fix_text(input)), "ftfy_fix_text output is not UTF-8"); });
   fuzz::guard([&] {
     const std::string collapsed = text::collapse_whitespace(input);
-    FUZZ_CHECK(valid_utf8(collapsed), "collapse_whitespace output is not UTF-8");
+    FUZZ_CHECK(fuzz::valid_utf8(collapsed), "collapse_whitespace output is not UTF-8");
     FUZZ_CHECK(collapsed.empty() || (collapsed.front() != ' ' && collapsed.back() != ' '), "unstripped ends");
   });
   fuzz::guard([&] {
     const std::string lower = text::unicode_lower(input);
-    if (valid) FUZZ_CHECK(valid_utf8(lower), "unicode_lower output is not UTF-8");
+    if (valid) FUZZ_CHECK(fuzz::valid_utf8(lower), "unicode_lower output is not UTF-8");
   });
   return 0;
 }

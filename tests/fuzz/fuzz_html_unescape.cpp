@@ -13,25 +13,12 @@
 
 using namespace recap;
 
-namespace {
-
-bool valid_utf8(std::string_view s) {
-  try {
-    text::check_utf8(s, "output");
-    return true;
-  } catch (const InputError&) {
-    return false;
-  }
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input = fuzz::as_text(data, size);
   fuzz::guard([&] {
     const std::string out = text::html_unescape(input);
     if (input.find('&') == std::string_view::npos) FUZZ_CHECK(out == input, "text without '&' changed");
-    FUZZ_CHECK(valid_utf8(out) || !valid_utf8(input), "valid UTF-8 in, invalid out");
+    FUZZ_CHECK(fuzz::valid_utf8(out) || !fuzz::valid_utf8(input), "valid UTF-8 in, invalid out");
     FUZZ_CHECK(out.size() <= 8 * input.size() + 64, "output of " + std::to_string(out.size()) + " bytes");
     // CLIP's basic_clean runs it twice.
     (void)text::html_unescape(out);

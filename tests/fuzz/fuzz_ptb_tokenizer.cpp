@@ -16,19 +16,6 @@
 
 using namespace recap;
 
-namespace {
-
-bool valid_utf8(std::string_view s) {
-  try {
-    text::check_utf8(s, "output");
-    return true;
-  } catch (const InputError&) {
-    return false;
-  }
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input = fuzz::as_text(data, size);
   std::vector<std::string> captions;
@@ -46,14 +33,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       FUZZ_CHECK(!token.empty(), "empty token");
       // The only '\n' is the one ptb_tokens() puts between the caption and its context.
       FUZZ_CHECK(token.find('\n') == std::string::npos, "token '" + token + "' crosses into the next caption");
-      FUZZ_CHECK(valid_utf8(token), "token is not UTF-8");
+      FUZZ_CHECK(fuzz::valid_utf8(token), "token is not UTF-8");
       (void)text::is_coco_punctuation(text::lowercase_english(token));
     }
   });
   fuzz::guard_invalid_argument([&] {
     const auto all = text::coco_tokenize_all(captions);
     FUZZ_CHECK(all.size() == captions.size(), "one result per caption");
-    for (const auto& line : all) FUZZ_CHECK(valid_utf8(line), "result is not UTF-8");
+    for (const auto& line : all) FUZZ_CHECK(fuzz::valid_utf8(line), "result is not UTF-8");
     FUZZ_CHECK(all[0] == text::coco_tokenize(first, second), "coco_tokenize_all differs from coco_tokenize");
   });
   return 0;

@@ -20,6 +20,7 @@
 #include <typeinfo>
 
 #include "recap/common/error.h"
+#include "recap/text/clip_text.h"
 
 namespace recap::fuzz {
 
@@ -98,6 +99,16 @@ inline void write_file(const std::filesystem::path& path, std::string_view bytes
 
 inline std::string_view as_text(const std::uint8_t* data, std::size_t size) {
   return {reinterpret_cast<const char*>(data), size};
+}
+
+// Whether a text parser's output is UTF-8 (its inputs were checked to be).
+inline bool valid_utf8(std::string_view s) {
+  try {
+    text::check_utf8(s, "output");
+    return true;
+  } catch (const InputError&) {
+    return false;
+  }
 }
 
 }  // namespace recap::fuzz
