@@ -259,6 +259,7 @@ def shell_programs(path, builtins):
             continue
         code = re.sub(r"(^|\s)#.*$", "", line)
         code = blank_quoted_text(code)
+        code = re.sub(r"\b[A-Za-z_]\w*\+?=\([^)]*\)", "", code)  # the words of an array are data
         for probe in re.findall(r"command\s+-v\s+([\w.+-]+)", code):
             yield probe, number, True
         for segment in re.split(r"\|\||&&|[|;`(]|\$\(", code):
