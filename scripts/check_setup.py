@@ -260,6 +260,7 @@ def shell_programs(path, builtins):
         code = re.sub(r"(^|\s)#.*$", "", line)
         code = blank_quoted_text(code)
         code = re.sub(r"\b[A-Za-z_]\w*\+?=\([^)]*\)", "", code)  # the words of an array are data
+        code = re.sub(r"\$?\(\(.*?\)\)", "", code)  # and so is arithmetic, $((...)) and ((...))
         for probe in re.findall(r"command\s+-v\s+([\w.+-]+)", code):
             yield probe, number, True
         for segment in re.split(r"\|\||&&|[|;`(]|\$\(", code):
