@@ -379,7 +379,11 @@ ClipModel ClipModel::load(const fs::path& path, const ClipLoadOptions& options) 
     if (!fs::exists(config_json)) throw InputError(path.string() + ": no config.json; " + kExpected);
     StateDict hf = detail::read_hf_weights(path);
     state = hf_to_openai(hf, path.string());
-    config = hf_config(io::read_json(config_json), state, options, config_json);
+    try {
+      config = hf_config(io::read_json(config_json), state, options, config_json);
+    } catch (const nlohmann::json::exception& e) {  // a value of the wrong type, e.g. "num_attention_heads": "8"
+      throw InputError(config_json.string() + ": a config value has the wrong type (" + std::string(e.what()) + ")");
+    }
     impl->info.layout = "hf-folder";
     impl->preprocess = fs::exists(path / "preprocessor_config.json")
                            ? vision::PreprocessConfig::from_hf_json(path / "preprocessor_config.json")

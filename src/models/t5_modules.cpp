@@ -11,22 +11,28 @@
 
 namespace recap::models::detail {
 
-T5Config T5Config::from_json(const std::string& text, const std::string& source) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(source + ": not valid JSON (" + std::string(e.what()) + ")");
-  }
-  if (!j.is_object()) throw InputError(source + ": not a JSON object");
+namespace {
+
+T5Config parse_config(const nlohmann::json& j, const std::string& source) {
   const std::string type = j.value("model_type", std::string());
   if (type != "t5" && type != "mt5") {
     throw InputError(source + ": not a T5 model config (model_type \"" + type + "\"; expected \"t5\" or \"mt5\")");
   }
+  // Sizes are bounded well above any published T5 (mT5-XXL: vocabulary 250,112, d_ff
+  // 10,240; T5 v1.0 11B: d_ff 65,536) and well below what int arithmetic can hold.
+  constexpr std::int64_t kMaxSize = std::int64_t(1) << 24;
   auto need_int = [&](const char* key) -> std::int64_t {
-    if (!j.contains(key) || !j[key].is_number_integer() || j[key].get<std::int64_t>() <= 0) {
-      throw InputError(source + ": T5 config needs a positive integer \"" + key + "\"");
+    if (!j.contains(key) || !j[key].is_number_integer() || j[key].get<std::int64_t>() <= 0 ||
+        j[key].get<std::int64_t>() > kMaxSize) {
+      throw InputError(source + ": T5 config needs a positive integer \"" + key + "\" of at most " +
+                       std::to_string(kMaxSize));
     }
+    return j[key].get<std::int64_t>();
+  };
+  auto optional_int = [&](const char* key, std::int64_t fallback) -> std::int64_t {
+    if (!j.contains(key) || j[key].is_null()) return fallback;
+    if (!j[key].is_number_integer() || j[key].get<std::int64_t>() < 0 || j[key].get<std::int64_t>() > kMaxSize)
+      throw InputError(source + ": T5 config \"" + key + "\" must be an integer from 0 to " + std::to_string(kMaxSize));
     return j[key].get<std::int64_t>();
   };
   T5Config c;
@@ -39,8 +45,8 @@ T5Config T5Config::from_json(const std::string& text, const std::string& source)
   c.num_decoder_layers = j.contains("num_decoder_layers") && !j["num_decoder_layers"].is_null()
                              ? static_cast<int>(need_int("num_decoder_layers"))
                              : c.num_layers;
-  c.relative_attention_num_buckets = j.value("relative_attention_num_buckets", 32);
-  c.relative_attention_max_distance = j.value("relative_attention_max_distance", 128);
+  c.relative_attention_num_buckets = static_cast<int>(optional_int("relative_attention_num_buckets", 32));
+  c.relative_attention_max_distance = static_cast<int>(optional_int("relative_attention_max_distance", 128));
   if (c.relative_attention_num_buckets < 4 || c.relative_attention_max_distance < c.relative_attention_num_buckets / 2) {
     throw InputError(source + ": implausible relative attention buckets/max distance");
   }
@@ -63,10 +69,27 @@ T5Config T5Config::from_json(const std::string& text, const std::string& source)
   c.scale_decoder_outputs = j.contains("scale_decoder_outputs") && j["scale_decoder_outputs"].is_boolean()
                                 ? j["scale_decoder_outputs"].get<bool>()
                                 : tied;
-  c.decoder_start_token_id = j.value("decoder_start_token_id", std::int64_t{0});
+  c.decoder_start_token_id = optional_int("decoder_start_token_id", 0);
   c.eos_token_id = j.contains("eos_token_id") && j["eos_token_id"].is_number_integer() ? j["eos_token_id"].get<std::int64_t>() : 1;
-  c.pad_token_id = j.value("pad_token_id", std::int64_t{0});
+  c.pad_token_id = optional_int("pad_token_id", 0);
   return c;
+}
+
+}  // namespace
+
+T5Config T5Config::from_json(const std::string& text, const std::string& source) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(source + ": not valid JSON (" + std::string(e.what()) + ")");
+  }
+  if (!j.is_object()) throw InputError(source + ": not a JSON object");
+  try {
+    return parse_config(j, source);
+  } catch (const nlohmann::json::exception& e) {  // a value of the wrong type, e.g. "model_type": 5
+    throw InputError(source + ": a config value has the wrong type (" + std::string(e.what()) + ")");
+  }
 }
 
 std::string T5Config::feed_forward_name() const {

@@ -154,6 +154,21 @@ TEST(ClipLoad, HeadsThatDoNotDivideTheWidthAreRefused) {
   }
 }
 
+// A Hugging Face config.json whose values have the wrong type is an input error naming it.
+TEST(ClipLoad, ConfigValuesOfTheWrongTypeAreInputErrors) {
+  recap::test::TempDir dir;
+  fs::copy(golden("tiny-vit") / "hf", dir.path(), fs::copy_options::recursive);
+  auto config = recap::io::read_json(dir / "config.json");
+  config["text_config"]["num_attention_heads"] = "4";
+  recap::io::write_json(dir / "config.json", config);
+  try {
+    ClipModel::load(dir.path(), cpu_options());
+    ADD_FAILURE() << "a string number of heads was accepted";
+  } catch (const recap::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("config.json: a config value has the wrong type"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ClipLoad, MissingAndUnexpectedKeysAreListedInOneError) {
   // The tiny-vit OpenAI safetensors with one tensor renamed in its JSON header: the
   // loader must name both the missing and the unexpected key.

@@ -185,6 +185,21 @@ TEST(T5Golden, BadModelFoldersAreClearErrors) {
   } catch (const recap::InputError& e) {
     EXPECT_NE(std::string(e.what()).find("shape mismatch"), std::string::npos) << e.what();
   }
+  // Sizes past any T5 (they overflowed int before), and values of the wrong type, are
+  // input errors that name config.json, not LibTorch's "negative dimension".
+  for (const auto& [key, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"d_model", 1000000000000LL}, {"num_heads", -4}, {"model_type", 5}, {"relative_attention_num_buckets", "32"},
+           {"pad_token_id", 1e30}}) {
+    auto broken = recap::io::read_json(golden("tiny-gated") / "config.json");
+    broken[key] = value;
+    recap::io::write_json(dir / "config.json", broken);
+    try {
+      T5Model::load(dir.path());
+      ADD_FAILURE() << key << " = " << value.dump() << " accepted";
+    } catch (const recap::InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("config.json: "), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(T5Golden, CudaIsAClearUsageErrorWithoutIt) {
