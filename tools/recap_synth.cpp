@@ -1,9 +1,11 @@
 // recap-synth: writes a synthetic paired-embedding dataset with a known answer (see
 // recap/data/synthetic.h) for the demo, end-to-end tests and benchmarks.
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 
 #include "cli_support.h"
+#include "recap/common/checked_size.h"
 #include "recap/common/error.h"
 #include "recap/data/synthetic.h"
 #include "recap/io/atomic_file.h"
@@ -11,6 +13,8 @@
 #include "recap/io/npy.h"
 
 using namespace recap;
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -76,6 +80,23 @@ class FileSink : public data::SyntheticSink {
   std::int64_t caption_rows_ = 0;
 };
 
+// The embeddings alone take rows x dim x 4 bytes: refuse before writing a set the disk
+// cannot hold (or whose size does not even fit in 64 bits).
+void check_disk_space(const data::SyntheticSpec& spec, const std::string& out_dir) {
+  std::int64_t rows = 0;
+  const bool counted = !__builtin_mul_overflow(spec.images, spec.captions_per_image, &rows) &&
+                       !__builtin_add_overflow(rows, spec.images, &rows) &&
+                       !__builtin_add_overflow(rows, spec.queries, &rows);
+  const auto bytes = counted ? checked_byte_size({rows, spec.dim}, sizeof(float)) : std::nullopt;
+  std::error_code ec;
+  const auto parent = fs::absolute(out_dir).parent_path();
+  const auto space = fs::space(parent, ec);
+  if (!bytes) throw UsageError(out_dir + ": a set this large does not fit in 64 bits of bytes");
+  if (!ec && *bytes > space.available)
+    throw UsageError(out_dir + ": the set needs " + std::to_string(*bytes >> 20) + " MiB of embeddings but " +
+                     parent.string() + " has " + std::to_string(space.available >> 20) + " MiB free");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -105,6 +126,7 @@ int main(int argc, char** argv) {
   cli::add_common_options(app, common);
 
   return cli::run(app, argc, argv, [&] {
+    check_disk_space(spec, out_dir);
     io::StagingDirectory staging(out_dir, force);
     FileSink sink(staging.path(), spec, !no_texts);
     data::generate_synthetic(spec, sink);

@@ -288,3 +288,11 @@ TEST_F(FitCaption, CaptionFilesAreReadAsRecapEmbedReadsThem) {
   expect_failure(test::run_tool("recap-fit", args + (dir / "run2").string()), 3, "c.txt:2: not valid UTF-8");
   EXPECT_FALSE(fs::exists(dir / "run2"));
 }
+
+// recap-synth refuses a set the disk cannot hold before writing any of it.
+TEST_F(FitCaption, SynthRefusesASetTheDiskCannotHold) {
+  expect_failure(test::run_tool("recap-synth", "--images 2000000000 --out " + path("huge").string()), 2, "MiB free");
+  expect_failure(test::run_tool("recap-synth", "--images 9000000000000000000 --out " + path("huge").string()), 2,
+                 "64 bits");
+  EXPECT_FALSE(fs::exists(path("huge")));
+}
