@@ -148,6 +148,8 @@ DecodedImage decode_image(const std::string& bytes, const std::string& name) {
   }
   if (is_png && !png_is_complete(bytes)) throw InputError(name + ": truncated PNG (no IEND chunk)");
   if (const auto declared = declared_image_size(bytes)) check_pixel_count(declared->width, declared->height, name);
+  if (!is_supported_image_format(bytes))
+    throw InputError(name + ": cannot decode image (not JPEG, PNG, BMP, WebP, TIFF or PNM)");
   std::call_once(g_opencv_capped, [] { cap_opencv_decoders(g_max_pixels.load()); });
   cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
   cv::Mat mat;

@@ -1,5 +1,6 @@
 #include "recap/vision/image_header.h"
 
+#include <cctype>
 #include <cstdlib>
 
 namespace recap::vision {
@@ -41,6 +42,14 @@ std::optional<DeclaredSize> declared_image_size(std::string_view b) {
     }
   }
   return std::nullopt;
+}
+
+bool is_supported_image_format(std::string_view b) {
+  if (starts_with(b, "\xFF\xD8\xFF") || starts_with(b, "\x89PNG\r\n\x1A\n") || starts_with(b, "BM")) return true;
+  if (starts_with(b, "RIFF") && starts_with(b, "WEBP", 8)) return true;
+  if (starts_with(b, std::string_view("II*\0", 4)) || starts_with(b, std::string_view("MM\0*", 4))) return true;  // TIFF
+  return b.size() >= 3 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6' &&
+         std::isspace(static_cast<unsigned char>(b[2]));  // PBM / PGM / PPM
 }
 
 }  // namespace recap::vision

@@ -17,4 +17,10 @@ struct DeclaredSize {
 // other formats or headers too short to hold a size; JPEG is read by libjpeg itself.
 std::optional<DeclaredSize> declared_image_size(std::string_view bytes);
 
+// Whether the bytes start like a format recap decodes: JPEG, PNG, BMP, WebP, TIFF or
+// PNM (PBM/PGM/PPM). Only these reach OpenCV: its other decoders (DICOM through GDCM,
+// JPEG 2000, OpenEXR, ...) are more code than captioning needs to expose to untrusted
+// files, and GDCM aborts the whole process on some malformed ones (found by fuzzing).
+bool is_supported_image_format(std::string_view bytes);
+
 }  // namespace recap::vision

@@ -247,3 +247,16 @@ TEST(ImageDecode, ImagesOverThePixelLimitAreRefusedFromTheirHeader) {
   set_max_image_pixels(kDefaultMaxImagePixels);
   EXPECT_THROW(set_max_image_pixels(0), recap::UsageError);
 }
+
+// Only the formats recap reads reach OpenCV: a DICOM-like file that made GDCM (behind
+// OpenCV's DICOM decoder) abort the process is an input error (found by fuzz_image_decode).
+TEST(ImageDecode, OtherFormatsNeverReachOpenCv) {
+  const std::string dicom_like = "IH" + std::string(133, '\xff');
+  EXPECT_NE(message_of([&] { decode_image(dicom_like, "x.dcm"); }).find("not JPEG, PNG, BMP, WebP, TIFF or PNM"),
+            std::string::npos);
+  for (const std::string& jp2 : {std::string("\0\0\0\x0CjP  \r\n\x87\n", 12), std::string("\xFF\x4F\xFF\x51", 4)})
+    EXPECT_THROW(decode_image(jp2 + std::string(64, '\0'), "x.jp2"), recap::InputError);
+  EXPECT_TRUE(is_supported_image_format("P6\n2 2\n255\n"));
+  EXPECT_TRUE(is_supported_image_format(std::string("II*\0", 4)));
+  EXPECT_FALSE(is_supported_image_format("GIF89a"));
+}
