@@ -19,6 +19,16 @@ namespace fs = std::filesystem;
 
 namespace recap::text {
 namespace {
+// AddressSanitizer's dlopen refuses RTLD_DEEPBIND (google/sanitizers#611), so the sanitizer
+// build (scripts/sanitize.sh) loads the shim without it; every other build needs it.
+#ifdef __SANITIZE_ADDRESS__
+constexpr int kDeepBind = 0;
+#else
+constexpr int kDeepBind = RTLD_DEEPBIND;
+#endif
+}  // namespace
+
+namespace {
 
 constexpr const char* kShimName = "librecap_spm.so";
 
@@ -76,7 +86,7 @@ const ShimApi& shim() {
       // RTLD_LOCAL keeps sentencepiece's symbols out of the global namespace and
       // RTLD_DEEPBIND makes the shim and its dependencies prefer their own symbols
       // (its protobuf 3.14) over those already loaded (LibTorch's protobuf 3.21).
-      void* library = ::dlopen(candidate.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+      void* library = ::dlopen(candidate.c_str(), RTLD_NOW | RTLD_LOCAL | kDeepBind);
       if (library == nullptr) {
         const char* why = ::dlerror();
         failure = candidate.string() + ": cannot load the sentencepiece shim (" + (why ? why : "dlopen failed") + ")";

@@ -45,6 +45,10 @@ std::optional<DeclaredSize> declared_image_size(std::string_view b) {
 }
 
 bool is_supported_image_format(std::string_view b) {
+  // OpenCV picks its decoder by signature, not by what we saw: a file that also carries
+  // DICOM's ("DICM" at byte 128) can still reach GDCM when the format we allowed fails
+  // its own check. No JPEG, PNG, BMP, WebP, TIFF or PNM needs those bytes to be "DICM".
+  if (starts_with(b, "DICM", 128)) return false;
   if (starts_with(b, "\xFF\xD8\xFF") || starts_with(b, "\x89PNG\r\n\x1A\n") || starts_with(b, "BM")) return true;
   if (starts_with(b, "RIFF") && starts_with(b, "WEBP", 8)) return true;
   if (starts_with(b, std::string_view("II*\0", 4)) || starts_with(b, std::string_view("MM\0*", 4))) return true;  // TIFF

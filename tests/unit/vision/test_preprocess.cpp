@@ -259,4 +259,8 @@ TEST(ImageDecode, OtherFormatsNeverReachOpenCv) {
   EXPECT_TRUE(is_supported_image_format("P6\n2 2\n255\n"));
   EXPECT_TRUE(is_supported_image_format(std::string("II*\0", 4)));
   EXPECT_FALSE(is_supported_image_format("GIF89a"));
+  // A WebP header with DICOM's signature at byte 128: OpenCV would still hand it to GDCM.
+  std::string webp_dicom = "RIFF" + std::string(4, '\x16') + "WEBPVP8L" + std::string(112, 'P') + "DICM" + "xxxx";
+  EXPECT_FALSE(is_supported_image_format(webp_dicom));
+  EXPECT_THROW(decode_image(webp_dicom, "x.webp"), recap::InputError);
 }
