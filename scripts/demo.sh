@@ -20,4 +20,4 @@ mkdir -p "$out"
 
 echo
 echo "First captions (results in $out/results.json, retrieved captions in $out/details.jsonl):"
-grep -o '"caption": *"[^"]*"' "$out/results.json" | head -5 | sed 's/"caption": */  /'
+grep -o -m 5 '"caption": *"[^"]*"' "$out/results.json" | sed 's/"caption": */  /'
