@@ -1,5 +1,7 @@
 #include "cli_support.h"
 
+#include "recap/common/messages.h"
+
 #include <cctype>
 #include <cstdio>
 #include <exception>
@@ -14,7 +16,6 @@
 namespace recap::cli {
 namespace {
 
-std::string g_tool = "recap";
 CommonOptions* g_common = nullptr;
 std::vector<std::string> g_command_line;
 
@@ -45,7 +46,7 @@ std::string without_backtrace(std::string text) {
 }
 
 int report(ExitCode code, const std::string& message) {
-  std::fprintf(stderr, "%s: error: %s\n", g_tool.c_str(), one_line(message).c_str());
+  std::fprintf(stderr, "%s: error: %s\n", program_name().c_str(), one_line(message).c_str());
   return static_cast<int>(code);
 }
 
@@ -74,15 +75,8 @@ CLI::Validator number_check(const char* description, bool (*accept)(double), con
 const CLI::Validator kPositive = number_check("POSITIVE", [](double v) { return v > 0; }, "positive");
 const CLI::Validator kNonNegative = number_check("NONNEGATIVE", [](double v) { return v >= 0; }, "0 or more");
 
-const std::string& tool_name() { return g_tool; }
 const std::vector<std::string>& command_line() { return g_command_line; }
 
-void note(const std::string& message) { std::fprintf(stderr, "%s: %s\n", g_tool.c_str(), message.c_str()); }
-
-void warn_or_fail(bool strict, const std::string& message) {
-  if (strict) throw InputError(message + " (--strict)");
-  note("warning: " + message);
-}
 
 void add_common_options(CLI::App& app, CommonOptions& options) {
   app.add_option("--threads", options.threads, "Worker threads for BLAS and parallel loops (default: all cores)")
@@ -96,7 +90,7 @@ void add_common_options(CLI::App& app, CommonOptions& options) {
 }
 
 int run(CLI::App& app, int argc, char** argv, const std::function<void()>& body) {
-  g_tool = std::filesystem::path(argv[0]).filename().string();
+  set_program_name(std::filesystem::path(argv[0]).filename().string());
   g_command_line.assign(argv, argv + argc);
   try {
     app.parse(argc, argv);
@@ -113,7 +107,7 @@ int run(CLI::App& app, int argc, char** argv, const std::function<void()>& body)
     std::string message = e.what();
     const std::string unknown = "INI was not able to parse ";
     if (message.rfind(unknown, 0) == 0)
-      message = "'" + message.substr(unknown.size()) + "' is not an option of " + g_tool + " (see --help)";
+      message = "'" + message.substr(unknown.size()) + "' is not an option of " + program_name() + " (see --help)";
     return report(ExitCode::usage, config_file(argc, argv) + ": " + message);
   } catch (const CLI::ParseError& e) {
     const std::string message = e.what();

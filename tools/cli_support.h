@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "recap/common/messages.h"
+
 namespace recap::cli {
 
 // Parses the command line, then runs `body`. Maps every failure to one line on stderr
@@ -33,11 +35,8 @@ void add_max_image_pixels_option(CLI::App& app, std::int64_t& limit);
 // The command line as typed, for provenance files.
 const std::vector<std::string>& command_line();
 
-// A progress/status line on stderr, prefixed with the tool name.
-void note(const std::string& message);
-// A gap in the user's data that a tool can work around: a "warning: ..." note, or with
-// --strict an InputError (exit 3).
-void warn_or_fail(bool strict, const std::string& message);
-const std::string& tool_name();
+// Notes and warnings: the library's own (recap/common/messages.h), prefixed with the tool name.
+using recap::note;
+using recap::warn_or_fail;
 
 }  // namespace recap::cli

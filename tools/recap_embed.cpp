@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "cli_support.h"
+#include "model_options.h"
 #include "recap/common/error.h"
 #include "recap/common/rows.h"
 #include "recap/data/media_index.h"
@@ -16,7 +17,7 @@
 #include "recap/io/npy_tensor.h"
 #include "recap/io/output_rule.h"
 #include "recap/models/clip_model.h"
-#include "recap/models/embed_pipeline.h"
+#include "recap/embed/embed_pipeline.h"
 #include "recap/text/clip_text.h"
 #include "recap/vision/image.h"
 
@@ -42,11 +43,11 @@ class Progress {
                   static_cast<long long>(total), rate, eta);
     if (tty_) {
       const int width = 30, filled = total > 0 ? static_cast<int>(width * done / total) : width;
-      std::fprintf(stderr, "\r%s: [%s%s] %s", cli::tool_name().c_str(), std::string(filled, '#').c_str(),
+      std::fprintf(stderr, "\r%s: [%s%s] %s", program_name().c_str(), std::string(filled, '#').c_str(),
                    std::string(width - filled, '.').c_str(), line);
       if (done >= total) std::fputc('\n', stderr);
     } else {
-      std::fprintf(stderr, "%s: %s\n", cli::tool_name().c_str(), line);
+      std::fprintf(stderr, "%s: %s\n", program_name().c_str(), line);
     }
   }
 
@@ -78,11 +79,12 @@ int main(int argc, char** argv) {
                "Outputs n x d float32 .npy: projected encoder outputs, L2-normalised with --normalize."};
   cli::CommonOptions common;
   cli::add_common_options(app, common);
-  fs::path model_path, out, tokenizer_path, cache_dir;
+  fs::path model_path, out, tokenizer_path;
+  std::string cache_dir;
   std::optional<fs::path> pixels_in, token_ids_in, texts_in, images_in;
   fs::path token_ids_out, pixels_out, ids_out, files_out;
   std::string prefix, device = "cpu", dtype = "float32";
-  models::EmbedOptions embed;
+  embed::EmbedOptions embed;
   bool force = false, no_cache = false;
   int text_heads = 0, vision_heads = 0;
 
@@ -109,11 +111,8 @@ int main(int argc, char** argv) {
   app.add_flag("--strict", embed.strict, "Fail on the first unreadable image instead of skipping it");
   std::int64_t max_image_pixels = vision::kDefaultMaxImagePixels;
   cli::add_max_image_pixels_option(app, max_image_pixels);
-  app.add_option("--cache", cache_dir, "Embedding cache folder (default: $RECAP_CACHE or ~/.cache/recap)");
-  app.add_flag("--no-cache", no_cache, "Neither read nor write the embedding cache");
-  app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
-  app.add_option("--dtype", dtype, "float32, bfloat16 (CPU via oneDNN, or CUDA) or float16 (CUDA)")
-      ->check(CLI::IsMember({"float32", "bfloat16", "float16", "fp32", "bf16", "fp16"}));
+  cli::add_cache_options(app, cache_dir, no_cache);
+  cli::add_device_options(app, device, dtype);
   app.add_option("--tokenizer", tokenizer_path, "Tokenizer folder or bpe_simple_vocab_16e6.txt.gz (default: beside the weights)");
   app.add_option("--text-heads", text_heads, "Text attention heads when the weights do not say (default: width / 64)");
   app.add_option("--vision-heads", vision_heads, "Vision attention heads when the weights do not say");
@@ -172,13 +171,13 @@ int main(int argc, char** argv) {
         std::copy(part.values.begin(), part.values.end(), result.row(first));
         progress(first + count, pixels.shape[0]);
       }
-      if (embed.normalize) models::l2_normalize_rows(result);
+      if (embed.normalize) normalize_rows(result);
     } else if (token_ids_in) {
       std::vector<std::int64_t> shape;
       const auto ids = io::read_npy_int64(*token_ids_in, &shape);
       if (shape.size() != 2) throw InputError(token_ids_in->string() + ": expected a 2-D array of token ids (N x L)");
       try {
-        result = models::embed_token_ids(model, ids.data(), shape[0], shape[1], embed);
+        result = embed::embed_token_ids(model, ids.data(), shape[0], shape[1], embed);
       } catch (const InputError& e) {
         throw InputError(token_ids_in->string() + ": " + e.what());
       }
@@ -194,12 +193,12 @@ int main(int argc, char** argv) {
         std::copy(row.begin(), row.end(), ids.begin() + i * length);
       }
       if (truncated) cli::note(std::to_string(truncated) + " caption(s) longer than " + std::to_string(length) + " tokens were truncated");
-      result = models::embed_token_ids(model, ids.data(), static_cast<std::int64_t>(captions.size()), length, embed);
+      result = embed::embed_token_ids(model, ids.data(), static_cast<std::int64_t>(captions.size()), length, embed);
       if (!token_ids_out.empty()) io::write_npy(token_ids_out, ids.data(), {static_cast<std::int64_t>(captions.size()), length});
     } else {
-      const auto files = models::list_media(*images_in);
+      const auto files = embed::list_media(*images_in);
       std::vector<float> pixels;
-      const auto media = models::embed_media(model, files, embed, pixels_out.empty() ? nullptr : &pixels);
+      const auto media = embed::embed_media(model, files, embed, pixels_out.empty() ? nullptr : &pixels);
       if (media.embeddings.rows == 0) throw InputError(images_in->string() + ": no file could be embedded");
       if (!media.skipped.empty()) cli::note(std::to_string(media.skipped.size()) + " file(s) skipped (use --strict to fail instead)");
       if (common.verbose) cli::note(std::to_string(media.cache_hits) + " embedding(s) from the cache");

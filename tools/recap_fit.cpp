@@ -5,13 +5,13 @@
 #include <optional>
 
 #include "cli_support.h"
-#include "embed_subprocess.h"
-#include "fit_dataset.h"
-#include "progress.h"
+#include "model_options.h"
+#include "recap/embed/embed_subprocess.h"
+#include "recap/embed/dataset_embedding.h"
+#include "recap/common/progress.h"
 #include "recap/align/fit.h"
 #include "recap/common/compute.h"
 #include "recap/common/error.h"
-#include "recap/common/stopwatch.h"
 #include "recap/data/dataset.h"
 #include "recap/io/atomic_file.h"
 #include "recap/io/json_file.h"
@@ -20,6 +20,7 @@
 #include "recap/io/temp_dir.h"
 #include "recap/io/output_rule.h"
 #include "recap/retrieval/datastore.h"
+#include "recap/run/run.h"
 
 using namespace recap;
 
@@ -59,7 +60,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"mixed", "float64"}))->capture_default_str();
   app.add_option("--out", out_dir, "Run directory to create")->required();
   app.add_flag("--force", force, "Replace an existing run directory (only once the new one is complete)");
-  cli::EmbedSettings embed;
+  embed::EmbedSettings embed;
   std::string dataset_path, images_root, split_list;
   bool strict = false;
   app.add_option("--clip", embed.clip, "CLIP model to embed --dataset with (anything recap-embed --clip loads)");
@@ -85,7 +86,7 @@ int main(int argc, char** argv) {
     options.lambda = lambda;
     options.normalize = !no_normalize;
     options.chunk_rows = chunk_rows;
-    options.precision = precision == "float64" ? align::Precision::float64 : align::Precision::mixed;
+    options.accumulation = precision == "float64" ? align::Accumulation::float64 : align::Accumulation::mixed;
     if (options.method == align::Method::ridge && !(lambda > 0)) throw UsageError("--method ridge needs --lambda > 0");
     if (options.method != align::Method::ridge && lambda > 0)
       throw UsageError("--lambda applies only to --method ridge");
@@ -109,7 +110,7 @@ int main(int argc, char** argv) {
 
     // A dataset becomes the same four inputs as the precomputed path, in a scratch folder.
     std::optional<io::TemporaryDirectory> scratch;
-    std::optional<cli::EmbedSubprocess> embedder;
+    std::optional<embed::EmbedSubprocess> embedder;
     std::vector<nlohmann::json> captions;
     nlohmann::json dataset_provenance;
     if (from_dataset) {
@@ -118,8 +119,8 @@ int main(int argc, char** argv) {
       embed.verbose = common.verbose;
       embedder.emplace(embed);
       scratch.emplace("recap-fit");
-      cli::DatasetRequest request{dataset_path, images_root, data::parse_split_list(split_list), !no_normalize, strict};
-      auto embedded = cli::embed_dataset(request, *embedder, scratch->path());
+      embed::DatasetRequest request{dataset_path, images_root, data::parse_split_list(split_list), !no_normalize, strict};
+      auto embedded = embed::embed_dataset(request, *embedder, scratch->path());
       image_path = embedded.image_embeddings.string();
       text_path = embedded.text_embeddings.string();
       pairs_path = embedded.pairs.string();
@@ -144,18 +145,13 @@ int main(int argc, char** argv) {
 
     align::FitInputs inputs{image_path, text_path, std::nullopt};
     if (!pairs_path.empty()) inputs.pairs = pairs_path;
-    std::optional<cli::Progress> progress;
+    std::optional<Progress> progress;
     auto result = align::fit_from_files(inputs, options, [&](std::int64_t done, std::int64_t total) {
       if (!progress) progress.emplace("accumulating XᵀX, XᵀY", total, "pairs");
       progress->update(done);
     });
     if (progress) progress->finish();
     const auto& report = result.report;
-
-    Stopwatch write_clock;
-    io::write_npy(staging.path() / "mapping.npy", result.w);
-    if (text_reader) retrieval::write_datastore(staging.path() / "datastore", captions, *text_reader);
-    const double write_seconds = write_clock.seconds();
 
     // Scratch files of a dataset run are gone afterwards: record the dataset instead.
     const nlohmann::json inputs_json =
@@ -181,17 +177,20 @@ int main(int argc, char** argv) {
         {"clip_model", from_dataset ? dataset_provenance["clip_model"] : nlohmann::json(nullptr)},
         {"inputs", inputs_json},
         {"timings_s", {{"read_and_accumulate", report.seconds_accumulate}, {"solve", report.seconds_solve},
-                       {"write", write_seconds}}},
+                       {"write", 0.0}}},  // write_run fills in the time it took
         {"compute", describe_compute()}};
-    io::write_json(staging.path() / "mapping.json", mapping);
-    io::write_json(staging.path() / "run.json",
-                   {{"tool", "recap-fit"},
-                    {"version", "0.1.0"},
-                    {"created", io::utc_timestamp()},
-                    {"command", cli::command_line()},
-                    {"config", nlohmann::json::parse(app.config_to_str(true, false))},
-                    {"inputs", inputs_json},
-                    {"datastore", text_reader ? nlohmann::json("datastore/") : nlohmann::json(nullptr)}});
+    const double write_seconds = run::write_run(
+        staging.path(),
+        {&result.w, mapping,
+         {{"tool", "recap-fit"},
+          {"version", "0.1.0"},
+          {"created", io::utc_timestamp()},
+          {"command", cli::command_line()},
+          {"config", nlohmann::json::parse(app.config_to_str(true, false))},
+          {"inputs", inputs_json},
+          {"datastore", text_reader ? nlohmann::json("datastore/") : nlohmann::json(nullptr)}},
+         &captions,
+         text_reader ? &*text_reader : nullptr});
     staging.commit();
 
     if (from_dataset) {

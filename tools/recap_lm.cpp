@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli_support.h"
+#include "model_options.h"
 #include "lm_options.h"
 #include "recap/common/error.h"
 #include "recap/io/atomic_file.h"
@@ -67,9 +68,7 @@ int main(int argc, char** argv) {
   app.add_option("--batch-size", batch_size, "Inputs per model call")->check(cli::kPositive)->capture_default_str();
   app.add_option("--max-input-tokens", max_input_tokens, "Text prompts are truncated to this many tokens")
       ->check(cli::kPositive)->capture_default_str();
-  app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
-  app.add_option("--dtype", dtype, "float32, bfloat16, float16 (CUDA)")
-      ->check(CLI::IsMember({"float32", "bfloat16", "float16", "fp32", "bf16", "fp16"}))->capture_default_str();
+  cli::add_device_options(app, device, dtype);
   app.add_flag("--force", force, "Overwrite existing outputs");
   cli::add_generation_options(app, flags);
   cli::add_common_options(app, common);

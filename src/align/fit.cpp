@@ -109,7 +109,7 @@ FitResult fit_in_memory(const io::FloatMatrix& x, const io::FloatMatrix& y, cons
   check_finite(y, "text embeddings");
   Stopwatch clock;
   const bool need_xtx = options.method != Method::procrustes || x.cols > y.cols;
-  GramAccumulator gram(x.cols, y.cols, need_xtx, options.precision);
+  GramAccumulator gram(x.cols, y.cols, need_xtx, options.accumulation);
   const std::int64_t chunk = std::clamp<std::int64_t>(options.chunk_rows, 1, std::max<std::int64_t>(1, x.rows));
   std::vector<float> bx, by;
   for (std::int64_t start = 0; start < x.rows; start += chunk) {
@@ -161,7 +161,7 @@ FitResult fit_from_files(const FitInputs& inputs, const FitOptions& options, con
   if (n == 0) throw InputError(x_name + ": no training pairs (0 rows)");
 
   const bool need_xtx = options.method != Method::procrustes || x.cols() > y.cols();
-  GramAccumulator gram(x.cols(), y.cols(), need_xtx, options.precision);
+  GramAccumulator gram(x.cols(), y.cols(), need_xtx, options.accumulation);
   // A chunk larger than the data buys nothing: never allocate past the pairs there are.
   const std::int64_t chunk = std::clamp<std::int64_t>(options.chunk_rows, 1, n);
   std::vector<float> bx(static_cast<std::size_t>(chunk * x.cols())), by(static_cast<std::size_t>(chunk * y.cols()));

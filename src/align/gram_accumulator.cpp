@@ -6,14 +6,14 @@
 
 namespace recap::align {
 
-GramAccumulator::GramAccumulator(std::int64_t x_dim, std::int64_t y_dim, bool need_xtx, Precision precision)
-    : x_dim_(x_dim), y_dim_(y_dim), need_xtx_(need_xtx), precision_(precision),
+GramAccumulator::GramAccumulator(std::int64_t x_dim, std::int64_t y_dim, bool need_xtx, Accumulation accumulation)
+    : x_dim_(x_dim), y_dim_(y_dim), need_xtx_(need_xtx), accumulation_(accumulation),
       xtx_(need_xtx ? static_cast<std::size_t>(x_dim * x_dim) : 0, 0.0),
       xty_(static_cast<std::size_t>(x_dim * y_dim), 0.0) {}
 
 void GramAccumulator::add(const float* x, const float* y, std::int64_t n) {
   if (n <= 0) return;
-  if (precision_ == Precision::float64) {
+  if (accumulation_ == Accumulation::float64) {
     add_float64(x, y, n);
   } else {
     for (std::int64_t start = 0; start < n; start += kMixedBlockRows)

@@ -514,15 +514,4 @@ io::FloatMatrix ClipModel::encode_texts(const std::vector<std::string>& texts) c
   return encode_token_ids(ids.data(), static_cast<std::int64_t>(texts.size()), length);
 }
 
-void l2_normalize_rows(io::FloatMatrix& m) {
-  for (std::int64_t i = 0; i < m.rows; ++i) {
-    float* row = m.row(i);
-    double norm = 0;
-    for (std::int64_t j = 0; j < m.cols; ++j) norm += double(row[j]) * row[j];
-    if (norm <= 0) continue;
-    const float inv = static_cast<float>(1.0 / std::sqrt(norm));
-    for (std::int64_t j = 0; j < m.cols; ++j) row[j] *= inv;
-  }
-}
-
 }  // namespace recap::models

@@ -1,5 +1,7 @@
 #include "recap/retrieval/datastore.h"
 
+#include <algorithm>
+
 #include "recap/common/error.h"
 #include "recap/common/rows.h"
 #include "recap/io/json_file.h"
@@ -53,35 +55,117 @@ std::vector<nlohmann::json> read_caption_records(const std::filesystem::path& pa
   return records;
 }
 
-Datastore Datastore::open(const std::filesystem::path& dir) {
+Datastore Datastore::open(const std::filesystem::path& dir) { return open_layers({dir}); }
+
+Datastore Datastore::open_layers(const std::vector<std::filesystem::path>& dirs) {
+  if (dirs.empty()) throw Error(ExitCode::internal, "Datastore::open_layers: no layers");
   Datastore store;
-  store.dir_ = dir;
+  for (const auto& dir : dirs) store.add_layer(dir);
+  return store;
+}
+
+void Datastore::add_layer(const std::filesystem::path& dir) {
   const auto captions_path = dir / "captions.jsonl";
   const auto embeddings_path = dir / "embeddings.npy";
   if (!std::filesystem::exists(captions_path) || !std::filesystem::exists(embeddings_path))
     throw InputError(dir.string() + ": not a datastore (expected captions.jsonl and embeddings.npy)");
-  store.records_ = read_caption_records(captions_path);
-  for (const auto& r : store.records_) store.captions_.push_back(r["caption"].get<std::string>());
-  store.reader_ = std::make_unique<io::NpyMatrixReader>(embeddings_path);
-  store.rows_ = store.reader_->rows();
-  store.cols_ = store.reader_->cols();
-  if (store.rows_ != static_cast<std::int64_t>(store.records_.size()))
-    throw InputError(dir.string() + ": captions.jsonl has " + std::to_string(store.records_.size()) +
-                     " captions but embeddings.npy has " + std::to_string(store.rows_) + " rows");
-  store.embeddings_ = store.reader_->direct_rows(0);
-  if (store.embeddings_ == nullptr) {
-    store.converted_.resize(static_cast<std::size_t>(store.rows_ * store.cols_));
-    store.reader_->read_rows(0, store.rows_, store.converted_.data());
-    store.embeddings_ = store.converted_.data();
+  auto records = read_caption_records(captions_path);
+  Layer layer;
+  layer.dir = dir;
+  layer.reader = std::make_unique<io::NpyMatrixReader>(embeddings_path);
+  layer.rows = layer.reader->rows();
+  layer.first_row = rows_;
+  if (layer.rows != static_cast<std::int64_t>(records.size()))
+    throw InputError(dir.string() + ": captions.jsonl has " + std::to_string(records.size()) +
+                     " captions but embeddings.npy has " + std::to_string(layer.rows) + " rows");
+  if (!layers_.empty() && layer.reader->cols() != cols_)
+    throw InputError(dir.string() + ": embeddings have dimension " + std::to_string(layer.reader->cols()) +
+                     " but the datastore it extends (" + layers_.front().dir.string() + ") has " + std::to_string(cols_));
+  cols_ = layer.reader->cols();
+  layer.embeddings = layer.reader->direct_rows(0);
+  if (layer.embeddings == nullptr) {
+    layer.converted.resize(static_cast<std::size_t>(layer.rows * cols_));
+    layer.reader->read_rows(0, layer.rows, layer.converted.data());
+    layer.embeddings = layer.converted.data();
   }
-  return store;
+  for (auto& r : records) {
+    if (r.contains("image_id")) rows_by_image_[r["image_id"].dump()].push_back(static_cast<std::int64_t>(captions_.size()));
+    captions_.push_back(r["caption"].get<std::string>());
+    records_.push_back(std::move(r));
+  }
+  rows_ += layer.rows;
+  layers_.push_back(std::move(layer));
 }
 
-TopK Datastore::search(const float* queries, std::int64_t nq, std::int64_t k, const SearchOptions& options) const {
-  if (k > rows_)
-    throw UsageError("k = " + std::to_string(k) + " is larger than the datastore " + dir_.string() + " (" +
-                     std::to_string(rows_) + " captions)");
-  return exact_top_k(queries, nq, embeddings_, rows_, cols_, k, options);
+const float* Datastore::row_embedding(std::int64_t i) const {
+  for (const auto& layer : layers_)
+    if (i < layer.first_row + layer.rows) return layer.embeddings + (i - layer.first_row) * cols_;
+  throw Error(ExitCode::internal, "datastore row " + std::to_string(i) + " out of range");
+}
+
+std::vector<std::filesystem::path> Datastore::layer_dirs() const {
+  std::vector<std::filesystem::path> dirs;
+  for (const auto& layer : layers_) dirs.push_back(layer.dir);
+  return dirs;
+}
+
+const std::vector<std::int64_t>& Datastore::rows_of_image(const nlohmann::json& id) const {
+  static const std::vector<std::int64_t> none;
+  const auto it = rows_by_image_.find(id.dump());
+  return it == rows_by_image_.end() ? none : it->second;
+}
+
+void Datastore::check_k(std::int64_t k, std::size_t most_excluded) const {
+  if (k + static_cast<std::int64_t>(most_excluded) <= rows_) return;
+  throw UsageError("k = " + std::to_string(k) + " is larger than the datastore " + dir().string() + " (" +
+                   std::to_string(rows_) + " captions" +
+                   (most_excluded ? ", " + std::to_string(most_excluded) + " of them excluded for an image" : "") + ")");
+}
+
+TopK Datastore::search(const float* queries, std::int64_t nq, std::int64_t k, const SearchOptions& options,
+                       const std::vector<std::vector<std::int64_t>>* excluded) const {
+  std::size_t most_excluded = 0;
+  if (excluded != nullptr) {
+    if (static_cast<std::int64_t>(excluded->size()) != nq) throw Error(ExitCode::internal, "search: one exclusion list per query");
+    for (const auto& e : *excluded) most_excluded = std::max(most_excluded, e.size());
+  }
+  check_k(k, most_excluded);
+  if (layers_.size() == 1 && most_excluded == 0)
+    return exact_top_k(queries, nq, layers_.front().embeddings, rows_, cols_, k, options);
+
+  // Each layer's top (k + the most any query excludes), merged per query: every row that
+  // could be among a query's k best once its exclusions are gone is among these.
+  struct Hit {
+    float score;
+    std::int64_t row;
+  };
+  std::vector<std::vector<Hit>> hits(static_cast<std::size_t>(nq));
+  TopK merged;
+  for (const auto& layer : layers_) {
+    const std::int64_t kl = std::min(layer.rows, k + static_cast<std::int64_t>(most_excluded));
+    const TopK top = exact_top_k(queries, nq, layer.embeddings, layer.rows, cols_, kl, options);
+    if (merged.kernel.empty()) merged.kernel = top.kernel;
+    for (std::int64_t q = 0; q < nq; ++q)
+      for (std::int64_t j = 0; j < kl; ++j) hits[q].push_back({top.scores_of(q)[j], layer.first_row + top.ids_of(q)[j]});
+  }
+  merged.queries = nq;
+  merged.k = k;
+  for (std::int64_t q = 0; q < nq; ++q) {
+    auto& list = hits[q];
+    if (excluded != nullptr) {
+      const auto& out = (*excluded)[q];
+      list.erase(std::remove_if(list.begin(), list.end(),
+                                [&](const Hit& h) { return std::find(out.begin(), out.end(), h.row) != out.end(); }),
+                 list.end());
+    }
+    std::stable_sort(list.begin(), list.end(),
+                     [](const Hit& a, const Hit& b) { return a.score > b.score || (a.score == b.score && a.row < b.row); });
+    for (std::int64_t j = 0; j < k; ++j) {
+      merged.ids.push_back(list[j].row);
+      merged.scores.push_back(list[j].score);
+    }
+  }
+  return merged;
 }
 
 void write_datastore(const std::filesystem::path& dir, const std::vector<nlohmann::json>& records,

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "recap/common/rows.h"
 #include "recap/common/error.h"
 #include "recap/io/json_file.h"
 #include "recap/io/npy.h"
@@ -30,8 +31,8 @@ double max_abs_diff(const recap::io::FloatMatrix& a, const recap::io::FloatMatri
 }
 
 recap::io::FloatMatrix logits(const ClipModel& model, recap::io::FloatMatrix img, recap::io::FloatMatrix txt) {
-  recap::models::l2_normalize_rows(img);
-  recap::models::l2_normalize_rows(txt);
+  recap::normalize_rows(img);
+  recap::normalize_rows(txt);
   recap::io::FloatMatrix out(img.rows, txt.rows);
   for (std::int64_t i = 0; i < img.rows; ++i)
     for (std::int64_t j = 0; j < txt.rows; ++j) {

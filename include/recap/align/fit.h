@@ -18,7 +18,7 @@ struct FitOptions {
   double lambda = 0.0;        // ridge penalty: minimises ‖XW − Y‖² + λ‖W‖²_F (no 1/n scaling, as sklearn's Ridge)
   bool normalize = true;      // L2-normalise every x and y row before fitting
   std::int64_t chunk_rows = 16384;
-  Precision precision = Precision::mixed;
+  Accumulation accumulation = Accumulation::mixed;
   int threads = 0;  // for checking/normalising rows (BLAS has its own setting); 0: all cores
 };
 

@@ -2,7 +2,7 @@
 // Streaming sufficient statistics for a linear map: XᵀX, XᵀY and Σ‖y‖², accumulated in
 // float64 over chunks of paired rows, so memory is O(d²) whatever the number of pairs.
 //
-// Precision::float64 forms every product in float64 BLAS (dsyrk/dgemm). Precision::mixed
+// Accumulation::float64 forms every product in float64 BLAS (dsyrk/dgemm). Accumulation::mixed
 // (the default) forms each block of at most kMixedBlockRows rows in float32 BLAS
 // (ssyrk/sgemm, ~2.5x the speed) and adds the block's result into the float64 totals, so
 // float32 rounding is confined to sums of at most 4096 terms (relative error ~1e-6)
@@ -13,7 +13,7 @@
 
 namespace recap::align {
 
-enum class Precision { mixed, float64 };
+enum class Accumulation { mixed, float64 };
 
 class GramAccumulator {
  public:
@@ -21,7 +21,7 @@ class GramAccumulator {
 
   // `need_xtx` = false skips XᵀX (Procrustes needs only XᵀY when d_img <= d_txt).
   GramAccumulator(std::int64_t x_dim, std::int64_t y_dim, bool need_xtx = true,
-                  Precision precision = Precision::mixed);
+                  Accumulation accumulation = Accumulation::mixed);
 
   // Adds n pairs: x is n x x_dim, y is n x y_dim, both row-major float32.
   void add(const float* x, const float* y, std::int64_t n);
@@ -39,7 +39,7 @@ class GramAccumulator {
  private:
   std::int64_t x_dim_, y_dim_;
   bool need_xtx_;
-  Precision precision_;
+  Accumulation accumulation_;
   std::int64_t count_ = 0;
   double sum_x2_ = 0, sum_y2_ = 0;
   std::vector<double> xtx_;  // row-major, upper triangle maintained by dsyrk

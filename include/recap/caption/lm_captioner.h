@@ -22,27 +22,33 @@ struct LmCaptionOptions {
   std::string separator = " ";        // between retrieved captions in the prompt
   int candidate_beams = 0;            // candidates from beam search (num_beams = this, all returned)
   int candidate_samples = 0;          // candidates from sampling
-  models::GenerationOptions beam;     // decoding settings of the beam candidates
-  models::GenerationOptions sample;   // ... and of the sampled ones (seed: per image, see below)
+  // Decoding settings of the beam candidates and of the sampled ones (seed: per image).
+  // Their decoding, beam count and number of returned sequences follow from the candidate
+  // counts (resolved()); whatever they hold there is overwritten.
+  models::GenerationOptions beam;
+  models::GenerationOptions sample;
   std::int64_t max_input_tokens = 512;
   retrieval::SearchOptions search;
 
+  // These options with beam and sample set up from the candidate counts.
+  LmCaptionOptions resolved() const;
   void validate() const;  // UsageError: k < 1, no candidates, a template without {captions}, ...
 };
 
-class LmCaptioner {
+class LmCaptioner : public Captioner {
  public:
   // The datastore, CLIP (candidate text embeddings) and T5 must outlive the captioner.
   LmCaptioner(const retrieval::Datastore& store, const models::ClipModel& clip, const models::T5Model& lm,
               LmCaptionOptions options);
 
-  // Captions one batch. `mapped`: normalised aligned embeddings (rows = images);
-  // `positions`: each image's index in the whole input, which seeds its samples (so that a
-  // caption does not depend on batching or on resuming). Returns one record per image:
+  // Captions one batch. Each image's position in the whole input seeds its samples, so
+  // that a caption depends on neither batching nor resuming. One record per image:
   // {"image_id", "caption", "score", "retrieved": [{"index", "caption", "similarity"}],
   //  "prompt", "candidates": [{"text", "source", "score"}], "chosen"}.
-  std::vector<nlohmann::json> caption(const io::FloatMatrix& mapped, const std::vector<nlohmann::json>& ids,
-                                      const std::vector<std::int64_t>& positions) const;
+  std::vector<nlohmann::json> caption(const CaptionBatch& batch) const override;
+  std::string kind() const override { return "language model"; }
+  nlohmann::json settings() const override;
+  std::int64_t k() const override { return options_.k; }
 
   const LmCaptionOptions& options() const { return options_; }
 

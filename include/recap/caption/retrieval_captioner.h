@@ -1,13 +1,14 @@
 #pragma once
-// ReCap's retrieval step and its retrieval-only captioner: the mapped image embedding
+// ReCap's retrieval step and its retrieval-only captioner: the aligned image embedding
 // retrieves the k most similar datastore captions, and the most similar one is the
-// caption. The language-model captioner builds on the same Retrieved lists.
+// caption. The language-model captioner builds on the same retrieved lists.
 #include <cstdint>
-#include <filesystem>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "recap/caption/captioner.h"
 #include "recap/io/matrix.h"
 #include "recap/retrieval/datastore.h"
 
@@ -15,37 +16,31 @@ namespace recap::caption {
 
 struct Retrieved {
   std::int64_t index;  // datastore row
-  float similarity;    // cosine with the mapped image embedding
+  float similarity;    // cosine with the aligned image embedding
 };
 
-struct CaptionResult {
-  nlohmann::json image_id;
-  std::string caption;
-  float score = 0;                   // cosine of the chosen caption with the mapped embedding
-  std::vector<Retrieved> retrieved;  // top-k, best first
-};
-
-// Image ids for the query rows: a JSON array of ints or strings (or a COCO-style list of
-// {"image_id": ...} / {"id": ...} objects). Missing file -> row numbers 0..n-1. Throws
-// InputError on a count mismatch or duplicate ids.
-std::vector<nlohmann::json> load_image_ids(const std::filesystem::path& path, std::int64_t expected_rows);
-std::vector<nlohmann::json> row_numbers_as_ids(std::int64_t rows);
-
-// Top-k retrieval for each row of `mapped` (normalised aligned embeddings).
+// Top-k retrieval for each row of `batch.aligned`, leaving out each row's excluded rows.
 // `kernel_used`, when given, receives the search kernel's description.
-std::vector<std::vector<Retrieved>> retrieve(const retrieval::Datastore& store, const io::FloatMatrix& mapped,
+std::vector<std::vector<Retrieved>> retrieve(const retrieval::Datastore& store, const CaptionBatch& batch,
                                              std::int64_t k, const retrieval::SearchOptions& options = {},
                                              std::string* kernel_used = nullptr);
 
-// The retrieval-only captioner: the best retrieved caption.
-std::vector<CaptionResult> caption_by_retrieval(const retrieval::Datastore& store, const io::FloatMatrix& mapped,
-                                                const std::vector<nlohmann::json>& ids, std::int64_t k,
-                                                const retrieval::SearchOptions& options = {},
-                                                std::string* kernel_used = nullptr);
+// The "retrieved" array of a record.
+nlohmann::json retrieved_json(const std::vector<Retrieved>& list, const retrieval::Datastore& store);
 
-// COCO results format [{"image_id", "caption"}].
-nlohmann::json coco_results(const std::vector<CaptionResult>& results);
-// One JSONL record of --details: id, caption, score and the retrieved captions.
-nlohmann::json details_record(const CaptionResult& result, const retrieval::Datastore& store);
+class RetrievalCaptioner : public Captioner {
+ public:
+  // The datastore must outlive the captioner.
+  RetrievalCaptioner(const retrieval::Datastore& store, std::int64_t k, retrieval::SearchOptions search = {});
+  std::vector<nlohmann::json> caption(const CaptionBatch& batch) const override;
+  std::string kind() const override { return "retrieval only"; }
+  nlohmann::json settings() const override { return {{"k", k_}}; }
+  std::int64_t k() const override { return k_; }
+
+ private:
+  const retrieval::Datastore& store_;
+  std::int64_t k_;
+  retrieval::SearchOptions search_;
+};
 
 }  // namespace recap::caption

@@ -2,6 +2,7 @@
 // Splits [0, rows) into contiguous ranges run on up to `threads` std::threads (0: all
 // cores). For coarse, evenly sized work between BLAS calls; not a task scheduler.
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <exception>
 #include <thread>
@@ -40,6 +41,18 @@ void parallel_ranges(std::int64_t rows, int threads, Fn&& fn) {
   for (auto& w : workers) w.join();
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
+}
+
+// Runs fn(i) for every i in [0, n) on up to `threads` threads (0: all cores), each taking
+// the next index when it is free: for items of uneven cost, such as decoding images of
+// different sizes. Exceptions as parallel_ranges.
+template <typename Fn>
+void parallel_for_each_index(std::size_t n, int threads, Fn&& fn) {
+  std::atomic<std::size_t> next{0};
+  parallel_ranges(static_cast<std::int64_t>(std::min<std::size_t>(n, static_cast<std::size_t>(resolve_threads(threads)))),
+                  threads, [&](std::int64_t, std::int64_t) {
+                    for (std::size_t i; (i = next.fetch_add(1)) < n;) fn(i);
+                  });
 }
 
 }  // namespace recap

@@ -88,7 +88,4 @@ class ClipModel {
   std::unique_ptr<Impl> impl_;
 };
 
-// Rows scaled to unit L2 norm (zero rows stay zero).
-void l2_normalize_rows(io::FloatMatrix& m);
-
 }  // namespace recap::models

@@ -227,7 +227,7 @@ TEST(Fit, MixedPrecisionAgreesWithFloat64) {
   for (auto method : {align::Method::ols, align::Method::procrustes}) {
     auto mixed = options(method, true);
     auto exact = mixed;
-    exact.precision = align::Precision::float64;
+    exact.accumulation = align::Accumulation::float64;
     auto a = align::fit_in_memory(data.x, data.y, mixed);
     auto b = align::fit_in_memory(data.x, data.y, exact);
     EXPECT_LT(max_abs_diff(a.w, to_eigen(b.w)), 1e-5) << align::method_name(method);

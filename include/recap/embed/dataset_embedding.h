@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "embed_subprocess.h"
+#include "recap/embed/embed_subprocess.h"
 
-namespace recap::cli {
+namespace recap::embed {
 
 struct DatasetRequest {
   std::filesystem::path dataset;      // Karpathy split file or COCO annotations
@@ -31,4 +31,4 @@ struct EmbeddedDataset {
 EmbeddedDataset embed_dataset(const DatasetRequest& request, EmbedSubprocess& embedder,
                               const std::filesystem::path& scratch);
 
-}  // namespace recap::cli
+}  // namespace recap::embed

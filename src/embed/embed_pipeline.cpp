@@ -1,6 +1,6 @@
 // The embedding pipeline: cache lookups, worker-thread decoding one batch ahead of the
 // model, cache appends after every batch. No torch headers: it drives ClipModel.
-#include "recap/models/embed_pipeline.h"
+#include "recap/embed/embed_pipeline.h"
 
 #include <algorithm>
 #include <atomic>
@@ -9,16 +9,18 @@
 #include <thread>
 
 #include "recap/common/error.h"
+#include "recap/common/parallel.h"
+#include "recap/common/rows.h"
 #include "recap/io/folder_walk.h"
 #include "recap/io/embedding_cache.h"
 #include "recap/vision/video.h"
 
 namespace fs = std::filesystem;
 
-namespace recap::models {
+namespace recap::embed {
 namespace {
 
-std::unique_ptr<io::EmbeddingCache> open_cache(const ClipModel& model, const EmbedOptions& options,
+std::unique_ptr<io::EmbeddingCache> open_cache(const models::ClipModel& model, const EmbedOptions& options,
                                                const std::string& kind) {
   if (!options.use_cache) return nullptr;
   nlohmann::json description = {{"model", model.info().fingerprint},
@@ -33,21 +35,8 @@ int worker_count(const EmbedOptions& options) {
   return options.workers > 0 ? options.workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-// Runs f(i) for i in [0, n) on `workers` threads.
-void parallel_for(std::size_t n, int workers, const std::function<void(std::size_t)>& f) {
-  std::atomic<std::size_t> next{0};
-  auto loop = [&] {
-    for (std::size_t i; (i = next.fetch_add(1)) < n;) f(i);
-  };
-  const int extra = static_cast<int>(std::min<std::size_t>(n, static_cast<std::size_t>(workers))) - 1;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < extra; ++t) threads.emplace_back(loop);
-  loop();
-  for (auto& t : threads) t.join();
-}
-
 void normalize_if(io::FloatMatrix& m, const EmbedOptions& options) {
-  if (options.normalize) l2_normalize_rows(m);
+  if (options.normalize) normalize_rows(m);
 }
 
 // One batch of decoded, preprocessed images; failures carry their reason.
@@ -81,7 +70,7 @@ std::vector<fs::path> list_media(const fs::path& source) {
   return files;
 }
 
-MediaEmbeddings embed_media(const ClipModel& model, const std::vector<fs::path>& files, const EmbedOptions& options,
+MediaEmbeddings embed_media(const models::ClipModel& model, const std::vector<fs::path>& files, const EmbedOptions& options,
                             std::vector<float>* pixels_out) {
   if (options.batch_size <= 0) throw UsageError("--batch-size must be positive");
   const int dim = model.info().embed_dim;
@@ -130,7 +119,7 @@ MediaEmbeddings embed_media(const ClipModel& model, const std::vector<fs::path>&
     batch.items.assign(images.begin() + first, images.begin() + first + count);
     batch.pixels.resize(count * image_floats);
     batch.errors.resize(count);
-    parallel_for(count, workers, [&](std::size_t k) {
+    parallel_for_each_index(count, workers, [&](std::size_t k) {
       try {
         vision::preprocess_file(files[batch.items[k]], preprocess, batch.pixels.data() + k * image_floats);
       } catch (const InputError& e) {
@@ -175,7 +164,7 @@ MediaEmbeddings embed_media(const ClipModel& model, const std::vector<fs::path>&
     try {
       const auto frames = vision::sample_video_frames(files[i], options.video_frames);
       std::vector<float> pixels(frames.size() * image_floats);
-      parallel_for(frames.size(), workers, [&](std::size_t k) {
+      parallel_for_each_index(frames.size(), workers, [&](std::size_t k) {
         vision::preprocess(frames[k], preprocess, pixels.data() + k * image_floats);
       });
       const io::FloatMatrix embedded = model.encode_images(pixels.data(), static_cast<std::int64_t>(frames.size()));
@@ -216,7 +205,7 @@ MediaEmbeddings embed_media(const ClipModel& model, const std::vector<fs::path>&
   return result;
 }
 
-io::FloatMatrix embed_token_ids(const ClipModel& model, const std::int64_t* ids, std::int64_t n, std::int64_t length,
+io::FloatMatrix embed_token_ids(const models::ClipModel& model, const std::int64_t* ids, std::int64_t n, std::int64_t length,
                                 const EmbedOptions& options) {
   if (options.batch_size <= 0) throw UsageError("--batch-size must be positive");
   const int dim = model.info().embed_dim;
@@ -260,11 +249,11 @@ io::FloatMatrix embed_token_ids(const ClipModel& model, const std::int64_t* ids,
   return all;
 }
 
-io::FloatMatrix embed_texts(const ClipModel& model, const std::vector<std::string>& texts, const EmbedOptions& options) {
+io::FloatMatrix embed_texts(const models::ClipModel& model, const std::vector<std::string>& texts, const EmbedOptions& options) {
   const int length = model.info().context_length;
   std::vector<std::int64_t> ids(texts.size() * static_cast<std::size_t>(length));
   model.tokenizer().tokenize_batch(texts, length, ids.data());
   return embed_token_ids(model, ids.data(), static_cast<std::int64_t>(texts.size()), length, options);
 }
 
-}  // namespace recap::models
+}  // namespace recap::embed

@@ -11,7 +11,7 @@
 #include "recap/io/matrix.h"
 #include "recap/models/clip_model.h"
 
-namespace recap::models {
+namespace recap::embed {
 
 struct EmbedOptions {
   int batch_size = 64;
@@ -41,14 +41,14 @@ std::vector<std::filesystem::path> list_media(const std::filesystem::path& folde
 // Embeds images (and videos: frames sampled uniformly, embeddings averaged). When
 // `pixels_out` is given it receives the preprocessed tensors of the kept *images*
 // (n x 3 x R x R), which forces them to be decoded even when cached.
-MediaEmbeddings embed_media(const ClipModel& model, const std::vector<std::filesystem::path>& files,
+MediaEmbeddings embed_media(const models::ClipModel& model, const std::vector<std::filesystem::path>& files,
                             const EmbedOptions& options, std::vector<float>* pixels_out = nullptr);
 
 // Embeds captions (tokenised with the model's tokenizer, truncated to its context).
-io::FloatMatrix embed_texts(const ClipModel& model, const std::vector<std::string>& texts, const EmbedOptions& options);
+io::FloatMatrix embed_texts(const models::ClipModel& model, const std::vector<std::string>& texts, const EmbedOptions& options);
 
 // Embeds rows of token ids (n x length).
-io::FloatMatrix embed_token_ids(const ClipModel& model, const std::int64_t* ids, std::int64_t n, std::int64_t length,
+io::FloatMatrix embed_token_ids(const models::ClipModel& model, const std::int64_t* ids, std::int64_t n, std::int64_t length,
                                 const EmbedOptions& options);
 
-}  // namespace recap::models
+}  // namespace recap::embed

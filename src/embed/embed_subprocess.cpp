@@ -1,6 +1,4 @@
-#include "embed_subprocess.h"
-
-#include "cli_support.h"
+#include "recap/embed/embed_subprocess.h"
 
 #include <cstdio>
 
@@ -11,7 +9,7 @@
 
 namespace fs = std::filesystem;
 
-namespace recap::cli {
+namespace recap::embed {
 namespace {
 
 bool contains(const std::string& text, const char* part) { return text.find(part) != std::string::npos; }
@@ -43,17 +41,6 @@ std::string one_line(std::string text) {
 }
 
 }  // namespace
-
-void add_embed_options(CLI::App& app, EmbedSettings& s) {
-  app.add_option("--batch-size", s.batch_size, "With --clip: items per CLIP model call (recap-embed --batch-size)")
-      ->check(cli::kPositive);
-  app.add_option("--cache", s.cache, "With --clip: embedding cache folder (default: $RECAP_CACHE or ~/.cache/recap)");
-  app.add_flag("--no-cache", s.no_cache, "With --clip: neither read nor write the embedding cache");
-  app.add_option("--device", s.device, "With --clip: cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
-  app.add_option("--dtype", s.dtype, "With --clip: float32 (default), bfloat16 or float16 (CUDA)")
-      ->check(CLI::IsMember({"float32", "bfloat16", "float16", "fp32", "bf16", "fp16"}));
-  add_max_image_pixels_option(app, s.max_image_pixels);
-}
 
 EmbedSubprocess::EmbedSubprocess(EmbedSettings settings) : settings_(std::move(settings)) {
   tool_ = fs::read_symlink("/proc/self/exe").parent_path() / "recap-embed";
@@ -149,4 +136,4 @@ fs::path EmbedSubprocess::embed_texts(const std::vector<std::string>& texts, con
   return out;
 }
 
-}  // namespace recap::cli
+}  // namespace recap::embed

@@ -1,11 +1,23 @@
-// The LM captioner lives in recap_models because it drives CLIP and T5; it includes no
-// torch headers itself.
+// The LM captioner is built into recap_models because it drives CLIP and T5; it includes
+// no torch headers itself.
 #include "recap/caption/lm_captioner.h"
 
+#include <algorithm>
+
 #include "recap/common/error.h"
-#include "recap/models/embed_pipeline.h"
+#include "recap/embed/embed_pipeline.h"
 
 namespace recap::caption {
+
+LmCaptionOptions LmCaptionOptions::resolved() const {
+  LmCaptionOptions o = *this;
+  o.beam.decoding = models::Decoding::beam;
+  o.beam.num_beams = std::max(1, candidate_beams);
+  o.beam.num_return_sequences = std::max(1, candidate_beams);
+  o.sample.decoding = models::Decoding::sample;
+  o.sample.num_return_sequences = std::max(1, candidate_samples);
+  return o;
+}
 
 void LmCaptionOptions::validate() const {
   if (k < 1) throw UsageError("k (retrieved captions per image) must be at least 1, got " + std::to_string(k));
@@ -14,31 +26,43 @@ void LmCaptionOptions::validate() const {
   if (candidate_beams + candidate_samples < 1) {
     throw UsageError("no candidates requested (M = 0): set candidate beams and/or candidate samples to at least 1");
   }
-  if (candidate_beams > 0) beam.validate();
-  if (candidate_samples > 0) sample.validate();
+  const auto r = resolved();
+  if (candidate_beams > 0) r.beam.validate();
+  if (candidate_samples > 0) r.sample.validate();
 }
 
 LmCaptioner::LmCaptioner(const retrieval::Datastore& store, const models::ClipModel& clip, const models::T5Model& lm,
                          LmCaptionOptions options)
-    : store_(store), clip_(clip), lm_(lm), options_(std::move(options)) {
+    : store_(store), clip_(clip), lm_(lm), options_(options.resolved()) {
   options_.validate();
-  options_.beam.decoding = models::Decoding::beam;
-  options_.beam.num_beams = options_.candidate_beams;
-  options_.beam.num_return_sequences = options_.candidate_beams;
-  options_.sample.decoding = models::Decoding::sample;
-  options_.sample.num_return_sequences = options_.candidate_samples;
-  if (options_.k > store_.size()) {
-    throw UsageError("k = " + std::to_string(options_.k) + " is larger than the datastore (" +
-                     std::to_string(store_.size()) + " captions)");
-  }
+  store_.check_k(options_.k);
 }
 
-std::vector<nlohmann::json> LmCaptioner::caption(const io::FloatMatrix& mapped, const std::vector<nlohmann::json>& ids,
-                                                 const std::vector<std::int64_t>& positions) const {
+nlohmann::json LmCaptioner::settings() const {
+  const auto& b = options_.beam;
+  const auto& s = options_.sample;
+  return {{"k", options_.k},
+          {"prompt_template", options_.prompt_template},
+          {"separator", options_.separator},
+          {"candidate_beams", options_.candidate_beams},
+          {"candidate_samples", options_.candidate_samples},
+          {"generation",
+           {{"max_new_tokens", b.max_new_tokens}, {"min_new_tokens", b.min_new_tokens},
+            {"length_penalty", b.length_penalty}, {"early_stopping", b.early_stopping},
+            {"temperature", s.temperature}, {"top_k", s.top_k},
+            {"top_p", s.top_p}, {"repetition_penalty", s.repetition_penalty},
+            {"no_repeat_ngram_size", s.no_repeat_ngram_size}, {"seed", s.seed},
+            {"max_input_tokens", options_.max_input_tokens}}}};
+}
+
+std::vector<nlohmann::json> LmCaptioner::caption(const CaptionBatch& batch) const {
+  const auto& mapped = batch.aligned;
+  const auto& ids = batch.ids;
+  const auto& positions = batch.positions;
   const auto n = static_cast<std::size_t>(mapped.rows);
   if (ids.size() != n || positions.size() != n) throw Error(ExitCode::internal, "caption: ids/positions/rows differ");
   if (n == 0) return {};
-  const auto lists = retrieve(store_, mapped, options_.k, options_.search);
+  const auto lists = retrieve(store_, batch, options_.k, options_.search);
 
   std::vector<std::string> prompts;
   for (const auto& list : lists) {
@@ -73,10 +97,10 @@ std::vector<nlohmann::json> LmCaptioner::caption(const io::FloatMatrix& mapped, 
     // An LM that only produced empty text still leaves the image a caption: the best retrieved one.
     for (const auto& x : c) texts.push_back(x.text);
   }
-  models::EmbedOptions embed;
+  embed::EmbedOptions embed;
   embed.normalize = true;
   embed.use_cache = false;  // candidates are one-off texts
-  const io::FloatMatrix emb = texts.empty() ? io::FloatMatrix(0, mapped.cols) : models::embed_texts(clip_, texts, embed);
+  const io::FloatMatrix emb = texts.empty() ? io::FloatMatrix(0, mapped.cols) : embed::embed_texts(clip_, texts, embed);
   if (!texts.empty() && emb.cols != mapped.cols) {
     throw InputError("CLIP text embeddings have dimension " + std::to_string(emb.cols) + " but the mapped image "
                      "embeddings have " + std::to_string(mapped.cols) + "; use the CLIP model the run was fitted with");
@@ -85,9 +109,7 @@ std::vector<nlohmann::json> LmCaptioner::caption(const io::FloatMatrix& mapped, 
   std::vector<nlohmann::json> records;
   std::int64_t row = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    nlohmann::json retrieved = nlohmann::json::array();
-    for (const auto& r : lists[i])
-      retrieved.push_back({{"index", r.index}, {"caption", store_.caption(r.index)}, {"similarity", r.similarity}});
+    const nlohmann::json retrieved = retrieved_json(lists[i], store_);
     nlohmann::json cands = nlohmann::json::array();
     for (auto& c : candidates[i]) {
       double dot = 0;

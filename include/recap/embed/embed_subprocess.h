@@ -4,14 +4,13 @@
 // tools more start-up time than their own work, and its headers ~45 s per compile.
 // recap-embed's cache (keyed by model, preprocessing and file) means a rerun of the
 // calling tool does not embed the same images twice.
-#include <CLI/CLI.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
 
-namespace recap::cli {
+namespace recap::embed {
 
 // What the calling tool passes through to recap-embed (empty / 0: recap-embed's default).
 struct EmbedSettings {
@@ -20,16 +19,12 @@ struct EmbedSettings {
   int batch_size = 0;       // --batch-size
   std::string cache;        // --cache DIR
   bool no_cache = false;    // --no-cache
-  std::string device;       // --device cpu|cuda
-  std::string dtype;        // --dtype
+  std::string device = "cpu";      // --device cpu|cuda
+  std::string dtype = "float32";   // --dtype
   std::int64_t max_image_pixels = 0;  // --max-image-pixels
   bool strict = false;      // an unreadable image fails the run instead of being skipped
   bool verbose = false;     // relay all of recap-embed's notes, not only progress and warnings
 };
-
-// Adds --batch-size, --cache, --no-cache, --device, --dtype and --max-image-pixels, documented. --clip,
-// --threads and --strict belong to the tool (their help text differs per tool).
-void add_embed_options(CLI::App& app, EmbedSettings& settings);
 
 class EmbedSubprocess {
  public:
@@ -60,4 +55,4 @@ class EmbedSubprocess {
   std::string fingerprint_;
 };
 
-}  // namespace recap::cli
+}  // namespace recap::embed

@@ -1,12 +1,12 @@
-#include "progress.h"
+#include "recap/common/progress.h"
 
 #include <unistd.h>
 
 #include <cstdio>
 
-#include "cli_support.h"
+#include "recap/common/messages.h"
 
-namespace recap::cli {
+namespace recap {
 
 Progress::Progress(std::string label, std::int64_t total, std::string unit)
     : label_(std::move(label)), unit_(std::move(unit)), total_(total), tty_(::isatty(STDERR_FILENO) != 0) {}
@@ -38,12 +38,12 @@ void Progress::print(std::int64_t done, bool final_line) {
     const int filled = static_cast<int>(fraction * width);
     std::string bar(static_cast<std::size_t>(filled), '#');
     bar.append(static_cast<std::size_t>(width - filled), '.');
-    std::fprintf(stderr, "\r%s: %s [%s] %s\033[K%s", tool_name().c_str(), label_.c_str(), bar.c_str(), tail,
+    std::fprintf(stderr, "\r%s: %s [%s] %s\033[K%s", program_name().c_str(), label_.c_str(), bar.c_str(), tail,
                  final_line ? "\n" : "");
   } else {
-    std::fprintf(stderr, "%s: %s %s\n", tool_name().c_str(), label_.c_str(), tail);
+    std::fprintf(stderr, "%s: %s %s\n", program_name().c_str(), label_.c_str(), tail);
   }
   std::fflush(stderr);
 }
 
-}  // namespace recap::cli
+}  // namespace recap

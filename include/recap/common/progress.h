@@ -6,7 +6,7 @@
 
 #include "recap/common/stopwatch.h"
 
-namespace recap::cli {
+namespace recap {
 
 class Progress {
  public:
@@ -24,4 +24,4 @@ class Progress {
   bool printed_ = false;
 };
 
-}  // namespace recap::cli
+}  // namespace recap

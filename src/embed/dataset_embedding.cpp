@@ -1,15 +1,15 @@
-#include "fit_dataset.h"
+#include "recap/embed/dataset_embedding.h"
 
 #include <cstdint>
 
-#include "cli_support.h"
+#include "recap/common/messages.h"
 #include "recap/data/dataset.h"
 #include "recap/io/npy.h"
 #include "recap/io/provenance.h"
 
 namespace fs = std::filesystem;
 
-namespace recap::cli {
+namespace recap::embed {
 
 EmbeddedDataset embed_dataset(const DatasetRequest& request, EmbedSubprocess& embedder, const fs::path& scratch) {
   const auto dataset = data::read_dataset(request.dataset, request.images_root, request.splits);
@@ -72,4 +72,4 @@ EmbeddedDataset embed_dataset(const DatasetRequest& request, EmbedSubprocess& em
   return out;
 }
 
-}  // namespace recap::cli
+}  // namespace recap::embed

@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "embed_subprocess.h"
+#include "recap/embed/embed_subprocess.h"
 #include "recap/data/captions.h"
 #include "recap/io/matrix.h"
 
-namespace recap::cli {
+namespace recap::metrics {
 
 struct ClipEmbeddings {
   io::FloatMatrix images;      // row i: the image of result i
@@ -29,7 +29,7 @@ ClipEmbeddings read_clip_embeddings(const ClipEmbeddingFiles& files, const std::
                                     const data::ReferenceSet& refs, bool with_refs);
 
 struct ClipModelSource {
-  EmbedSettings embed;  // recap-embed options; strict is forced on (every result needs its image)
+  embed::EmbedSettings embed;  // recap-embed options; strict is forced on (every result needs its image)
   std::string images;   // folder, list file or {"id": "path"} JSON (data::MediaIndex)
   std::string prefix;   // prepended to every caption, as clipscore's "A photo depicts "
 };
@@ -39,4 +39,4 @@ struct ClipModelSource {
 ClipEmbeddings embed_for_clip_scores(const ClipModelSource& source, const std::vector<data::CaptionResult>& results,
                                      const data::ReferenceSet& refs, bool with_refs);
 
-}  // namespace recap::cli
+}  // namespace recap::metrics

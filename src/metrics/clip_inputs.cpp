@@ -1,4 +1,4 @@
-#include "score_clip_inputs.h"
+#include "recap/metrics/clip_inputs.h"
 
 #include <algorithm>
 #include <map>
@@ -12,7 +12,7 @@
 
 namespace fs = std::filesystem;
 
-namespace recap::cli {
+namespace recap::metrics {
 namespace {
 
 // Rows of an embedding file, checked against the count they must have.
@@ -107,9 +107,9 @@ ClipEmbeddings embed_for_clip_scores(const ClipModelSource& source, const std::v
         throw InputError((t < results.size() ? "the result for image " + results[t].key : std::string("a reference")) +
                          " is empty and cannot be embedded without --prefix");
 
-  EmbedSettings settings = source.embed;
+  embed::EmbedSettings settings = source.embed;
   settings.strict = true;
-  EmbedSubprocess embedder(settings);
+  embed::EmbedSubprocess embedder(settings);
   const io::TemporaryDirectory scratch("recap-score");
   e.images = io::read_npy_matrix(embedder.embed_images(files, scratch.path(), true).embeddings);
   const io::FloatMatrix text_rows = io::read_npy_matrix(embedder.embed_texts(texts, source.prefix, scratch.path(), true));
@@ -119,4 +119,4 @@ ClipEmbeddings embed_for_clip_scores(const ClipModelSource& source, const std::v
   return e;
 }
 
-}  // namespace recap::cli
+}  // namespace recap::metrics

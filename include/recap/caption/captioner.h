@@ -1,0 +1,38 @@
+#pragma once
+// The step every ReCap captioner shares: a batch of aligned image embeddings in, one
+// JSON record per image out. Two captioners implement it: retrieval only
+// (retrieval_captioner.h) and the language-model captioner (lm_captioner.h); the
+// captioning pipeline (pipeline.h) batches, resumes and writes around either.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "recap/io/matrix.h"
+
+namespace recap::caption {
+
+struct CaptionBatch {
+  io::FloatMatrix aligned;               // rows: normalised aligned image embeddings
+  std::vector<nlohmann::json> ids;       // image id of each row
+  std::vector<std::int64_t> positions;   // each image's index in the whole input (seeds its samples)
+  // Per row, datastore rows the image must not retrieve (DAL: its own references and the
+  // captions made for it). Empty: no exclusions.
+  std::vector<std::vector<std::int64_t>> excluded;
+};
+
+class Captioner {
+ public:
+  virtual ~Captioner() = default;
+  // One record per row: {"image_id", "caption", "score", "retrieved": [{"index", "caption",
+  // "similarity"}], ...}; the LM captioner adds "prompt", "candidates" and "chosen".
+  virtual std::vector<nlohmann::json> caption(const CaptionBatch& batch) const = 0;
+  // "retrieval only" or "language model", for messages.
+  virtual std::string kind() const = 0;
+  // Everything besides the inputs that decides a caption: part of a resumed run's settings.
+  virtual nlohmann::json settings() const = 0;
+  virtual std::int64_t k() const = 0;
+};
+
+}  // namespace recap::caption
