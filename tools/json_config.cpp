@@ -95,14 +95,14 @@ const std::vector<std::string> kAllToolOptions = {
     "attention-mask", "batch-size", "bootstrap", "cache", "candidate-beams", "candidate-embeddings",
     "candidate-samples", "captions", "captions-per-image", "chunk-rows", "clip", "clip-weight", "concepts", "config",
     "dataset", "datastore", "decoder-input-ids", "decoding", "details", "device", "dim", "dtype", "early-stopping",
-    "files-out", "force", "help", "html", "ids", "ids-out", "image-embeddings", "image-ids", "image-noise", "images", "input-ids",
+    "files-out", "force", "help", "html", "ids", "ids-out", "image-embeddings", "image-ids", "image-noise", "images", "input-ids", "iterations",
     "java", "java-timeout", "json", "k", "lambda", "length-penalty", "lm", "logits-out", "mapping", "max-image-pixels",
-    "max-input-tokens", "max-new-tokens", "meteor-jar", "method", "metrics", "min-new-tokens", "no-cache",
+    "max-input-tokens", "max-new-tokens", "meteor-jar", "method", "metric", "metrics", "min-new-tokens", "no-cache",
     "no-kv-cache", "no-normalize", "no-repeat-ngram-size", "no-texts", "no-tokenize", "normalize", "num-beams",
     "num-return-sequences", "out", "pairs", "per-image", "pixels", "pixels-out", "precision", "prefix", "prompt",
     "prompt-template", "prompts", "queries", "reference-embeddings", "refs", "repetition-penalty", "results", "root",
-    "run", "sampling", "search-kernel", "seed", "separator", "spice-jar", "split", "stop-after-batches", "strict",
+    "run", "sampling", "search-kernel", "seed", "select", "separator", "spice-jar", "split", "stop-after-batches", "stop-after-iterations", "strict",
     "temperature", "text-embeddings", "text-heads", "text-noise", "texts", "threads", "thumbnail-size", "token-ids",
-    "token-ids-out", "tokenizer", "top-k", "top-p", "verbose", "video-frames", "vision-heads", "workers"};
+    "token-ids-out", "tokenizer", "top-k", "top-p", "train", "train-split", "val", "val-metrics", "val-split", "verbose", "video-frames", "vision-heads", "workers"};
 
 }  // namespace recap::cli

@@ -72,13 +72,8 @@ std::vector<std::string> read_captions(const fs::path& path, const std::string& 
   return lines;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"Embed images, videos, captions, token ids or preprocessed pixels with CLIP.\n"
-               "Outputs n x d float32 .npy: projected encoder outputs, L2-normalised with --normalize."};
-  cli::CommonOptions common;
-  cli::add_common_options(app, common);
+// Every flag of recap-embed.
+struct EmbedFlags {
   fs::path model_path, out, tokenizer_path;
   std::string cache_dir;
   std::optional<fs::path> pixels_in, token_ids_in, texts_in, images_in;
@@ -87,57 +82,71 @@ int main(int argc, char** argv) {
   embed::EmbedOptions embed;
   bool force = false, no_cache = false;
   int text_heads = 0, vision_heads = 0;
+  std::int64_t max_image_pixels = vision::kDefaultMaxImagePixels;
+};
 
-  app.add_option("--clip", model_path, "CLIP weights: Hugging Face folder, OpenAI .pt, or OpenAI-layout .safetensors")
+void add_embed_flags(CLI::App& app, EmbedFlags& f) {
+
+  app.add_option("--clip", f.model_path, "CLIP weights: Hugging Face folder, OpenAI .pt, or OpenAI-layout .safetensors")
       ->required();
   auto* inputs = app.add_option_group("input", "exactly one input");
-  inputs->add_option("--pixels", pixels_in, "Preprocessed images, N x 3 x R x R float32 .npy");
-  inputs->add_option("--token-ids", token_ids_in, "Token ids, N x L integer .npy (L <= context length)");
-  inputs->add_option("--texts", texts_in, "UTF-8 text file, one caption per line");
-  inputs->add_option("--images", images_in, "Folder of images/videos (recursive, sorted) or a list file of paths");
+  inputs->add_option("--pixels", f.pixels_in, "Preprocessed images, N x 3 x R x R float32 .npy");
+  inputs->add_option("--token-ids", f.token_ids_in, "Token ids, N x L integer .npy (L <= context length)");
+  inputs->add_option("--texts", f.texts_in, "UTF-8 text file, one caption per line");
+  inputs->add_option("--images", f.images_in, "Folder of images/videos (recursive, sorted) or a list file of paths");
   inputs->require_option(1);
-  app.add_option("--out", out, "Output embeddings .npy")->required();
-  app.add_flag("--normalize", embed.normalize, "L2-normalise each embedding");
-  app.add_option("--batch-size", embed.batch_size, "Items per model call")->check(cli::kPositive);
-  app.add_option("--workers", embed.workers, "Image decoding threads (default: all cores)")->check(cli::kNonNegative);
-  app.add_option("--prefix", prefix, "Text prepended to every caption of --texts (e.g. \"A photo depicts \")");
-  app.add_option("--token-ids-out", token_ids_out, "With --texts: also write the N x 77 int64 token ids");
-  app.add_option("--pixels-out", pixels_out, "With --images: also write the preprocessed N x 3 x R x R pixels");
-  app.add_option("--files-out", files_out, "With --images: JSON list of the file each output row came from, as listed");
-  app.add_option("--ids-out", ids_out, "With --images: JSON list of the image id of each output row (the number in COCO-style names, else "
+  app.add_option("--out", f.out, "Output embeddings .npy")->required();
+  app.add_flag("--normalize", f.embed.normalize, "L2-normalise each embedding");
+  app.add_option("--batch-size", f.embed.batch_size, "Items per model call")->check(cli::kPositive);
+  app.add_option("--workers", f.embed.workers, "Image decoding threads (default: all cores)")->check(cli::kNonNegative);
+  app.add_option("--prefix", f.prefix, "Text prepended to every caption of --texts (e.g. \"A photo depicts \")");
+  app.add_option("--token-ids-out", f.token_ids_out, "With --texts: also write the N x 77 int64 token ids");
+  app.add_option("--pixels-out", f.pixels_out, "With --images: also write the preprocessed N x 3 x R x R pixels");
+  app.add_option("--files-out", f.files_out, "With --images: JSON list of the file each output row came from, as listed");
+  app.add_option("--ids-out", f.ids_out, "With --images: JSON list of the image id of each output row (the number in COCO-style names, else "
                  "the path relative to the folder), as recap-caption and recap-score name images");
-  app.add_option("--video-frames", embed.video_frames, "Frames sampled uniformly per video (mean-pooled)")
+  app.add_option("--video-frames", f.embed.video_frames, "Frames sampled uniformly per video (mean-pooled)")
       ->check(cli::kPositive);
-  app.add_flag("--strict", embed.strict, "Fail on the first unreadable image instead of skipping it");
-  std::int64_t max_image_pixels = vision::kDefaultMaxImagePixels;
-  cli::add_max_image_pixels_option(app, max_image_pixels);
-  cli::add_cache_options(app, cache_dir, no_cache);
-  cli::add_device_options(app, device, dtype);
-  app.add_option("--tokenizer", tokenizer_path, "Tokenizer folder or bpe_simple_vocab_16e6.txt.gz (default: beside the weights)");
-  app.add_option("--text-heads", text_heads, "Text attention heads when the weights do not say (default: width / 64)");
-  app.add_option("--vision-heads", vision_heads, "Vision attention heads when the weights do not say");
-  app.add_flag("--force", force, "Overwrite existing outputs");
+  app.add_flag("--strict", f.embed.strict, "Fail on the first unreadable image instead of skipping it");
+  cli::add_max_image_pixels_option(app, f.max_image_pixels);
+  cli::add_cache_options(app, f.cache_dir, f.no_cache);
+  cli::add_device_options(app, f.device, f.dtype);
+  app.add_option("--tokenizer", f.tokenizer_path, "Tokenizer folder or bpe_simple_vocab_16e6.txt.gz (default: beside the weights)");
+  app.add_option("--text-heads", f.text_heads, "Text attention heads when the weights do not say (default: width / 64)");
+  app.add_option("--vision-heads", f.vision_heads, "Vision attention heads when the weights do not say");
+  app.add_flag("--force", f.force, "Overwrite existing outputs");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Embed images, videos, captions, token ids or preprocessed pixels with CLIP.\n"
+               "Outputs n x d float32 .npy: projected encoder outputs, L2-normalised with --normalize."};
+  cli::CommonOptions common;
+  cli::add_common_options(app, common);
+  EmbedFlags f;
+  add_embed_flags(app, f);
 
   return cli::run(app, argc, argv, [&] {
-    vision::set_max_image_pixels(max_image_pixels);
-    if (!token_ids_out.empty() && !texts_in) throw UsageError("--token-ids-out needs --texts");
-    if ((!pixels_out.empty() || !ids_out.empty() || !files_out.empty()) && !images_in)
+    vision::set_max_image_pixels(f.max_image_pixels);
+    if (!f.token_ids_out.empty() && !f.texts_in) throw UsageError("--token-ids-out needs --texts");
+    if ((!f.pixels_out.empty() || !f.ids_out.empty() || !f.files_out.empty()) && !f.images_in)
       throw UsageError("--pixels-out, --ids-out and --files-out need --images");
-    if (!prefix.empty() && !texts_in) throw UsageError("--prefix needs --texts");
-    io::check_output_plan({{model_path, tokenizer_path, pixels_in.value_or(""), token_ids_in.value_or(""),
-                            texts_in.value_or(""), images_in.value_or("")},
-                           {out, token_ids_out, pixels_out, ids_out, files_out},
+    if (!f.prefix.empty() && !f.texts_in) throw UsageError("--prefix needs --texts");
+    io::check_output_plan({{f.model_path, f.tokenizer_path, f.pixels_in.value_or(""), f.token_ids_in.value_or(""),
+                            f.texts_in.value_or(""), f.images_in.value_or("")},
+                           {f.out, f.token_ids_out, f.pixels_out, f.ids_out, f.files_out},
                            {},
-                           force});
+                           f.force});
     models::ClipLoadOptions load;
-    load.device = models::parse_device(device);
-    load.precision = models::parse_precision(dtype);
+    load.device = models::parse_device(f.device);
+    load.precision = models::parse_precision(f.dtype);
     load.threads = common.threads;
-    load.tokenizer = tokenizer_path;
-    load.text_heads = text_heads;
-    load.vision_heads = vision_heads;
+    load.tokenizer = f.tokenizer_path;
+    load.text_heads = f.text_heads;
+    load.vision_heads = f.vision_heads;
     const auto t0 = std::chrono::steady_clock::now();
-    const models::ClipModel model = models::ClipModel::load(model_path, load);
+    const models::ClipModel model = models::ClipModel::load(f.model_path, load);
     const auto& info = model.info();
     const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (common.verbose) {
@@ -145,44 +154,44 @@ int main(int argc, char** argv) {
                 ", fingerprint " + info.fingerprint + ", loaded in " + std::to_string(load_seconds).substr(0, 5) + " s");
       cli::note("preprocessing " + model.preprocess_config().fingerprint());
     }
-    embed.use_cache = !no_cache;
-    embed.cache_root = cache_dir;
-    embed.warn = [](const std::string& message) { cli::note("warning: skipped " + message); };
-    Progress progress(images_in ? "files" : pixels_in ? "images" : "texts");
-    embed.progress = [&](std::int64_t done, std::int64_t total) { progress(done, total); };
+    f.embed.use_cache = !f.no_cache;
+    f.embed.cache_root = f.cache_dir;
+    f.embed.warn = [](const std::string& message) { cli::note("warning: skipped " + message); };
+    Progress progress(f.images_in ? "files" : f.pixels_in ? "images" : "texts");
+    f.embed.progress = [&](std::int64_t done, std::int64_t total) { progress(done, total); };
 
     io::FloatMatrix result;
-    if (pixels_in) {
-      const auto pixels = io::read_npy_float(*pixels_in);
+    if (f.pixels_in) {
+      const auto pixels = io::read_npy_float(*f.pixels_in);
       const int r = info.image_resolution;
       if (pixels.shape.size() != 4 || pixels.shape[1] != 3 || pixels.shape[2] != r || pixels.shape[3] != r) {
         std::string shape;
         for (auto s : pixels.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(s);
-        throw InputError(pixels_in->string() + ": expected shape (N, 3, " + std::to_string(r) + ", " + std::to_string(r) +
+        throw InputError(f.pixels_in->string() + ": expected shape (N, 3, " + std::to_string(r) + ", " + std::to_string(r) +
                          ") for this model, got (" + shape + ")");
       }
       const std::size_t image_floats = static_cast<std::size_t>(3) * r * r;
       // One "row" per image: a NaN pixel would make a NaN embedding.
-      check_finite(pixels.values.data(), pixels.shape[0], static_cast<std::int64_t>(image_floats), pixels_in->string());
+      check_finite(pixels.values.data(), pixels.shape[0], static_cast<std::int64_t>(image_floats), f.pixels_in->string());
       result = io::FloatMatrix(pixels.shape[0], info.embed_dim);
-      for (std::int64_t first = 0; first < pixels.shape[0]; first += embed.batch_size) {
-        const std::int64_t count = std::min<std::int64_t>(embed.batch_size, pixels.shape[0] - first);
+      for (std::int64_t first = 0; first < pixels.shape[0]; first += f.embed.batch_size) {
+        const std::int64_t count = std::min<std::int64_t>(f.embed.batch_size, pixels.shape[0] - first);
         const auto part = model.encode_images(pixels.values.data() + first * image_floats, count);
         std::copy(part.values.begin(), part.values.end(), result.row(first));
         progress(first + count, pixels.shape[0]);
       }
-      if (embed.normalize) normalize_rows(result);
-    } else if (token_ids_in) {
+      if (f.embed.normalize) normalize_rows(result);
+    } else if (f.token_ids_in) {
       std::vector<std::int64_t> shape;
-      const auto ids = io::read_npy_int64(*token_ids_in, &shape);
-      if (shape.size() != 2) throw InputError(token_ids_in->string() + ": expected a 2-D array of token ids (N x L)");
+      const auto ids = io::read_npy_int64(*f.token_ids_in, &shape);
+      if (shape.size() != 2) throw InputError(f.token_ids_in->string() + ": expected a 2-D array of token ids (N x L)");
       try {
-        result = embed::embed_token_ids(model, ids.data(), shape[0], shape[1], embed);
+        result = embed::embed_token_ids(model, ids.data(), shape[0], shape[1], f.embed);
       } catch (const InputError& e) {
-        throw InputError(token_ids_in->string() + ": " + e.what());
+        throw InputError(f.token_ids_in->string() + ": " + e.what());
       }
-    } else if (texts_in) {
-      const auto captions = read_captions(*texts_in, prefix);
+    } else if (f.texts_in) {
+      const auto captions = read_captions(*f.texts_in, f.prefix);
       const int length = info.context_length;
       std::vector<std::int64_t> ids(captions.size() * static_cast<std::size_t>(length));
       std::size_t truncated = 0;
@@ -193,35 +202,35 @@ int main(int argc, char** argv) {
         std::copy(row.begin(), row.end(), ids.begin() + i * length);
       }
       if (truncated) cli::note(std::to_string(truncated) + " caption(s) longer than " + std::to_string(length) + " tokens were truncated");
-      result = embed::embed_token_ids(model, ids.data(), static_cast<std::int64_t>(captions.size()), length, embed);
-      if (!token_ids_out.empty()) io::write_npy(token_ids_out, ids.data(), {static_cast<std::int64_t>(captions.size()), length});
+      result = embed::embed_token_ids(model, ids.data(), static_cast<std::int64_t>(captions.size()), length, f.embed);
+      if (!f.token_ids_out.empty()) io::write_npy(f.token_ids_out, ids.data(), {static_cast<std::int64_t>(captions.size()), length});
     } else {
-      const auto files = embed::list_media(*images_in);
+      const auto files = embed::list_media(*f.images_in);
       std::vector<float> pixels;
-      const auto media = embed::embed_media(model, files, embed, pixels_out.empty() ? nullptr : &pixels);
-      if (media.embeddings.rows == 0) throw InputError(images_in->string() + ": no file could be embedded");
+      const auto media = embed::embed_media(model, files, f.embed, f.pixels_out.empty() ? nullptr : &pixels);
+      if (media.embeddings.rows == 0) throw InputError(f.images_in->string() + ": no file could be embedded");
       if (!media.skipped.empty()) cli::note(std::to_string(media.skipped.size()) + " file(s) skipped (use --strict to fail instead)");
       if (common.verbose) cli::note(std::to_string(media.cache_hits) + " embedding(s) from the cache");
       result = media.embeddings;
-      if (!pixels_out.empty()) {
+      if (!f.pixels_out.empty()) {
         const std::int64_t r = info.image_resolution;
-        io::write_npy(pixels_out, pixels.data(), {static_cast<std::int64_t>(pixels.size() / (3 * r * r)), 3, r, r});
+        io::write_npy(f.pixels_out, pixels.data(), {static_cast<std::int64_t>(pixels.size() / (3 * r * r)), 3, r, r});
       }
-      if (!ids_out.empty()) {
-        const auto all_ids = data::image_ids_of_files(files, *images_in);
+      if (!f.ids_out.empty()) {
+        const auto all_ids = data::image_ids_of_files(files, *f.images_in);
         nlohmann::json ids = nlohmann::json::array();
         for (std::size_t i : media.kept) ids.push_back(all_ids[i]);
-        io::write_json(ids_out, ids);
+        io::write_json(f.ids_out, ids);
       }
-      if (!files_out.empty()) {
+      if (!f.files_out.empty()) {
         nlohmann::json kept_files = nlohmann::json::array();
         for (std::size_t i : media.kept) kept_files.push_back(files[i].string());
-        io::write_json(files_out, kept_files);
+        io::write_json(f.files_out, kept_files);
       }
     }
-    io::write_npy(out, result);
+    io::write_npy(f.out, result);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    cli::note("wrote " + out.string() + " (" + std::to_string(result.rows) + " x " + std::to_string(result.cols) + ", " +
-              (embed.normalize ? "L2-normalised" : "un-normalised") + ") in " + std::to_string(seconds).substr(0, 6) + " s");
+    cli::note("wrote " + f.out.string() + " (" + std::to_string(result.rows) + " x " + std::to_string(result.cols) + ", " +
+              (f.embed.normalize ? "L2-normalised" : "un-normalised") + ") in " + std::to_string(seconds).substr(0, 6) + " s");
   });
 }

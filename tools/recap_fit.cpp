@@ -24,6 +24,89 @@
 
 using namespace recap;
 
+namespace {
+
+void print_dataset(const nlohmann::json& provenance, const std::string& dataset, const std::string& splits) {
+  const auto& counts = provenance["counts"];
+  std::printf("dataset: %s, %lld images, %lld captions%s\n", dataset.c_str(), counts["images"].get<long long>(),
+              counts["captions"].get<long long>(), splits.empty() ? "" : (" (split " + splits + ")").c_str());
+}
+
+void print_fit(const align::FitOptions& options, const align::FitReport& report, double write_seconds) {
+  std::printf("fitted %s W (%lld x %lld) on %lld pairs%s\n", align::method_name(options.method).c_str(),
+              static_cast<long long>(report.x_dim), static_cast<long long>(report.y_dim),
+              static_cast<long long>(report.pairs), options.normalize ? " (rows L2-normalised)" : "");
+  std::printf("residual: mean ‖xW − y‖² = %.6g, relative = %.6g%s\n", report.mean_residual, report.relative_residual,
+              report.rcond > 0 ? (", rcond = " + std::to_string(report.rcond)).c_str() : "");
+  std::printf("time: read+accumulate %.2f s, solve %.2f s, write %.2f s\n", report.seconds_accumulate,
+              report.seconds_solve, write_seconds);
+}
+
+align::FitOptions fit_options(const std::string& method, double lambda, bool no_normalize, std::int64_t chunk_rows,
+                              const std::string& precision) {
+  align::FitOptions options;
+  options.method = align::parse_method(method);
+  options.lambda = lambda;
+  options.normalize = !no_normalize;
+  options.chunk_rows = chunk_rows;
+  options.accumulation = precision == "float64" ? align::Accumulation::float64 : align::Accumulation::mixed;
+  if (options.method == align::Method::ridge && !(lambda > 0)) throw UsageError("--method ridge needs --lambda > 0");
+  if (options.method != align::Method::ridge && lambda > 0) throw UsageError("--lambda applies only to --method ridge");
+  return options;
+}
+
+// Every flag of recap-fit.
+struct FitFlags {
+  std::string image_path, text_path, pairs_path, captions_path, out_dir, method_name = "procrustes";
+  double lambda = 0;
+  bool no_normalize = false, force = false, strict = false;
+  std::int64_t chunk_rows = 16384;
+  std::string precision = "mixed";
+  embed::EmbedSettings embed;
+  std::string dataset_path, images_root, split_list;
+};
+
+void add_fit_options(CLI::App& app, FitFlags& f) {
+  app.add_option("--image-embeddings", f.image_path, "Image embeddings X (.npy, n_img x d_img, float32/float16)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--text-embeddings", f.text_path, "Caption embeddings Y (.npy, n_txt x d_txt)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--pairs", f.pairs_path, "int32/int64 .npy, n x 2 (image row, caption row); default: row i with row i")
+      ->check(CLI::ExistingFile);
+  app.add_option("--captions", f.captions_path,
+                 "Captions of the text rows (.jsonl / .json / .txt), in row order; builds the run's datastore")
+      ->check(CLI::ExistingFile);
+  app.add_option("--method", f.method_name, "procrustes | ols | ridge")
+      ->check(CLI::IsMember({"procrustes", "ols", "ridge"}))->capture_default_str();
+  app.add_option("--lambda", f.lambda, "Ridge penalty λ (required for --method ridge)")->check(cli::kNonNegative);
+  app.add_flag("--no-normalize", f.no_normalize, "Fit on the rows as given instead of L2-normalising them first");
+  app.add_option("--chunk-rows", f.chunk_rows, "Pairs per streamed chunk (memory: one chunk + O(d²))")
+      ->check(cli::kPositive)->capture_default_str();
+  app.add_option("--precision", f.precision,
+                 "mixed: float32 BLAS on blocks of 4096 pairs, summed in float64 (fast); float64: all products in "
+                 "float64 BLAS")
+      ->check(CLI::IsMember({"mixed", "float64"}))->capture_default_str();
+  app.add_option("--out", f.out_dir, "Run directory to create")->required();
+  app.add_flag("--force", f.force, "Replace an existing run directory (only once the new one is complete)");
+  app.add_option("--clip", f.embed.clip, "CLIP model to f.embed --dataset with (anything recap-f.embed --clip loads)");
+  app.add_option("--dataset", f.dataset_path,
+                 "Karpathy split file (dataset_coco.json, dataset_flickr30k.json; needs --split) or COCO caption "
+                 "annotations (one split already; no --split)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--images", f.images_root,
+                 "With --dataset: the folder its image paths are relative to (Karpathy COCO: the folder holding "
+                 "train2014/ and val2014/; Flickr30k: flickr30k-images/; COCO annotations: e.g. train2014/)")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--split", f.split_list,
+                 "With a Karpathy --dataset: comma-separated splits to train on (the paper's COCO: train,restval)");
+  app.add_flag("--strict", f.strict,
+               "With --dataset: an empty caption, an image without captions or an unreadable image is an error "
+               "instead of a warning");
+  cli::add_embed_options(app, f.embed);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{
       "Fit ReCap's linear map W from image to text embeddings in closed form and write a run directory\n"
@@ -34,79 +117,29 @@ int main(int argc, char** argv) {
       "pair, and the captions become the datastore.",
       "recap-fit"};
   cli::CommonOptions common;
-  std::string image_path, text_path, pairs_path, captions_path, out_dir, method_name = "procrustes";
-  double lambda = 0;
-  bool no_normalize = false, force = false;
-  std::int64_t chunk_rows = 16384;
-  app.add_option("--image-embeddings", image_path, "Image embeddings X (.npy, n_img x d_img, float32/float16)")
-      ->check(CLI::ExistingFile);
-  app.add_option("--text-embeddings", text_path, "Caption embeddings Y (.npy, n_txt x d_txt)")
-      ->check(CLI::ExistingFile);
-  app.add_option("--pairs", pairs_path, "int32/int64 .npy, n x 2 (image row, caption row); default: row i with row i")
-      ->check(CLI::ExistingFile);
-  app.add_option("--captions", captions_path,
-                 "Captions of the text rows (.jsonl / .json / .txt), in row order; builds the run's datastore")
-      ->check(CLI::ExistingFile);
-  app.add_option("--method", method_name, "procrustes | ols | ridge")
-      ->check(CLI::IsMember({"procrustes", "ols", "ridge"}))->capture_default_str();
-  app.add_option("--lambda", lambda, "Ridge penalty λ (required for --method ridge)")->check(cli::kNonNegative);
-  app.add_flag("--no-normalize", no_normalize, "Fit on the rows as given instead of L2-normalising them first");
-  app.add_option("--chunk-rows", chunk_rows, "Pairs per streamed chunk (memory: one chunk + O(d²))")
-      ->check(cli::kPositive)->capture_default_str();
-  std::string precision = "mixed";
-  app.add_option("--precision", precision,
-                 "mixed: float32 BLAS on blocks of 4096 pairs, summed in float64 (fast); float64: all products in "
-                 "float64 BLAS")
-      ->check(CLI::IsMember({"mixed", "float64"}))->capture_default_str();
-  app.add_option("--out", out_dir, "Run directory to create")->required();
-  app.add_flag("--force", force, "Replace an existing run directory (only once the new one is complete)");
-  embed::EmbedSettings embed;
-  std::string dataset_path, images_root, split_list;
-  bool strict = false;
-  app.add_option("--clip", embed.clip, "CLIP model to embed --dataset with (anything recap-embed --clip loads)");
-  app.add_option("--dataset", dataset_path,
-                 "Karpathy split file (dataset_coco.json, dataset_flickr30k.json; needs --split) or COCO caption "
-                 "annotations (one split already; no --split)")
-      ->check(CLI::ExistingFile);
-  app.add_option("--images", images_root,
-                 "With --dataset: the folder its image paths are relative to (Karpathy COCO: the folder holding "
-                 "train2014/ and val2014/; Flickr30k: flickr30k-images/; COCO annotations: e.g. train2014/)")
-      ->check(CLI::ExistingDirectory);
-  app.add_option("--split", split_list,
-                 "With a Karpathy --dataset: comma-separated splits to train on (the paper's COCO: train,restval)");
-  app.add_flag("--strict", strict,
-               "With --dataset: an empty caption, an image without captions or an unreadable image is an error "
-               "instead of a warning");
-  cli::add_embed_options(app, embed);
+  FitFlags f;
+  add_fit_options(app, f);
   cli::add_common_options(app, common);
 
   return cli::run(app, argc, argv, [&] {
-    align::FitOptions options;
-    options.method = align::parse_method(method_name);
-    options.lambda = lambda;
-    options.normalize = !no_normalize;
-    options.chunk_rows = chunk_rows;
-    options.accumulation = precision == "float64" ? align::Accumulation::float64 : align::Accumulation::mixed;
-    if (options.method == align::Method::ridge && !(lambda > 0)) throw UsageError("--method ridge needs --lambda > 0");
-    if (options.method != align::Method::ridge && lambda > 0)
-      throw UsageError("--lambda applies only to --method ridge");
+    const auto options = fit_options(f.method_name, f.lambda, f.no_normalize, f.chunk_rows, f.precision);
 
-    const bool from_dataset = !embed.clip.empty() || !dataset_path.empty() || !images_root.empty() || !split_list.empty();
-    const bool precomputed = !image_path.empty() || !text_path.empty() || !pairs_path.empty() || !captions_path.empty();
+    const bool from_dataset = !f.embed.clip.empty() || !f.dataset_path.empty() || !f.images_root.empty() || !f.split_list.empty();
+    const bool precomputed = !f.image_path.empty() || !f.text_path.empty() || !f.pairs_path.empty() || !f.captions_path.empty();
     if (from_dataset && precomputed)
       throw UsageError("give either precomputed embeddings (--image-embeddings, --text-embeddings, --pairs, --captions) "
-                       "or a dataset to embed (--clip, --dataset, --images, --split), not both");
-    if (from_dataset && (embed.clip.empty() || dataset_path.empty() || images_root.empty()))
+                       "or a dataset to f.embed (--clip, --dataset, --images, --split), not both");
+    if (from_dataset && (f.embed.clip.empty() || f.dataset_path.empty() || f.images_root.empty()))
       throw UsageError("embedding a dataset needs --clip, --dataset and --images");
-    if (!from_dataset && (image_path.empty() || text_path.empty()))
+    if (!from_dataset && (f.image_path.empty() || f.text_path.empty()))
       throw UsageError("give --image-embeddings and --text-embeddings, or --clip, --dataset and --images (see --help)");
-    if (!from_dataset && strict) throw UsageError("--strict applies to --dataset");
+    if (!from_dataset && f.strict) throw UsageError("--f.strict applies to --dataset");
 
-    io::check_output_plan({{image_path, text_path, pairs_path, captions_path, dataset_path, images_root, embed.clip},
+    io::check_output_plan({{f.image_path, f.text_path, f.pairs_path, f.captions_path, f.dataset_path, f.images_root, f.embed.clip},
                            {},
-                           {out_dir},
-                           force});
-    io::StagingDirectory staging(out_dir, force);  // refuses an existing --out early
+                           {f.out_dir},
+                           f.force});
+    io::StagingDirectory staging(f.out_dir, f.force);  // refuses an existing --out early
 
     // A dataset becomes the same four inputs as the precomputed path, in a scratch folder.
     std::optional<io::TemporaryDirectory> scratch;
@@ -114,37 +147,37 @@ int main(int argc, char** argv) {
     std::vector<nlohmann::json> captions;
     nlohmann::json dataset_provenance;
     if (from_dataset) {
-      embed.threads = common.threads;
-      embed.strict = strict;
-      embed.verbose = common.verbose;
-      embedder.emplace(embed);
+      f.embed.threads = common.threads;
+      f.embed.strict = f.strict;
+      f.embed.verbose = common.verbose;
+      embedder.emplace(f.embed);
       scratch.emplace("recap-fit");
-      embed::DatasetRequest request{dataset_path, images_root, data::parse_split_list(split_list), !no_normalize, strict};
+      embed::DatasetRequest request{f.dataset_path, f.images_root, data::parse_split_list(f.split_list), !f.no_normalize, f.strict};
       auto embedded = embed::embed_dataset(request, *embedder, scratch->path());
-      image_path = embedded.image_embeddings.string();
-      text_path = embedded.text_embeddings.string();
-      pairs_path = embedded.pairs.string();
+      f.image_path = embedded.image_embeddings.string();
+      f.text_path = embedded.text_embeddings.string();
+      f.pairs_path = embedded.pairs.string();
       captions = std::move(embedded.captions);
       dataset_provenance = std::move(embedded.provenance);
       dataset_provenance["clip_model"] = {
-          {"path", std::filesystem::absolute(embed.clip).string()},
+          {"path", std::filesystem::absolute(f.embed.clip).string()},
           {"fingerprint", embedder->fingerprint().empty() ? nlohmann::json(nullptr) : nlohmann::json(embedder->fingerprint())}};
     }
 
     // Read captions first: a count mismatch should not cost a whole fit.
     std::optional<io::NpyMatrixReader> text_reader;
     if (from_dataset) {
-      text_reader.emplace(text_path);
-    } else if (!captions_path.empty()) {
-      captions = retrieval::read_caption_records(captions_path);
-      text_reader.emplace(text_path);
+      text_reader.emplace(f.text_path);
+    } else if (!f.captions_path.empty()) {
+      captions = retrieval::read_caption_records(f.captions_path);
+      text_reader.emplace(f.text_path);
       if (static_cast<std::int64_t>(captions.size()) != text_reader->rows())
-        throw InputError(captions_path + " has " + std::to_string(captions.size()) + " captions but " + text_path +
+        throw InputError(f.captions_path + " has " + std::to_string(captions.size()) + " captions but " + f.text_path +
                          " has " + std::to_string(text_reader->rows()) + " rows");
     }
 
-    align::FitInputs inputs{image_path, text_path, std::nullopt};
-    if (!pairs_path.empty()) inputs.pairs = pairs_path;
+    align::FitInputs inputs{f.image_path, f.text_path, std::nullopt};
+    if (!f.pairs_path.empty()) inputs.pairs = f.pairs_path;
     std::optional<Progress> progress;
     auto result = align::fit_from_files(inputs, options, [&](std::int64_t done, std::int64_t total) {
       if (!progress) progress.emplace("accumulating XᵀX, XᵀY", total, "pairs");
@@ -157,28 +190,16 @@ int main(int argc, char** argv) {
     const nlohmann::json inputs_json =
         from_dataset ? dataset_provenance
                      : nlohmann::json{
-                           {"image_embeddings", io::describe_file(image_path)},
-                           {"text_embeddings", io::describe_file(text_path)},
-                           {"pairs", pairs_path.empty() ? nlohmann::json("row i with row i") : io::describe_file(pairs_path)},
-                           {"captions", captions_path.empty() ? nlohmann::json(nullptr) : io::describe_file(captions_path)}};
-    const nlohmann::json mapping = {
-        {"method", align::method_name(options.method)},
-        {"lambda", options.lambda},
-        {"normalize", options.normalize},
-        {"applied_as", options.normalize ? "aligned = normalize(normalize(x) @ W)" : "aligned = normalize(x @ W)"},
-        {"pairs", report.pairs},
-        {"image_dim", report.x_dim},
-        {"text_dim", report.y_dim},
-        {"residual", {{"sum", report.residual}, {"mean", report.mean_residual}, {"relative", report.relative_residual}}},
-        {"rcond", report.rcond},
-        {"solver", report.solver},
-        {"precision", precision},
-        // Precomputed embeddings come without a model to name.
-        {"clip_model", from_dataset ? dataset_provenance["clip_model"] : nlohmann::json(nullptr)},
-        {"inputs", inputs_json},
-        {"timings_s", {{"read_and_accumulate", report.seconds_accumulate}, {"solve", report.seconds_solve},
-                       {"write", 0.0}}},  // write_run fills in the time it took
-        {"compute", describe_compute()}};
+                           {"image_embeddings", io::describe_file(f.image_path)},
+                           {"text_embeddings", io::describe_file(f.text_path)},
+                           {"pairs", f.pairs_path.empty() ? nlohmann::json("row i with row i") : io::describe_file(f.pairs_path)},
+                           {"captions", f.captions_path.empty() ? nlohmann::json(nullptr) : io::describe_file(f.captions_path)}};
+    nlohmann::json mapping = run::describe_fit(options, report);
+    mapping["precision"] = f.precision;
+    // Precomputed embeddings come without a model to name.
+    mapping["clip_model"] = from_dataset ? dataset_provenance["clip_model"] : nlohmann::json(nullptr);
+    mapping["inputs"] = inputs_json;
+    mapping["compute"] = describe_compute();
     const double write_seconds = run::write_run(
         staging.path(),
         {&result.w, mapping,
@@ -193,21 +214,9 @@ int main(int argc, char** argv) {
          text_reader ? &*text_reader : nullptr});
     staging.commit();
 
-    if (from_dataset) {
-      const auto& counts = dataset_provenance["counts"];
-      std::printf("dataset: %s, %lld images, %lld captions%s\n", dataset_path.c_str(),
-                  counts["images"].get<long long>(), counts["captions"].get<long long>(),
-                  split_list.empty() ? "" : (" (split " + split_list + ")").c_str());
-    }
-    std::printf("fitted %s W (%lld x %lld) on %lld pairs%s\n", align::method_name(options.method).c_str(),
-                static_cast<long long>(report.x_dim), static_cast<long long>(report.y_dim),
-                static_cast<long long>(report.pairs), options.normalize ? " (rows L2-normalised)" : "");
-    std::printf("residual: mean ‖xW − y‖² = %.6g, relative = %.6g%s\n", report.mean_residual,
-                report.relative_residual,
-                report.rcond > 0 ? (", rcond = " + std::to_string(report.rcond)).c_str() : "");
-    std::printf("time: read+accumulate %.2f s, solve %.2f s, write %.2f s\n", report.seconds_accumulate,
-                report.seconds_solve, write_seconds);
-    std::printf("wrote %s%s\n", out_dir.c_str(),
+    if (from_dataset) print_dataset(dataset_provenance, f.dataset_path, f.split_list);
+    print_fit(options, report, write_seconds);
+    std::printf("wrote %s%s\n", f.out_dir.c_str(),
                 text_reader ? "" : " (no --captions: no datastore; give recap-caption --datastore)");
   });
 }

@@ -103,20 +103,8 @@ metrics::ClipEmbeddings clip_embeddings(Options& o, const metrics::MetricSet& wa
   return clip;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{
-      "Score captions against references, with pycocoevalcap's and clipscore's numbers and JSON names:\n"
-      "  Bleu_1..4, ROUGE_L, CIDEr (CIDEr-D, as pycocoevalcap prints it) on PTB-tokenised captions;\n"
-      "  CLIP-S    = 2.5 * max(cos(image, candidate), 0)\n"
-      "  RefCLIP-S = harmonic mean of CLIP-S and max over references of cos(candidate, reference)\n"
-      "  aCLIP-S, RefaCLIP-S: the same with the image embedding replaced by normalize(x @ W) from --run/--mapping.\n"
-      "CLIP scores take embeddings (recap-embed; clipscore embeds texts with the prefix \"A photo depicts \"), or\n"
-      "--clip MODEL --images DIR to embed the images, results and references here (through recap-embed).",
-      "recap-score"};
-  cli::CommonOptions common;
-  Options o;
+// The flags of scoring (the correlate subcommand has its own).
+void add_score_options(CLI::App& app, Options& o) {
   app.add_option("--results", o.results, "Captions to score: COCO results [{\"image_id\", \"caption\"}]")
       ->check(CLI::ExistingFile);
   app.add_option("--refs", o.refs, "References: COCO annotations, or a Karpathy split file with --split")
@@ -161,8 +149,25 @@ int main(int argc, char** argv) {
   app.add_option("--java-timeout", o.java_timeout, "Seconds a jar may take per exchange before it is stopped")
       ->check(cli::kPositive)->capture_default_str();
   app.add_flag("--force", o.force, "Overwrite existing output files");
-  cli::add_common_options(app, common);
 
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Score captions against references, with pycocoevalcap's and clipscore's numbers and JSON names:\n"
+      "  Bleu_1..4, ROUGE_L, CIDEr (CIDEr-D, as pycocoevalcap prints it) on PTB-tokenised captions;\n"
+      "  CLIP-S    = 2.5 * max(cos(image, candidate), 0)\n"
+      "  RefCLIP-S = harmonic mean of CLIP-S and max over references of cos(candidate, reference)\n"
+      "  aCLIP-S, RefaCLIP-S: the same with the image embedding replaced by normalize(x @ W) from --run/--mapping.\n"
+      "CLIP scores take embeddings (recap-embed; clipscore embeds texts with the prefix \"A photo depicts \"), or\n"
+      "--clip MODEL --images DIR to embed the images, results and references here (through recap-embed).",
+      "recap-score"};
+  cli::CommonOptions common;
+  Options o;
+  add_score_options(app, o);
+  cli::add_common_options(app, common);
   metrics::Flickr8kCorrelationRequest c;
   std::string correlate_set, correlate_json;
   bool correlate_force = false;

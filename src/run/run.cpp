@@ -65,6 +65,21 @@ retrieval::Datastore Run::open_datastore(const std::vector<fs::path>& additions,
 
 std::string Run::mapping_hash() const { return io::file_hash(mapping_path_); }
 
+nlohmann::json describe_fit(const align::FitOptions& options, const align::FitReport& report) {
+  return {{"method", align::method_name(options.method)},
+          {"lambda", options.lambda},
+          {"normalize", options.normalize},
+          {"applied_as", options.normalize ? "aligned = normalize(normalize(x) @ W)" : "aligned = normalize(x @ W)"},
+          {"pairs", report.pairs},
+          {"image_dim", report.x_dim},
+          {"text_dim", report.y_dim},
+          {"residual", {{"sum", report.residual}, {"mean", report.mean_residual}, {"relative", report.relative_residual}}},
+          {"rcond", report.rcond},
+          {"solver", report.solver},
+          {"timings_s", {{"read_and_accumulate", report.seconds_accumulate}, {"solve", report.seconds_solve},
+                         {"write", 0.0}}}};  // write_run fills in the time writing took
+}
+
 double write_run(const fs::path& dir, const RunContents& contents) {
   Stopwatch clock;
   io::write_npy(dir / "mapping.npy", *contents.mapping);

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "recap/align/fit.h"
 #include "recap/io/matrix.h"
 #include "recap/io/npy.h"
 #include "recap/retrieval/datastore.h"
@@ -57,6 +58,10 @@ class Run {
   bool normalize_ = true;
   nlohmann::json provenance_;
 };
+
+// The part of mapping.json that describes the fit: method, λ, the alignment rule
+// ("normalize", "applied_as"), pairs, dimensions, residuals, solver, timings.
+nlohmann::json describe_fit(const align::FitOptions& options, const align::FitReport& report);
 
 // What recap-fit puts in a new run directory.
 struct RunContents {
