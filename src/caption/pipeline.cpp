@@ -64,15 +64,6 @@ CaptionInputs CaptionInputs::from_embeddings(const fs::path& npy, const fs::path
   return in;
 }
 
-CaptionInputs CaptionInputs::from_files(std::vector<fs::path> files, std::vector<nlohmann::json> ids, fs::path source) {
-  if (files.size() != ids.size()) throw Error(ExitCode::internal, "CaptionInputs::from_files: one id per file");
-  CaptionInputs in;
-  in.source = std::move(source);
-  in.files = std::move(files);
-  in.ids = std::move(ids);
-  return in;
-}
-
 Pipeline::Pipeline(const run::Run& run, const Captioner& captioner, const models::ClipModel* clip, PipelineOptions options)
     : run_(run), captioner_(captioner), clip_(clip), options_(std::move(options)) {
   if (options_.batch_size < 1) throw UsageError("the batch size must be at least 1");

@@ -5,12 +5,10 @@
 namespace recap::caption {
 
 std::vector<std::vector<Retrieved>> retrieve(const retrieval::Datastore& store, const CaptionBatch& batch,
-                                             std::int64_t k, const retrieval::SearchOptions& options,
-                                             std::string* kernel_used) {
+                                             std::int64_t k, const retrieval::SearchOptions& options) {
   const auto& mapped = batch.aligned;
   const bool excluding = !batch.excluded.empty();
   const retrieval::TopK top = store.search(mapped.data(), mapped.rows, k, options, excluding ? &batch.excluded : nullptr);
-  if (kernel_used != nullptr) *kernel_used = top.kernel;
   std::vector<std::vector<Retrieved>> lists(static_cast<std::size_t>(mapped.rows));
   for (std::int64_t q = 0; q < mapped.rows; ++q)
     for (std::int64_t j = 0; j < k; ++j) lists[q].push_back({top.ids_of(q)[j], top.scores_of(q)[j]});

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <memory>
+#include <numeric>
+#include <optional>
 #include <sstream>
 
 #include "recap/caption/pipeline.h"
@@ -163,6 +166,55 @@ std::vector<double> score_captions(const std::string& metric, const std::vector<
   return s->per_image;
 }
 
+namespace {
+
+// Per image, the median score of its references, each scored leave-one-out against the
+// others by `metric`; infinity for an image with a single reference (no such median).
+std::vector<double> reference_medians(const std::string& metric, const std::vector<std::vector<std::string>>& references,
+                                      const io::FloatMatrix& images, const run::Run& run, const models::ClipModel& clip,
+                                      const Options& options) {
+  std::vector<std::string> left_out;
+  std::vector<std::vector<std::string>> others;
+  std::vector<std::int64_t> owner;  // the image (row of `images`) of each left-out reference
+  for (std::size_t i = 0; i < references.size(); ++i) {
+    if (references[i].size() < 2) continue;
+    for (std::size_t j = 0; j < references[i].size(); ++j) {
+      left_out.push_back(references[i][j]);
+      auto rest = references[i];
+      rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(j));
+      others.push_back(std::move(rest));
+      owner.push_back(static_cast<std::int64_t>(i));
+    }
+  }
+  const auto scores = score_captions(metric, left_out, others, images, owner, run, clip, options);
+  std::vector<std::vector<double>> per_image(references.size());
+  for (std::size_t r = 0; r < scores.size(); ++r) per_image[static_cast<std::size_t>(owner[r])].push_back(scores[r]);
+  std::vector<double> medians;
+  for (const auto& v : per_image) medians.push_back(v.empty() ? std::numeric_limits<double>::infinity() : median(v));
+  return medians;
+}
+
+// The score each caption must reach under `rule`. `medians`: reference_medians, for the
+// reference-median rule.
+std::vector<double> selection_bars(const SelectionRule& rule, const std::vector<double>& scores,
+                                   const std::vector<double>& medians) {
+  switch (rule.kind) {
+    case SelectionRule::Kind::reference_median:
+      return medians;
+    case SelectionRule::Kind::threshold:
+      return std::vector<double>(scores.size(), rule.value);
+    case SelectionRule::Kind::top_fraction: {
+      auto sorted = scores;
+      std::sort(sorted.begin(), sorted.end(), std::greater<>());
+      const auto keep = static_cast<std::size_t>(std::ceil(rule.value * static_cast<double>(sorted.size())));
+      return std::vector<double>(scores.size(), keep == 0 ? std::numeric_limits<double>::infinity() : sorted[keep - 1]);
+    }
+  }
+  throw Error(ExitCode::internal, "selection_bars: unknown rule");
+}
+
+}  // namespace
+
 Loop::Loop(const run::Run& run, const models::ClipModel& clip, const models::T5Model* lm, Options options)
     : run_(run), clip_(clip), lm_(lm), options_(std::move(options)) {
   if (options_.iterations < 1) throw UsageError("--iterations must be at least 1");
@@ -208,19 +260,19 @@ std::vector<IterationSummary> Loop::run(const Split& train, const Split& val, co
   fs::create_directories(out);
   if (!fs::exists(settings_path)) io::write_json(settings_path, settings);
 
-  const auto train_emb = embed_split(train, clip_, options_, out / "embeddings");
-  const auto val_emb = embed_split(val, clip_, options_, out / "embeddings");
-  auto inputs_of = [](const Split& split, const EmbeddedSplit& e) {
+  auto train_emb = embed_split(train, clip_, options_, out / "embeddings");
+  auto val_emb = embed_split(val, clip_, options_, out / "embeddings");
+  auto inputs_of = [](const Split& split, EmbeddedSplit& e) {
     caption::CaptionInputs in;
     in.source = split.source;
-    in.embeddings = e.embeddings;
+    in.embeddings = std::move(e.embeddings);  // the split's embeddings live in the inputs from here on
     for (auto i : e.kept) in.ids.emplace_back(split.ids[static_cast<std::size_t>(i)]);
     return in;
   };
   const auto train_inputs = inputs_of(train, train_emb), val_inputs = inputs_of(val, val_emb);
   std::vector<std::int64_t> train_rows(train_emb.kept.size()), val_rows(val_emb.kept.size());
-  for (std::size_t i = 0; i < train_rows.size(); ++i) train_rows[i] = static_cast<std::int64_t>(i);
-  for (std::size_t i = 0; i < val_rows.size(); ++i) val_rows[i] = static_cast<std::int64_t>(i);
+  std::iota(train_rows.begin(), train_rows.end(), 0);
+  std::iota(val_rows.begin(), val_rows.end(), 0);
   auto refs_of = [](const Split& split, const EmbeddedSplit& e) {
     std::vector<std::vector<std::string>> refs;
     for (auto i : e.kept) refs.push_back(split.references[static_cast<std::size_t>(i)]);
@@ -258,7 +310,7 @@ std::vector<IterationSummary> Loop::run(const Split& train, const Split& val, co
                                        "iteration " + std::to_string(iteration) + ": validation");
     io::write_json(dir / "val_results.json", caption::coco_results(records));
     const auto scores = score_set(metrics::MetricSet::parse(options_.val_metrics), captions_of(records), val_refs,
-                                  val_emb.embeddings, val_rows, run_, clip_, options_);
+                                  val_inputs.embeddings, val_rows, run_, clip_, options_);
     nlohmann::json json = nlohmann::json::object();
     for (const auto& s : scores.scores) {
       summary.val_scores.emplace_back(s.name, s.value);
@@ -286,6 +338,8 @@ std::vector<IterationSummary> Loop::run(const Split& train, const Split& val, co
 
   std::vector<IterationSummary> summaries;
   std::vector<fs::path> layers;  // the additions so far
+  // The reference-median bars depend on the references alone, not on the iteration.
+  std::optional<std::vector<double>> medians;
   auto write_plot = [&] {
     std::ofstream csv(out / "dal.csv.tmp");
     csv << "iteration,datastore_size,candidates,added";
@@ -328,37 +382,11 @@ std::vector<IterationSummary> Loop::run(const Split& train, const Split& val, co
                                          "iteration " + std::to_string(iteration) + ": training images");
       io::write_jsonl(staging / "train_captions.jsonl", records);
       const auto candidates = captions_of(records);
-      const auto scores = score_captions(options_.metric, candidates, train_refs, train_emb.embeddings, train_rows, run_,
+      const auto scores = score_captions(options_.metric, candidates, train_refs, train_inputs.embeddings, train_rows, run_,
                                          clip_, options_);
-      // The bar each caption must reach.
-      std::vector<double> bar(candidates.size(), options_.rule.value);
-      if (options_.rule.kind == SelectionRule::Kind::reference_median) {
-        std::vector<std::string> loo_candidates;
-        std::vector<std::vector<std::string>> loo_refs;
-        std::vector<std::int64_t> loo_rows, owner;
-        for (std::size_t i = 0; i < train_refs.size(); ++i) {
-          if (train_refs[i].size() < 2) continue;
-          for (std::size_t j = 0; j < train_refs[i].size(); ++j) {
-            loo_candidates.push_back(train_refs[i][j]);
-            auto others = train_refs[i];
-            others.erase(others.begin() + static_cast<std::ptrdiff_t>(j));
-            loo_refs.push_back(std::move(others));
-            loo_rows.push_back(static_cast<std::int64_t>(i));
-            owner.push_back(static_cast<std::int64_t>(i));
-          }
-        }
-        const auto loo = score_captions(options_.metric, loo_candidates, loo_refs, train_emb.embeddings, loo_rows, run_,
-                                        clip_, options_);
-        std::vector<std::vector<double>> per_image(candidates.size());
-        for (std::size_t r = 0; r < loo.size(); ++r) per_image[static_cast<std::size_t>(owner[r])].push_back(loo[r]);
-        for (std::size_t i = 0; i < candidates.size(); ++i)
-          bar[i] = per_image[i].empty() ? std::numeric_limits<double>::infinity() : median(per_image[i]);
-      } else if (options_.rule.kind == SelectionRule::Kind::top_fraction) {
-        auto sorted = scores;
-        std::sort(sorted.begin(), sorted.end(), std::greater<>());
-        const auto keep = static_cast<std::size_t>(std::ceil(options_.rule.value * static_cast<double>(sorted.size())));
-        std::fill(bar.begin(), bar.end(), keep == 0 ? std::numeric_limits<double>::infinity() : sorted[keep - 1]);
-      }
+      if (options_.rule.kind == SelectionRule::Kind::reference_median && !medians)
+        medians = reference_medians(options_.metric, train_refs, train_inputs.embeddings, run_, clip_, options_);
+      const auto bar = selection_bars(options_.rule, scores, medians ? *medians : std::vector<double>{});
       std::vector<nlohmann::json> added;
       std::vector<std::string> added_text;
       for (std::size_t i = 0; i < candidates.size(); ++i) {

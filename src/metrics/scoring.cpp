@@ -59,22 +59,24 @@ Scores compute_scores(const MetricSet& wanted, const ScoringInputs& in) {
   if (wanted.has("bleu")) {
     auto stats = std::make_shared<std::vector<BleuStats>>(bleu_stats(*encoded));
     const auto b = bleu_scores(*stats);
+    const auto names = score_names("bleu");
     for (int n = 0; n < 4; ++n)
-      scores.push_back({"Bleu_" + std::to_string(n + 1), b[n].corpus, b[n].per_image,
+      scores.push_back({names[n], b[n].corpus, b[n].per_image,
                         [stats, n](const std::vector<std::size_t>& rows) { return corpus_bleu(*stats, rows)[n]; },
                         std::nullopt});
   }
   if (wanted.has("rouge")) {
     const auto r = rouge_l(images);
-    scores.push_back({"ROUGE_L", r.corpus, r.per_image, {}, std::nullopt});
+    scores.push_back({score_names("rouge")[0], r.corpus, r.per_image, {}, std::nullopt});
   }
   if (wanted.has("cider")) {
     const auto c = cider_d(*encoded);
-    scores.push_back({"CIDEr", c.corpus, c.per_image, {}, std::nullopt});
+    scores.push_back({score_names("cider")[0], c.corpus, c.per_image, {}, std::nullopt});
   }
-  for (const auto& [metric, key, options, fn] : {std::tuple{"meteor", "METEOR", &in.meteor, &meteor},
-                                                 std::tuple{"spice", "SPICE", &in.spice, &spice}}) {
+  for (const auto& [metric, options, fn] :
+       {std::tuple{"meteor", &in.meteor, &meteor}, std::tuple{"spice", &in.spice, &spice}}) {
     if (!wanted.has(metric)) continue;
+    const auto key = score_names(metric)[0];
     const auto s = fn(images, in.image_names, *options);
     if (s.available) scores.push_back({key, s.score.corpus, s.score.per_image, {}, std::nullopt});
     else out.unavailable[key] = s.reason;
@@ -83,17 +85,16 @@ Scores compute_scores(const MetricSet& wanted, const ScoringInputs& in) {
   if (wanted.needs_clip()) {
     if (in.clip == nullptr) throw Error(ExitCode::internal, "compute_scores: CLIP metrics without embeddings");
     const auto& clip = *in.clip;
-    auto add = [&](const std::string& name, const std::string& ref_name, const std::string& metric,
-                   const std::string& ref_metric, const io::FloatMatrix& image_side) {
+    auto add = [&](const std::string& metric, const std::string& ref_metric, const io::FloatMatrix& image_side) {
       const auto s = clip_scores(image_side, clip.candidates, clip.references, clip.reference_rows, in.clip_weight);
-      if (wanted.has(metric)) scores.push_back({name, s.clip_s, s.clip_s_per_image, {}, std::nullopt});
+      if (wanted.has(metric)) scores.push_back({score_names(metric)[0], s.clip_s, s.clip_s_per_image, {}, std::nullopt});
       if (s.has_ref && wanted.has(ref_metric))
-        scores.push_back({ref_name, s.ref_clip_s, s.ref_clip_s_per_image, {}, std::nullopt});
+        scores.push_back({score_names(ref_metric)[0], s.ref_clip_s, s.ref_clip_s_per_image, {}, std::nullopt});
     };
-    if (wanted.plain_clip()) add("CLIP-S", "RefCLIP-S", "clip-s", "refclip-s", clip.images);
+    if (wanted.plain_clip()) add("clip-s", "refclip-s", clip.images);
     if (wanted.aligned_clip()) {
       if (in.aligned_images == nullptr) throw Error(ExitCode::internal, "compute_scores: aligned metrics without W");
-      add("aCLIP-S", "RefaCLIP-S", "aclip-s", "refaclip-s", *in.aligned_images);
+      add("aclip-s", "refaclip-s", *in.aligned_images);
     }
   }
   return out;

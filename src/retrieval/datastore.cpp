@@ -97,12 +97,6 @@ void Datastore::add_layer(const std::filesystem::path& dir) {
   layers_.push_back(std::move(layer));
 }
 
-const float* Datastore::row_embedding(std::int64_t i) const {
-  for (const auto& layer : layers_)
-    if (i < layer.first_row + layer.rows) return layer.embeddings + (i - layer.first_row) * cols_;
-  throw Error(ExitCode::internal, "datastore row " + std::to_string(i) + " out of range");
-}
-
 std::vector<std::filesystem::path> Datastore::layer_dirs() const {
   std::vector<std::filesystem::path> dirs;
   for (const auto& layer : layers_) dirs.push_back(layer.dir);

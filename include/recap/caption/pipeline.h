@@ -34,9 +34,6 @@ struct CaptionInputs {
   // Rows of an .npy; ids from `ids_path` (a JSON array, or COCO-style objects with
   // "image_id"/"id"), or the row numbers when it is empty.
   static CaptionInputs from_embeddings(const std::filesystem::path& npy, const std::filesystem::path& ids_path = {});
-  // The given files, with the given ids (recap-dal: a dataset's images).
-  static CaptionInputs from_files(std::vector<std::filesystem::path> files, std::vector<nlohmann::json> ids,
-                                  std::filesystem::path source);
 
   std::int64_t size() const { return static_cast<std::int64_t>(ids.size()); }
 };

@@ -20,10 +20,8 @@ struct Retrieved {
 };
 
 // Top-k retrieval for each row of `batch.aligned`, leaving out each row's excluded rows.
-// `kernel_used`, when given, receives the search kernel's description.
 std::vector<std::vector<Retrieved>> retrieve(const retrieval::Datastore& store, const CaptionBatch& batch,
-                                             std::int64_t k, const retrieval::SearchOptions& options = {},
-                                             std::string* kernel_used = nullptr);
+                                             std::int64_t k, const retrieval::SearchOptions& options = {});
 
 // The "retrieved" array of a record.
 nlohmann::json retrieved_json(const std::vector<Retrieved>& list, const retrieval::Datastore& store);

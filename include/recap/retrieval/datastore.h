@@ -34,10 +34,8 @@ class Datastore {
   std::int64_t dim() const { return cols_; }
   const std::string& caption(std::int64_t i) const { return captions_[static_cast<std::size_t>(i)]; }
   const nlohmann::json& record(std::int64_t i) const { return records_[static_cast<std::size_t>(i)]; }
-  // The embeddings of the base layer (rows 0 .. base_size()-1), contiguous.
+  // The embeddings of the base layer (its rows come first), contiguous.
   const float* embeddings() const { return layers_.front().embeddings; }
-  std::int64_t base_size() const { return layers_.front().rows; }
-  const float* row_embedding(std::int64_t i) const;
   const std::filesystem::path& dir() const { return layers_.front().dir; }
   std::vector<std::filesystem::path> layer_dirs() const;
 
