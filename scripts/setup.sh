@@ -6,6 +6,7 @@
 #   scripts/setup.sh --bench         also the Python references the benchmarks compare with
 #   scripts/setup.sh --gallery       also the headless browser of scripts/check_gallery.sh
 #   scripts/setup.sh --fuzz          also clang and libFuzzer for scripts/fuzz.sh
+#   scripts/setup.sh --models        also curl, with which scripts/download_models.sh fetches models
 #   scripts/setup.sh --no-build      install only
 #   scripts/setup.sh --list          print "GROUP PACKAGE" for every package named here
 #                                    (read by scripts/check_setup.sh), install nothing
@@ -44,6 +45,9 @@ gallery_packages=(chromium)
 # come with libclang-rt-14-dev, not with clang-14).
 fuzz_packages=(clang-14 libclang-rt-14-dev)
 
+# scripts/download_models.sh fetches the Hugging Face models over HTTPS.
+models_packages=(curl ca-certificates)
+
 groups=(build)
 build=1
 for arg in "$@"; do
@@ -51,12 +55,14 @@ for arg in "$@"; do
     --bench) groups+=(bench) ;;
     --gallery) groups+=(gallery) ;;
     --fuzz) groups+=(fuzz) ;;
+    --models) groups+=(models) ;;
     --no-build) build=0 ;;
     --list)
       for p in "${build_packages[@]}"; do echo "build $p"; done
       for p in "${bench_packages[@]}"; do echo "bench $p"; done
       for p in "${gallery_packages[@]}"; do echo "gallery $p"; done
       for p in "${fuzz_packages[@]}"; do echo "fuzz $p"; done
+      for p in "${models_packages[@]}"; do echo "models $p"; done
       exit 0 ;;
     *) echo "setup.sh: unknown option '$arg' (see the comment at the top of scripts/setup.sh)" >&2; exit 2 ;;
   esac

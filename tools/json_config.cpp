@@ -94,10 +94,10 @@ std::vector<CLI::ConfigItem> JsonConfig::from_config(std::istream& input) const 
 const std::vector<std::string> kAllToolOptions = {
     "attention-mask", "batch-size", "bootstrap", "cache", "candidate-beams", "candidate-embeddings",
     "candidate-samples", "captions", "captions-per-image", "chunk-rows", "clip", "clip-weight", "concepts", "config",
-    "dataset", "datastore", "decoder-input-ids", "decoding", "details", "device", "dim", "dtype", "early-stopping",
+    "dataset", "dataset-format", "datastore", "decoder-input-ids", "decoding", "details", "device", "dim", "dtype", "early-stopping",
     "files-out", "force", "help", "html", "ids", "ids-out", "image-embeddings", "image-ids", "image-noise", "images", "input-ids", "iterations",
-    "java", "java-timeout", "json", "k", "lambda", "length-penalty", "lm", "logits-out", "mapping", "max-image-pixels",
-    "max-input-tokens", "max-new-tokens", "meteor-jar", "method", "metric", "metrics", "min-new-tokens", "no-cache",
+    "java", "java-timeout", "json", "k", "keep-rejected", "lambda", "length-penalty", "lm", "logits-out", "mapping", "max-image-pixels",
+    "max-input-tokens", "max-new-tokens", "meteor-jar", "method", "metric", "metrics", "min-new-tokens", "msrvtt-test-list", "no-cache",
     "no-kv-cache", "no-normalize", "no-repeat-ngram-size", "no-texts", "no-tokenize", "normalize", "num-beams",
     "num-return-sequences", "out", "pairs", "per-image", "pixels", "pixels-out", "precision", "prefix", "prompt",
     "prompt-template", "prompts", "queries", "reference-embeddings", "refs", "repetition-penalty", "results", "root",

@@ -14,6 +14,9 @@ void add_device_options(CLI::App& app, std::string& device, std::string& dtype);
 // --cache DIR and --no-cache.
 void add_cache_options(CLI::App& app, std::string& cache, bool& no_cache);
 
+// --video-frames N: frames sampled uniformly per video, their embeddings mean-pooled.
+void add_video_frames_option(CLI::App& app, int& frames);
+
 // For tools that embed through recap-embed: --batch-size, the cache, the device and
 // --max-image-pixels. --clip, --threads and --strict belong to the tool (their help
 // differs per tool).

@@ -8,6 +8,7 @@
 
 #include "caption_options.h"
 #include "cli_support.h"
+#include "dataset_options.h"
 #include "model_options.h"
 #include "recap/caption/pipeline.h"
 #include "recap/common/error.h"
@@ -31,7 +32,8 @@ int main(int argc, char** argv) {
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cli::CommonOptions common;
   cli::CaptionFlags flags;
-  fs::path run_dir, embeddings_path, images_path, clip_path, lm_path, ids_path, datastore_dir;
+  fs::path run_dir, embeddings_path, images_path, dataset_path, clip_path, lm_path, ids_path, datastore_dir;
+  std::string split;
   caption::CaptionOutputs outputs;
   caption::PipelineOptions pipeline;
   std::string cache_dir;
@@ -41,8 +43,16 @@ int main(int argc, char** argv) {
   auto* inputs = app.add_option_group("input", "exactly one input");
   inputs->add_option("--image-embeddings", embeddings_path, "Query image embeddings (.npy, n x d_img)")
       ->check(CLI::ExistingFile);
-  inputs->add_option("--images", images_path, "Image folder (recursive, sorted) or a list file of paths (needs --clip)");
-  inputs->require_option(1);
+  inputs->add_option("--images", images_path,
+                     "Image folder (recursive, sorted) or a list file of paths (needs --clip); with --dataset: the folder "
+                     "the dataset's media paths are relative to");
+  inputs->add_option("--dataset", dataset_path,
+                     "Caption a dataset's split (needs --clip): any format recap-fit --dataset reads, with --split "
+                     "where the file mixes splits; image ids are the dataset's")
+      ->check(CLI::ExistingFile | CLI::ExistingDirectory);
+  app.add_option("--split", split, "With --dataset: the split to caption (e.g. test)");
+  cli::DatasetFlags dataset_flags;
+  cli::add_dataset_options(app, dataset_flags);
   app.add_option("--clip", clip_path, "CLIP model (the one the run was fitted with): embeds --images and the candidates");
   app.add_option("--lm", lm_path, "T5 / FLAN-T5 folder: caption with the language model instead of retrieval only");
   app.add_option("--ids", ids_path, "JSON array of the image ids (default: row numbers, or numbers/paths from file names)")
@@ -59,6 +69,7 @@ int main(int argc, char** argv) {
       ->check(cli::kPositive)->capture_default_str();
   cli::add_device_options(app, flags.device, flags.dtype);
   cli::add_cache_options(app, cache_dir, no_cache);
+  cli::add_video_frames_option(app, pipeline.embed.video_frames);
   std::int64_t max_image_pixels = vision::kDefaultMaxImagePixels;
   cli::add_max_image_pixels_option(app, max_image_pixels);
   app.add_flag("--force", force, "Overwrite existing outputs and discard partial results of an interrupted run");
@@ -71,16 +82,32 @@ int main(int argc, char** argv) {
     vision::set_max_image_pixels(max_image_pixels);
     // Every flag checked before any model is loaded.
     const bool with_lm = !lm_path.empty();
+    const bool from_dataset = !dataset_path.empty();
+    if ((!embeddings_path.empty()) + (!images_path.empty() && !from_dataset) + from_dataset != 1)
+      throw UsageError("give exactly one input: --image-embeddings, --images or --dataset");
+    if (!split.empty() && !from_dataset) throw UsageError("--split goes with --dataset");
     if (!images_path.empty() && clip_path.empty()) throw UsageError("--images needs --clip to embed them");
+    if (from_dataset && clip_path.empty()) throw UsageError("--dataset needs --clip to embed its images");
+    if (from_dataset && images_path.empty() && !fs::is_directory(dataset_path))
+      throw UsageError("--dataset needs --images: the folder its media paths are relative to");
     if (with_lm && clip_path.empty()) throw UsageError("--lm needs --clip to embed the candidate captions");
-    if (!images_path.empty() && !ids_path.empty()) throw UsageError("--ids goes with --image-embeddings; --images names images by file");
+    if (embeddings_path.empty() && !ids_path.empty())
+      throw UsageError("--ids goes with --image-embeddings; --images and --dataset name images themselves");
     const auto lm_options = with_lm ? cli::lm_caption_options(flags, common.threads) : caption::LmCaptionOptions{};
     const fs::path partial = outputs.results.string() + ".partial.jsonl";
-    io::check_output_plan({{run_dir, embeddings_path, ids_path, images_path, clip_path, lm_path, datastore_dir},
+    io::check_output_plan({{run_dir, embeddings_path, ids_path, images_path, dataset_path, clip_path, lm_path, datastore_dir},
                            {outputs.results, outputs.details, outputs.html},
                            {},
                            force,
                            {partial}});
+
+    // A dataset's test split may have no captions: it is captioned, not scored.
+    auto dataset_options = cli::dataset_options(dataset_flags, split);
+    dataset_options.captions_required = false;
+    const auto in = from_dataset ? caption::CaptionInputs::from_dataset(
+                                       dataset_path, data::read_dataset(dataset_path, images_path, dataset_options))
+                    : images_path.empty() ? caption::CaptionInputs::from_embeddings(embeddings_path, ids_path)
+                                          : caption::CaptionInputs::from_media(images_path);
 
     const auto run = run::Run::open(run_dir);
     const auto store = run.open_datastore({}, datastore_dir);
@@ -93,8 +120,6 @@ int main(int argc, char** argv) {
     if (with_lm) captioner = std::make_unique<caption::LmCaptioner>(store, *clip, *lm, lm_options);
     else captioner = std::make_unique<caption::RetrievalCaptioner>(store, flags.k, cli::search_options(flags, common.threads));
 
-    const auto in = images_path.empty() ? caption::CaptionInputs::from_embeddings(embeddings_path, ids_path)
-                                        : caption::CaptionInputs::from_media(images_path);
     pipeline.embed.batch_size = pipeline.batch_size;
     pipeline.embed.use_cache = !no_cache;
     pipeline.embed.cache_root = cache_dir;
@@ -106,6 +131,8 @@ int main(int argc, char** argv) {
     settings["lm"] = with_lm ? fs::absolute(lm_path).string() : "";
     settings["clip"] = clip_path.empty() ? "" : fs::absolute(clip_path).string();
     settings["dtype"] = flags.dtype;
+    if (from_dataset) settings["dataset"] = {{"split", split}, {"media", fs::absolute(images_path).string()},
+                                             {"format", dataset_flags.format}, {"keep_rejected", dataset_flags.keep_rejected}};
     settings["device"] = flags.device;
     settings["content"]["lm"] = with_lm ? io::content_identity(lm_path) : nlohmann::json();
     io::ResumeLog log(partial, settings, force);
@@ -119,7 +146,7 @@ int main(int argc, char** argv) {
     }
     if (result.records.empty()) {
       log.finish();  // nothing to resume: leave no partial log behind
-      throw InputError(images_path.string() + ": none of the images could be read");
+      throw InputError((from_dataset ? dataset_path : images_path).string() + ": none of the images could be read");
     }
     outputs.title = "recap-caption: " + outputs.results.filename().string();
     caption::write_caption_outputs(result.records, outputs);

@@ -7,6 +7,7 @@
 
 #include "caption_options.h"
 #include "cli_support.h"
+#include "dataset_options.h"
 #include "model_options.h"
 #include "recap/common/error.h"
 #include "recap/dal/dal.h"
@@ -18,8 +19,9 @@ using namespace recap;
 
 namespace {
 
-dal::Split read_split(const std::string& name, const fs::path& file, const fs::path& images, const std::string& splits) {
-  const auto dataset = data::read_dataset(file, images, data::parse_split_list(splits));
+dal::Split read_split(const std::string& name, const fs::path& file, const fs::path& images, const std::string& splits,
+                      const cli::DatasetFlags& flags) {
+  const auto dataset = data::read_dataset(file, images, cli::dataset_options(flags, splits));
   dal::Split split;
   split.name = name;
   split.source = file;
@@ -53,12 +55,15 @@ int main(int argc, char** argv) {
   app.add_option("--run", run_dir, "Run directory written by recap-fit, with a datastore")->required()->check(CLI::ExistingDirectory);
   app.add_option("--clip", clip_path, "CLIP model the run was fitted with (embeds images and captions)")->required();
   app.add_option("--lm", lm_path, "T5 / FLAN-T5 folder: caption with the language model (default: retrieval only)");
-  app.add_option("--train", train_path, "Training split: Karpathy split file (with --train-split) or COCO annotations")
-      ->required()->check(CLI::ExistingFile);
-  app.add_option("--train-split", train_splits, "With a Karpathy --train: comma-separated splits (e.g. train,restval)");
-  app.add_option("--val", val_path, "Validation split: Karpathy split file (with --val-split) or COCO annotations")
-      ->required()->check(CLI::ExistingFile);
-  app.add_option("--val-split", val_splits, "With a Karpathy --val: the split (e.g. val)");
+  app.add_option("--train", train_path, "Training dataset (any format recap-fit --dataset reads; Karpathy, MSR-VTT and "
+                                        "Flickr8k files with --train-split)")
+      ->required()->check(CLI::ExistingFile | CLI::ExistingDirectory);
+  app.add_option("--train-split", train_splits, "Comma-separated training splits (e.g. train,restval)");
+  app.add_option("--val", val_path, "Validation dataset (any format; with --val-split where the file mixes splits)")
+      ->required()->check(CLI::ExistingFile | CLI::ExistingDirectory);
+  app.add_option("--val-split", val_splits, "The validation split (e.g. val)");
+  cli::DatasetFlags dataset_flags;
+  cli::add_dataset_options(app, dataset_flags);
   app.add_option("--images", images, "Folder the datasets' image paths are relative to")->required()->check(CLI::ExistingDirectory);
   app.add_option("--iterations", options.iterations, "Iterations of the loop")->check(cli::kPositive)->capture_default_str();
   app.add_option("--metric", options.metric, "Metric the synthetic captions are selected by (any recap-score metric; "
@@ -73,6 +78,7 @@ int main(int argc, char** argv) {
   cli::add_caption_options(app, flags);
   cli::add_device_options(app, flags.device, flags.dtype);
   cli::add_cache_options(app, cache_dir, no_cache);
+  cli::add_video_frames_option(app, options.embed.video_frames);
   app.add_option("--meteor-jar", options.meteor.jar, "METEOR 1.5 jar (for --metric meteor)");
   app.add_option("--spice-jar", options.spice.jar, "SPICE 1.0 jar (for --metric spice)");
   app.add_flag("--force", force, "Replace a DAL folder that holds a loop with other settings");
@@ -90,8 +96,8 @@ int main(int argc, char** argv) {
     options.embed.warn = [](const std::string& message) { cli::note("skipped " + message); };
     if (fs::exists(out) && fs::weakly_canonical(out) == fs::weakly_canonical(run_dir))
       throw UsageError(out.string() + ": --out must not be the run directory; the run is never modified");
-    const auto train = read_split("train", train_path, images, train_splits);
-    const auto val = read_split("val", val_path, images, val_splits);
+    const auto train = read_split("train", train_path, images, train_splits, dataset_flags);
+    const auto val = read_split("val", val_path, images, val_splits, dataset_flags);
 
     const auto run = run::Run::open(run_dir);
     const auto clip = cli::load_clip(clip_path, flags, common.threads, run);

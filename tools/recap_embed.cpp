@@ -105,8 +105,7 @@ void add_embed_flags(CLI::App& app, EmbedFlags& f) {
   app.add_option("--files-out", f.files_out, "With --images: JSON list of the file each output row came from, as listed");
   app.add_option("--ids-out", f.ids_out, "With --images: JSON list of the image id of each output row (the number in COCO-style names, else "
                  "the path relative to the folder), as recap-caption and recap-score name images");
-  app.add_option("--video-frames", f.embed.video_frames, "Frames sampled uniformly per video (mean-pooled)")
-      ->check(cli::kPositive);
+  cli::add_video_frames_option(app, f.embed.video_frames);
   app.add_flag("--strict", f.embed.strict, "Fail on the first unreadable image instead of skipping it");
   cli::add_max_image_pixels_option(app, f.max_image_pixels);
   cli::add_cache_options(app, f.cache_dir, f.no_cache);

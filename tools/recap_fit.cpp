@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "cli_support.h"
+#include "dataset_options.h"
 #include "model_options.h"
 #include "recap/embed/embed_subprocess.h"
 #include "recap/embed/dataset_embedding.h"
@@ -64,6 +65,7 @@ struct FitFlags {
   std::string precision = "mixed";
   embed::EmbedSettings embed;
   std::string dataset_path, images_root, split_list;
+  cli::DatasetFlags dataset;
 };
 
 void add_fit_options(CLI::App& app, FitFlags& f) {
@@ -88,20 +90,22 @@ void add_fit_options(CLI::App& app, FitFlags& f) {
       ->check(CLI::IsMember({"mixed", "float64"}))->capture_default_str();
   app.add_option("--out", f.out_dir, "Run directory to create")->required();
   app.add_flag("--force", f.force, "Replace an existing run directory (only once the new one is complete)");
-  app.add_option("--clip", f.embed.clip, "CLIP model to f.embed --dataset with (anything recap-f.embed --clip loads)");
+  app.add_option("--clip", f.embed.clip, "CLIP model to embed --dataset with (anything recap-embed --clip loads)");
   app.add_option("--dataset", f.dataset_path,
-                 "Karpathy split file (dataset_coco.json, dataset_flickr30k.json; needs --split) or COCO caption "
-                 "annotations (one split already; no --split)")
-      ->check(CLI::ExistingFile);
+                 "Training dataset: a Karpathy split file (dataset_coco.json, dataset_flickr30k.json; needs --split), "
+                 "COCO or VizWiz caption annotations (one split already), MSR-VTT's MSRVTT_data.json (needs --split), "
+                 "Flickr8k.token.txt (needs --split) or a folder of images with captions.json")
+      ->check(CLI::ExistingFile | CLI::ExistingDirectory);
   app.add_option("--images", f.images_root,
                  "With --dataset: the folder its image paths are relative to (Karpathy COCO: the folder holding "
                  "train2014/ and val2014/; Flickr30k: flickr30k-images/; COCO annotations: e.g. train2014/)")
       ->check(CLI::ExistingDirectory);
   app.add_option("--split", f.split_list,
-                 "With a Karpathy --dataset: comma-separated splits to train on (the paper's COCO: train,restval)");
+                 "Comma-separated splits to train on (Karpathy COCO: train,restval; MSR-VTT: train or train-9k; Flickr8k: train)");
   app.add_flag("--strict", f.strict,
                "With --dataset: an empty caption, an image without captions or an unreadable image is an error "
                "instead of a warning");
+  cli::add_dataset_options(app, f.dataset);
   cli::add_embed_options(app, f.embed);
 }
 
@@ -128,12 +132,14 @@ int main(int argc, char** argv) {
     const bool precomputed = !f.image_path.empty() || !f.text_path.empty() || !f.pairs_path.empty() || !f.captions_path.empty();
     if (from_dataset && precomputed)
       throw UsageError("give either precomputed embeddings (--image-embeddings, --text-embeddings, --pairs, --captions) "
-                       "or a dataset to f.embed (--clip, --dataset, --images, --split), not both");
-    if (from_dataset && (f.embed.clip.empty() || f.dataset_path.empty() || f.images_root.empty()))
+                       "or a dataset to embed (--clip, --dataset, --images, --split), not both");
+    // A folder dataset holds its media; every other format names files under --images.
+    if (from_dataset && (f.embed.clip.empty() || f.dataset_path.empty() ||
+                         (f.images_root.empty() && !std::filesystem::is_directory(f.dataset_path))))
       throw UsageError("embedding a dataset needs --clip, --dataset and --images");
     if (!from_dataset && (f.image_path.empty() || f.text_path.empty()))
       throw UsageError("give --image-embeddings and --text-embeddings, or --clip, --dataset and --images (see --help)");
-    if (!from_dataset && f.strict) throw UsageError("--f.strict applies to --dataset");
+    if (!from_dataset && f.strict) throw UsageError("--strict applies to --dataset");
 
     io::check_output_plan({{f.image_path, f.text_path, f.pairs_path, f.captions_path, f.dataset_path, f.images_root, f.embed.clip},
                            {},
@@ -152,7 +158,7 @@ int main(int argc, char** argv) {
       f.embed.verbose = common.verbose;
       embedder.emplace(f.embed);
       scratch.emplace("recap-fit");
-      embed::DatasetRequest request{f.dataset_path, f.images_root, data::parse_split_list(f.split_list), !f.no_normalize, f.strict};
+      embed::DatasetRequest request{f.dataset_path, f.images_root, cli::dataset_options(f.dataset, f.split_list), !f.no_normalize, f.strict};
       auto embedded = embed::embed_dataset(request, *embedder, scratch->path());
       f.image_path = embedded.image_embeddings.string();
       f.text_path = embedded.text_embeddings.string();

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "cli_support.h"
+#include "dataset_options.h"
 #include "model_options.h"
 #include "recap/common/error.h"
 #include "recap/data/captions.h"
@@ -30,6 +31,7 @@ struct Options {
   int bootstrap = 0;
   std::uint32_t seed = 0;
   bool no_tokenize = false, strict = false, force = false;
+  cli::DatasetFlags dataset;
 };
 
 void print_correlation(const metrics::Flickr8kCorrelation& result, const std::string& set, const std::string& json_out) {
@@ -107,9 +109,12 @@ metrics::ClipEmbeddings clip_embeddings(Options& o, const metrics::MetricSet& wa
 void add_score_options(CLI::App& app, Options& o) {
   app.add_option("--results", o.results, "Captions to score: COCO results [{\"image_id\", \"caption\"}]")
       ->check(CLI::ExistingFile);
-  app.add_option("--refs", o.refs, "References: COCO annotations, or a Karpathy split file with --split")
-      ->check(CLI::ExistingFile);
-  app.add_option("--split", o.split, "With a Karpathy file: the split to use (test, val, train, restval)");
+  app.add_option("--refs,--dataset", o.refs,
+                 "References: COCO or VizWiz annotations, a Karpathy split file, MSR-VTT's MSRVTT_data.json or "
+                 "Flickr8k.token.txt (these three with --split), or a folder with captions.json")
+      ->check(CLI::ExistingFile | CLI::ExistingDirectory);
+  app.add_option("--split", o.split, "With a file that mixes splits: the split to score (test, val, ...; MSR-VTT: test-1k)");
+  cli::add_dataset_options(app, o.dataset);
   app.add_option("--metrics", o.metrics_list,
                  "Comma-separated: bleu,rouge,cider,meteor,spice,clip-s,refclip-s,aclip-s,refaclip-s")
       ->capture_default_str();
@@ -218,7 +223,8 @@ int main(int argc, char** argv) {
     // Results and references, matched by image id.
     const auto results = data::read_results(o.results);
     if (results.empty()) throw InputError(o.results + ": no results to score");
-    const auto refs = data::read_references(o.refs, o.split.empty() ? std::nullopt : std::optional(o.split));
+    const auto refs = data::read_references(o.refs, o.split.empty() ? std::nullopt : std::optional(o.split),
+                                           cli::dataset_options(o.dataset, ""));
     const auto images = metrics::pair_with_references(results, refs, !o.no_tokenize, o.results, o.refs);
     std::size_t empty_candidates = 0;
     for (const auto& image : images)

@@ -54,6 +54,20 @@ CaptionInputs CaptionInputs::from_media(const fs::path& folder_or_list) {
   return in;
 }
 
+CaptionInputs CaptionInputs::from_dataset(const fs::path& source, const data::Dataset& dataset) {
+  CaptionInputs in;
+  in.source = source;
+  for (const auto& sample : dataset.samples) {
+    in.files.push_back(sample.media);
+    const bool number = !sample.id.empty() && sample.id.size() < 18 &&
+                        sample.id.find_first_not_of("0123456789") == std::string::npos &&
+                        (sample.id == "0" || sample.id[0] != '0');
+    in.ids.push_back(number ? nlohmann::json(std::stoll(sample.id)) : nlohmann::json(sample.id));
+  }
+  if (in.files.empty()) throw InputError(source.string() + ": no images to caption");
+  return in;
+}
+
 CaptionInputs CaptionInputs::from_embeddings(const fs::path& npy, const fs::path& ids_path) {
   CaptionInputs in;
   in.source = npy;
@@ -90,6 +104,7 @@ nlohmann::json Pipeline::settings(const CaptionInputs& inputs, const retrieval::
   s["datastore"] = one_layer ? layers[0] : layers;
   s["input"] = fs::absolute(inputs.source).string();
   s["images"] = inputs.size();
+  if (!inputs.files.empty()) s["video_frames"] = options_.embed.video_frames;
   s["content"] = {{"mapping", run_.mapping_hash()},
                   {"datastore", one_layer ? layer_content[0] : layer_content},
                   {"input", io::content_identity(inputs.source)},

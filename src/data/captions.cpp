@@ -44,15 +44,35 @@ std::string id_key(const nlohmann::json& id) {
   throw InputError("image id " + id.dump() + " is neither an integer nor a string");
 }
 
-ReferenceSet read_references(const std::filesystem::path& path, const std::optional<std::string>& split) {
+ReferenceSet read_references(const std::filesystem::path& path, const std::optional<std::string>& split,
+                             const DatasetOptions& dataset) {
   const std::string name = path.string();
-  const nlohmann::json doc = io::read_json(path);
+  std::string format = dataset.format;
+  nlohmann::json doc;
+  if (format == "auto") format = detect_dataset_format(path, &doc);
+  if ((format == "coco" || format == "karpathy") && doc.is_null()) doc = io::read_json(path);
   ReferenceSet refs;
+  if (format != "coco" && format != "karpathy") {
+    DatasetOptions options = dataset;
+    options.format = format;
+    options.splits.clear();
+    if (split) options.splits.push_back(*split);
+    options.captions_required = false;  // an image without references is reported by the scorer
+    options.media_required = false;
+    for (const auto& sample : read_dataset(path, {}, options).samples) {
+      refs.captions[sample.id];
+      for (const auto& caption : sample.captions) {
+        refs.captions[sample.id].push_back(caption);
+        refs.row_image.push_back(sample.id);
+      }
+    }
+    return refs;
+  }
   auto add = [&](const std::string& key, const std::string& caption) {
     refs.captions[key].push_back(caption);
     refs.row_image.push_back(key);
   };
-  if (doc.is_object() && doc.contains("annotations")) {
+  if (format == "coco") {
     if (split) throw UsageError(name + ": --split applies to Karpathy split files, not COCO annotations");
     const auto& list = doc["annotations"];
     if (!list.is_array()) throw InputError(name + ": \"annotations\" is not a list");
@@ -62,8 +82,7 @@ ReferenceSet read_references(const std::filesystem::path& path, const std::optio
         throw InputError(where + ": needs \"image_id\" and \"caption\"");
       add(id_key(list[i]["image_id"]), caption_text(list[i]["caption"], where));
     }
-  } else if (doc.is_object() && doc.contains("images") && doc["images"].is_array() && !doc["images"].empty() &&
-             doc["images"][0].is_object() && doc["images"][0].contains("sentences")) {
+  } else {
     const auto& images = doc["images"];
     for (std::size_t i = 0; i < images.size(); ++i) {
       const std::string where = name + ": image " + std::to_string(i);
@@ -82,8 +101,6 @@ ReferenceSet read_references(const std::filesystem::path& path, const std::optio
       }
     }
     if (split && refs.captions.empty()) throw InputError(name + ": no images in split '" + *split + "'");
-  } else {
-    throw InputError(name + ": not COCO annotations ({\"annotations\": [...]}) or a Karpathy split file");
   }
   return refs;
 }

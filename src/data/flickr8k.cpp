@@ -3,9 +3,14 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
+#include "dataset_formats.h"
 #include "recap/common/error.h"
+#include "recap/io/json_file.h"
+
+namespace fs = std::filesystem;
 
 namespace recap::data {
 namespace {
@@ -43,16 +48,82 @@ double number(const std::string& text, const std::filesystem::path& path) {
   }
 }
 
+// Flickr8k.token.txt, the one reader of the captions for both captioning and the human
+// judgements: "<image>#<k>" -> caption, and each image's captions in file order.
+struct Tokens {
+  std::map<std::string, std::string> caption_of;
+  std::map<std::string, std::vector<std::string>> image_refs;
+  std::vector<std::string> images;  // in file order
+};
+
+Tokens read_tokens(const fs::path& token_path) {
+  Tokens tokens;
+  for (const auto& row : read_tsv(token_path, 2)) {
+    const auto hash = row[0].find('#');
+    if (hash == std::string::npos || hash == 0)
+      throw InputError(token_path.string() + ": '" + row[0] + "' is not <image>#<number>");
+    const std::string image = row[0].substr(0, hash);
+    tokens.caption_of[row[0]] = row[1];
+    auto& refs = tokens.image_refs[image];
+    if (refs.empty()) tokens.images.push_back(image);
+    refs.push_back(row[1]);
+  }
+  return tokens;
+}
+
+// Flickr_8k.<name>Images.txt: one image file name per line.
+std::set<std::string> read_image_list(const fs::path& path) {
+  std::set<std::string> images;
+  for (std::string line : io::read_lines(path)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (!line.empty()) images.insert(line);
+  }
+  return images;
+}
+
 }  // namespace
+
+namespace formats {
+
+void read_flickr8k_dataset(const ReadContext& context, Dataset& dataset) {
+  const bool folder = fs::is_directory(context.source);
+  const fs::path token_path = folder ? find_file(context.source, "Flickr8k.token.txt") : context.source;
+  const fs::path text_dir = token_path.parent_path();
+  const Tokens tokens = read_tokens(token_path);
+  static const std::map<std::string, std::string> kListOf = {
+      {"train", "Flickr_8k.trainImages.txt"}, {"val", "Flickr_8k.devImages.txt"},
+      {"dev", "Flickr_8k.devImages.txt"}, {"test", "Flickr_8k.testImages.txt"}};
+  std::set<std::string> wanted;
+  for (const auto& split : context.options.splits) {
+    const auto it = kListOf.find(split);
+    if (it == kListOf.end()) throw InputError(context.name + ": Flickr8k has no split '" + split + "' (known: train, val, test)");
+    const fs::path list = text_dir / it->second;
+    if (!fs::is_regular_file(list))
+      throw InputError(list.string() + ": missing (the Flickr8k split lists belong beside " + token_path.filename().string() + ")");
+    const auto images = read_image_list(list);
+    if (images.empty()) throw InputError(list.string() + ": lists no images");
+    for (const auto& image : images) {
+      if (!tokens.image_refs.count(image))
+        throw InputError(list.string() + ": image " + image + " has no captions in " + token_path.string());
+      wanted.insert(image);
+    }
+  }
+  for (const auto& image : tokens.images) {
+    if (!wanted.count(image)) continue;
+    Sample sample{fs::path(image).stem().string(), context.media_root / image, {}};
+    for (const auto& caption : tokens.image_refs.at(image)) add_caption(dataset, sample, caption);
+    dataset.samples.push_back(std::move(sample));
+  }
+  dataset.listed_images = dataset.samples.size();
+}
+
+}  // namespace formats
 
 std::vector<Judgement> read_flickr8k(const std::filesystem::path& root, Flickr8kSet set) {
   const auto token_path = find_file(root, "Flickr8k.token.txt");
-  std::map<std::string, std::string> caption_of;             // "<image>#k" -> caption
-  std::map<std::string, std::vector<std::string>> image_refs;  // image file name -> its captions
-  for (const auto& row : read_tsv(token_path, 2)) {
-    caption_of[row[0]] = row[1];
-    image_refs[row[0].substr(0, row[0].find('#'))].push_back(row[1]);
-  }
+  const Tokens tokens = read_tokens(token_path);
+  const auto& caption_of = tokens.caption_of;
+  auto image_refs = tokens.image_refs;  // image file name -> its captions
   auto caption = [&](const std::string& id, const std::filesystem::path& path) {
     auto it = caption_of.find(id);
     if (it == caption_of.end()) throw InputError(path.string() + ": caption id " + id + " is not in " + token_path.string());

@@ -14,18 +14,6 @@ namespace fs = std::filesystem;
 namespace recap::data {
 namespace {
 
-// The extensions recap-embed decodes (src/vision's image and video lists). Repeated here
-// because the data layer must not pull in OpenCV; other files in an image folder (a
-// README, a .json of the same stem) must not make an id ambiguous.
-bool media_extension(const fs::path& path) {
-  std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  for (const char* known : {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".mp4",
-                            ".avi", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".m4v"})
-    if (ext == known) return true;
-  return false;
-}
-
 bool all_digits(const std::string& text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
 }
@@ -38,6 +26,18 @@ std::string without_leading_zeros(const std::string& digits) {
 
 }  // namespace
 
+// The extensions recap-embed decodes (src/vision's image and video lists). Repeated here
+// because the data layer must not pull in OpenCV; other files in an image folder (a
+// README, a .json of the same stem) must not make an id ambiguous.
+bool is_media_file(const fs::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (const char* known : {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".mp4",
+                            ".avi", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".m4v"})
+    if (ext == known) return true;
+  return false;
+}
+
 void MediaIndex::add(const fs::path& file) {
   const std::string stem = file.stem().string();
   std::vector<std::string> keys = {stem};
@@ -45,6 +45,8 @@ void MediaIndex::add(const fs::path& file) {
   const auto underscore = stem.rfind('_');
   if (stem.rfind("COCO_", 0) == 0 && underscore != std::string::npos && all_digits(stem.substr(underscore + 1)))
     keys.push_back(without_leading_zeros(stem.substr(underscore + 1)));  // COCO 2014: COCO_val2014_000000000042.jpg
+  if (stem.rfind("VizWiz_", 0) == 0 && underscore != std::string::npos && all_digits(stem.substr(underscore + 1)))
+    keys.push_back(without_leading_zeros(stem.substr(underscore + 1)));  // VizWiz: VizWiz_val_00000042.jpg is image 42
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   for (const auto& key : keys) files_[key].push_back(file);
@@ -57,7 +59,7 @@ MediaIndex MediaIndex::open(const fs::path& source) {
   std::error_code ec;
   if (fs::is_directory(source, ec)) {
     for (const auto& file : io::files_under(source))
-      if (media_extension(file)) index.add(file);
+      if (is_media_file(file)) index.add(file);
     if (index.files_.empty()) throw InputError(name + ": no image or video files in this folder");
     return index;
   }

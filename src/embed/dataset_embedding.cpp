@@ -12,11 +12,13 @@ namespace fs = std::filesystem;
 namespace recap::embed {
 
 EmbeddedDataset embed_dataset(const DatasetRequest& request, EmbedSubprocess& embedder, const fs::path& scratch) {
-  const auto dataset = data::read_dataset(request.dataset, request.images_root, request.splits);
+  const auto dataset = data::read_dataset(request.dataset, request.images_root, request.options);
   const std::string name = request.dataset.string();
   if (dataset.empty_captions > 0)
     warn_or_fail(request.strict, name + ": " + std::to_string(dataset.empty_captions) +
                                      " empty caption(s) left out");
+  if (dataset.rejected_captions > 0)
+    note(name + ": " + std::to_string(dataset.rejected_captions) + " rejected or pre-canned caption(s) left out");
   if (dataset.images_without_captions > 0)
     warn_or_fail(request.strict, name + ": " + std::to_string(dataset.images_without_captions) +
                                      " image(s) without captions left out");
@@ -56,7 +58,8 @@ EmbeddedDataset embed_dataset(const DatasetRequest& request, EmbedSubprocess& em
   out.pairs = scratch / "pairs.npy";
   io::write_npy(out.pairs, pairs.data(), {static_cast<std::int64_t>(pairs.size() / 2), 2});
 
-  const nlohmann::json splits = request.splits.empty() ? nlohmann::json(nullptr) : nlohmann::json(request.splits);
+  const auto& wanted = request.options.splits;
+  const nlohmann::json splits = wanted.empty() ? nlohmann::json(nullptr) : nlohmann::json(wanted);
   out.provenance = {
       {"dataset", io::describe_file(request.dataset)},
       {"format", dataset.format},
@@ -67,6 +70,7 @@ EmbeddedDataset embed_dataset(const DatasetRequest& request, EmbedSubprocess& em
         {"images", images.kept.size()},
         {"captions", texts.size()},
         {"empty_captions_left_out", dataset.empty_captions},
+        {"rejected_captions_left_out", dataset.rejected_captions},
         {"images_without_captions", dataset.images_without_captions},
         {"unreadable_images", unreadable}}}};
   return out;

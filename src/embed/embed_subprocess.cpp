@@ -61,6 +61,7 @@ void EmbedSubprocess::run(std::vector<std::string> args) {
   if (!settings_.device.empty()) pass("--device", settings_.device);
   if (!settings_.dtype.empty()) pass("--dtype", settings_.dtype);
   if (settings_.max_image_pixels > 0) pass("--max-image-pixels", std::to_string(settings_.max_image_pixels));
+  pass("--video-frames", std::to_string(settings_.video_frames));
 
   ChildProcess child(argv);
   std::size_t relayed = 0;  // bytes of its stderr already looked at

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "recap/caption/captioner.h"
+#include "recap/data/dataset.h"
 #include "recap/embed/embed_pipeline.h"
 #include "recap/io/matrix.h"
 #include "recap/io/resume_log.h"
@@ -31,6 +32,9 @@ struct CaptionInputs {
   // Images and videos in a folder (recursively, sorted) or a list file; ids as
   // data::image_ids_of_files names them. InputError when there are none.
   static CaptionInputs from_media(const std::filesystem::path& folder_or_list);
+  // The media of a dataset's samples (data::read_dataset), with the dataset's ids
+  // (integers where an id is a number, as COCO results write them).
+  static CaptionInputs from_dataset(const std::filesystem::path& source, const data::Dataset& dataset);
   // Rows of an .npy; ids from `ids_path` (a JSON array, or COCO-style objects with
   // "image_id"/"id"), or the row numbers when it is empty.
   static CaptionInputs from_embeddings(const std::filesystem::path& npy, const std::filesystem::path& ids_path = {});

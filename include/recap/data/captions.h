@@ -4,14 +4,19 @@
 // References: COCO annotations ({"annotations": [{"image_id", "caption"}, ...]}) or a
 // Karpathy split file (dataset_coco.json / dataset_flickr30k.json: {"images": [{"split",
 // "sentences": [{"raw"}], "cocoid" | "filename"}]}), where the image id is "cocoid" when
-// present, else the file name without extension. Image ids are compared as text, so 42
-// and "42" name the same image (results and annotations often disagree on the type).
+// present, else the file name without extension, read as pycocoevalcap reads them (every
+// caption, even an empty one); or any other dataset format (dataset.h: VizWiz, MSR-VTT,
+// Flickr8k, a folder with captions.json), read by data::read_dataset. Image ids are
+// compared as text, so 42 and "42" name the same image (results and annotations often
+// disagree on the type).
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "recap/data/dataset.h"
 
 namespace recap::data {
 
@@ -27,8 +32,11 @@ struct ReferenceSet {
   std::vector<std::string> row_image;  // the id_key of each reference caption, in file order
 };
 
-// `split`: with a Karpathy file, keep only images of that split ("test", "val", ...).
-ReferenceSet read_references(const std::filesystem::path& path, const std::optional<std::string>& split = {});
+// `split`: with a file that mixes splits, keep only images of that split ("test", "val",
+// ...). `dataset`: the format (forced or "auto") and the reader's options for formats other
+// than COCO and Karpathy; its splits and requirements are set here.
+ReferenceSet read_references(const std::filesystem::path& path, const std::optional<std::string>& split = {},
+                             const DatasetOptions& dataset = {});
 
 struct CaptionResult {
   nlohmann::json image_id;

@@ -2,8 +2,9 @@
 // Finds the image file of an image id, for tools given results (ids) and a folder of
 // images. Sources:
 //  - a folder, searched recursively for image and video files; a file answers to its
-//    stem ("1000092795" for Flickr30k's 1000092795.jpg) and, for COCO's names, to the
-//    number in it: COCO_val2014_000000042.jpg and 000000000042.jpg (2017) answer to 42;
+//    stem ("1000092795" for Flickr30k's 1000092795.jpg) and, for COCO's and VizWiz's
+//    names, to the number in it: COCO_val2014_000000042.jpg, 000000000042.jpg (2017) and
+//    VizWiz_val_00000042.jpg answer to 42;
 //  - a list file, one path per line (relative to the list's folder), named the same way;
 //  - a .json object {"<id>": "<path>"} (paths relative to the JSON's folder).
 #include <filesystem>
@@ -14,6 +15,9 @@
 #include <vector>
 
 namespace recap::data {
+
+// Whether a file has an extension recap-embed decodes (an image or a video).
+bool is_media_file(const std::filesystem::path& path);
 
 class MediaIndex {
  public:

@@ -8,14 +8,15 @@
 #include <string>
 #include <vector>
 
+#include "recap/data/dataset.h"
 #include "recap/embed/embed_subprocess.h"
 
 namespace recap::embed {
 
 struct DatasetRequest {
-  std::filesystem::path dataset;      // Karpathy split file or COCO annotations
+  std::filesystem::path dataset;      // any format data::read_dataset reads
   std::filesystem::path images_root;  // media paths in the file are relative to it
-  std::vector<std::string> splits;    // Karpathy files only
+  data::DatasetOptions options;       // format, splits, ...
   bool normalize = true;              // L2-normalised embeddings (recap-embed --normalize)
   bool strict = false;                // gaps in the data are errors, not warnings
 };

@@ -22,6 +22,7 @@ struct EmbedSettings {
   std::string device = "cpu";      // --device cpu|cuda
   std::string dtype = "float32";   // --dtype
   std::int64_t max_image_pixels = 0;  // --max-image-pixels
+  int video_frames = 8;     // --video-frames: frames sampled per video, embeddings mean-pooled
   bool strict = false;      // an unreadable image fails the run instead of being skipped
   bool verbose = false;     // relay all of recap-embed's notes, not only progress and warnings
 };

@@ -48,6 +48,12 @@ const char* kKarpathy = R"({"images": [
   {"split": "train", "filename": "flickr.jpg", "sentences": [{"raw": ""}]}
 ]})";
 
+data::DatasetOptions splits(std::vector<std::string> names) {
+  data::DatasetOptions options;
+  options.splits = std::move(names);
+  return options;
+}
+
 }  // namespace
 
 TEST(DatasetSplits, ParsesACommaList) {
@@ -57,7 +63,7 @@ TEST(DatasetSplits, ParsesACommaList) {
 }
 
 TEST_F(DatasetTest, KarpathySplitsSelectImagesAndLeaveOutEmptyCaptions) {
-  const auto ds = data::read_dataset(write(kKarpathy), dir.path(), {"train", "restval"});
+  const auto ds = data::read_dataset(write(kKarpathy), dir.path(), splits({"train", "restval"}));
   EXPECT_EQ(ds.format, "karpathy");
   ASSERT_EQ(ds.samples.size(), 2u);  // the test image is not selected, flickr.jpg has no caption left
   EXPECT_EQ(ds.samples[0].id, "3");
@@ -69,7 +75,7 @@ TEST_F(DatasetTest, KarpathySplitsSelectImagesAndLeaveOutEmptyCaptions) {
   EXPECT_EQ(ds.empty_captions, 2u);
   EXPECT_EQ(ds.images_without_captions, 1u);
 
-  const auto test_split = data::read_dataset(dir / "dataset.json", dir.path(), {"test"});
+  const auto test_split = data::read_dataset(dir / "dataset.json", dir.path(), splits({"test"}));
   ASSERT_EQ(test_split.samples.size(), 1u);
   EXPECT_EQ(test_split.samples[0].id, "1");
   EXPECT_EQ(test_split.samples[0].media, dir / "val2014/COCO_val2014_000000000001.jpg");
@@ -77,7 +83,7 @@ TEST_F(DatasetTest, KarpathySplitsSelectImagesAndLeaveOutEmptyCaptions) {
 
 TEST_F(DatasetTest, KarpathyWithoutCocoidIsKeyedByFileStem) {
   write(R"({"images": [{"split": "test", "filename": "flickr.jpg", "sentences": [{"raw": "a man"}]}]})");
-  const auto ds = data::read_dataset(dir / "dataset.json", dir.path(), {"test"});
+  const auto ds = data::read_dataset(dir / "dataset.json", dir.path(), splits({"test"}));
   ASSERT_EQ(ds.samples.size(), 1u);
   EXPECT_EQ(ds.samples[0].id, "flickr");
   EXPECT_EQ(ds.samples[0].media, dir / "flickr.jpg");
@@ -85,8 +91,8 @@ TEST_F(DatasetTest, KarpathyWithoutCocoidIsKeyedByFileStem) {
 
 TEST_F(DatasetTest, KarpathyNeedsAnExistingSplit) {
   write(kKarpathy);
-  expect_error<UsageError>([&] { data::read_dataset(dir / "dataset.json", dir.path(), {}); }, "choose splits");
-  expect_error<InputError>([&] { data::read_dataset(dir / "dataset.json", dir.path(), {"train", "resval"}); },
+  expect_error<UsageError>([&] { data::read_dataset(dir / "dataset.json", dir.path(), splits({})); }, "choose splits");
+  expect_error<InputError>([&] { data::read_dataset(dir / "dataset.json", dir.path(), splits({"train", "resval"})); },
                            "no images in split 'resval' (the file has: restval, test, train)");
 }
 
@@ -102,14 +108,14 @@ TEST_F(DatasetTest, CocoAnnotations) {
   EXPECT_EQ(ds.samples[0].id, "1");
   EXPECT_EQ(ds.samples[1].captions, (std::vector<std::string>{"a cat", "a grey cat"}));
   EXPECT_EQ(ds.images_without_captions, 1u);
-  expect_error<UsageError>([&] { data::read_dataset(dir / "dataset.json", dir.path(), {"train"}); },
+  expect_error<UsageError>([&] { data::read_dataset(dir / "dataset.json", dir.path(), splits({"train"})); },
                            "COCO annotations hold one split");
 }
 
 TEST_F(DatasetTest, MalformedEntriesNameFileAndEntry) {
   const std::string name = (dir / "dataset.json").string();
   auto read = [&](const std::string& json) {
-    return [&, json] { data::read_dataset(write(json), dir.path(), {"train"}); };
+    return [&, json] { data::read_dataset(write(json), dir.path(), splits({"train"})); };
   };
   expect_error<InputError>(read(R"({"images": [{"split": "train", "sentences": []}]})"),
                            name + ": images[0]: no \"filename\"");
@@ -121,10 +127,10 @@ TEST_F(DatasetTest, MalformedEntriesNameFileAndEntry) {
                            "image id 5 appears more than once");
   expect_error<InputError>(read(R"({"images": [{"split": "train", "filename": "gone.jpg", "sentences": [{"raw": "a"}]},
                                                {"split": "train", "filename": "flickr.jpg", "cocoid": 7, "sentences": [{"raw": "b"}]}]})"),
-                           "image gone: " + (dir / "gone.jpg").string() + " does not exist (1 of 2 image files missing");
+                           "image gone: " + (dir / "gone.jpg").string() + " does not exist (1 of 2 media files missing");
   expect_error<InputError>(read(R"({"images": [{"split": "train", "filename": "flickr.jpg", "sentences": [{"raw": 3}]}]})"),
                            "caption is not a string");
-  expect_error<InputError>(read(R"([1, 2])"), "not a Karpathy split file");
+  expect_error<InputError>(read(R"([1, 2])"), "not a dataset recap reads");
   const auto coco = [&](const std::string& json) {
     return [&, json] { data::read_dataset(write(json), dir.path()); };
   };
