@@ -37,10 +37,15 @@ io::FloatMatrix random_normal(std::int64_t n, std::int64_t d, std::uint32_t seed
 void normalize_rows(io::FloatMatrix& m) { recap::normalize_rows(m); }
 
 ToolRun run_tool(const std::string& tool, const std::string& args) {
+  return run_command((tools_dir() / tool).string() + " " + args);
+}
+
+std::filesystem::path source_dir() { return test_data_dir().parent_path().parent_path(); }
+
+ToolRun run_command(const std::string& shell_command) {
   TempDir capture;
   const auto out = capture / "stdout", err = capture / "stderr";
-  const std::string command =
-      (tools_dir() / tool).string() + " " + args + " >" + out.string() + " 2>" + err.string() + " </dev/null";
+  const std::string command = "( " + shell_command + " ) >" + out.string() + " 2>" + err.string() + " </dev/null";
   const int raw = std::system(command.c_str());
   ToolRun run;
   run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;

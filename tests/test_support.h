@@ -35,6 +35,9 @@ struct ToolRun {
   std::string out, err;
 };
 ToolRun run_tool(const std::string& tool, const std::string& args);
+// Runs any shell command the same way (stdin from /dev/null).
+ToolRun run_command(const std::string& command);
+std::filesystem::path source_dir();  // the repository root (scripts/, configs/)
 
 // Writes raw bytes to a file (for hand-made corrupt inputs).
 void write_bytes(const std::filesystem::path& path, const std::string& bytes);

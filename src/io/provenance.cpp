@@ -97,4 +97,23 @@ nlohmann::json content_identity(const std::filesystem::path& path) {
 
 std::string file_hash(const std::filesystem::path& path) { return hash_file(path, 0); }
 
+nlohmann::json fingerprint_path(const std::filesystem::path& path) {
+  namespace fs = std::filesystem;
+  nlohmann::json out = {{"path", fs::absolute(path).lexically_normal().string()}};
+  auto describe = [](const fs::path& file) {
+    return nlohmann::json{{"bytes", static_cast<std::int64_t>(fs::file_size(file))}, {"fnv1a64", file_hash(file)}};
+  };
+  std::error_code ec;
+  if (fs::is_regular_file(path, ec)) {
+    out.update(describe(path));
+  } else if (fs::is_directory(path, ec)) {
+    out["files"] = nlohmann::json::object();
+    for (const auto& entry : fs::directory_iterator(path))
+      if (entry.is_regular_file()) out["files"][entry.path().filename().string()] = describe(entry.path());
+  } else {
+    throw InputError(path.string() + ": no such file or folder");
+  }
+  return out;
+}
+
 }  // namespace recap::io

@@ -17,6 +17,12 @@ std::string utc_timestamp();  // ISO 8601, e.g. 2026-11-26T21:48:00Z
 // or an empty one gives null.
 nlohmann::json content_identity(const std::filesystem::path& path);
 
+// What a reproduction's table records about an input, by content: a file's size and
+// FNV-1a 64 hash ({"path", "bytes", "fnv1a64"}); a folder (a model), the same for each
+// file directly in it ({"path", "files": {"<name>": {"bytes", "fnv1a64"}}}). Reads every
+// byte: meant for annotation files and model folders, not image folders.
+nlohmann::json fingerprint_path(const std::filesystem::path& path);
+
 // FNV-1a 64 of a whole file, as 16 hex digits: for small files that define a result (W).
 std::string file_hash(const std::filesystem::path& path);
 
