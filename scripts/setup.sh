@@ -38,6 +38,7 @@ bench_packages=(
   python3-numpy python3-scipy python3-faiss   # numpy/scipy fit, FAISS IndexFlatIP search
   python3-torch python3-pil                   # the PyTorch / PIL CLIP reference
   time                                        # /usr/bin/time -v: peak memory
+  sentencepiece                               # spm_train: a 32k-piece vocabulary for FLAN-T5-shaped weights
 )
 # scripts/check_gallery.sh renders a captioning gallery in a headless browser.
 gallery_packages=(chromium)
