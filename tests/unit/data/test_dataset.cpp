@@ -4,23 +4,14 @@
 
 #include "recap/common/error.h"
 #include "recap/data/dataset.h"
+#include "expect_error.h"
 #include "test_support.h"
 
 using namespace recap;
 namespace fs = std::filesystem;
+using test::expect_error;
 
 namespace {
-
-// Runs `body`, expecting an exception of type E whose message contains `fragment`.
-template <typename E, typename F>
-void expect_error(F body, const std::string& fragment) {
-  try {
-    body();
-    ADD_FAILURE() << "no error; expected one mentioning '" << fragment << "'";
-  } catch (const E& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
 
 class DatasetTest : public ::testing::Test {
  protected:
