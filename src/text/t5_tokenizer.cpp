@@ -19,13 +19,18 @@ namespace fs = std::filesystem;
 
 namespace recap::text {
 namespace {
-// AddressSanitizer's dlopen refuses RTLD_DEEPBIND (google/sanitizers#611), so the sanitizer
-// build (scripts/sanitize.sh) loads the shim without it; every other build needs it.
+// AddressSanitizer's dlopen refuses RTLD_DEEPBIND (google/sanitizers#611). The sanitizer
+// build (scripts/sanitize.sh) therefore loads the shim, built uninstrumented there, into a
+// link namespace of its own (dlmopen LM_ID_NEWLM): its sentencepiece and protobuf 3.14
+// cannot meet LibTorch's protobuf 3.21 there either. Every other build uses RTLD_DEEPBIND,
+// which keeps one copy of the C and C++ runtimes.
+void* open_shim(const std::filesystem::path& path) {
 #ifdef __SANITIZE_ADDRESS__
-constexpr int kDeepBind = 0;
+  return ::dlmopen(LM_ID_NEWLM, path.c_str(), RTLD_NOW | RTLD_LOCAL);
 #else
-constexpr int kDeepBind = RTLD_DEEPBIND;
+  return ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
 #endif
+}
 }  // namespace
 
 namespace {
@@ -86,7 +91,7 @@ const ShimApi& shim() {
       // RTLD_LOCAL keeps sentencepiece's symbols out of the global namespace and
       // RTLD_DEEPBIND makes the shim and its dependencies prefer their own symbols
       // (its protobuf 3.14) over those already loaded (LibTorch's protobuf 3.21).
-      void* library = ::dlopen(candidate.c_str(), RTLD_NOW | RTLD_LOCAL | kDeepBind);
+      void* library = open_shim(candidate);
       if (library == nullptr) {
         const char* why = ::dlerror();
         failure = candidate.string() + ": cannot load the sentencepiece shim (" + (why ? why : "dlopen failed") + ")";

@@ -3,6 +3,7 @@
 
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
+#include <opencv2/videoio/registry.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -36,9 +37,18 @@ std::vector<long> uniform_indices(long frames, int count) {
   return indices;
 }
 
+// FFmpeg alone where OpenCV has it: it reads every common container, and decodes the same
+// frames on every machine. Falling through to GStreamer for a file FFmpeg cannot open
+// floods stderr and leaks in GStreamer's plugins; only a build without FFmpeg uses the
+// other backends.
+bool open_video(cv::VideoCapture& capture, const std::filesystem::path& path) {
+  static const bool has_ffmpeg = cv::videoio_registry::hasBackend(cv::CAP_FFMPEG);
+  return capture.open(path.string(), has_ffmpeg ? cv::CAP_FFMPEG : cv::CAP_ANY);
+}
+
 long count_frames(const std::filesystem::path& path) {
   cv::VideoCapture capture;
-  if (!capture.open(path.string(), cv::CAP_FFMPEG)) capture.open(path.string(), cv::CAP_ANY);
+  open_video(capture, path);
   long frames = 0;
   while (capture.grab()) ++frames;
   return frames;
@@ -52,9 +62,7 @@ std::vector<DecodedImage> sample_video_frames(const std::filesystem::path& path,
   if (!std::filesystem::is_regular_file(path, ec)) throw InputError(path.string() + ": no such video file");
   cv::VideoCapture capture;
   try {
-    // FFmpeg first: it reads every common container, and without it OpenCV falls
-    // through to GStreamer, which floods stderr for files it cannot play.
-    if (!capture.open(path.string(), cv::CAP_FFMPEG)) capture.open(path.string(), cv::CAP_ANY);
+    open_video(capture, path);
   } catch (const cv::Exception& e) {
     throw InputError(path.string() + ": cannot open video (" + e.err + ")");
   }
