@@ -55,6 +55,10 @@ nlohmann::json LmCaptioner::settings() const {
             {"max_input_tokens", options_.max_input_tokens}}}};
 }
 
+std::vector<std::vector<Retrieved>> LmCaptioner::retrieve(const CaptionBatch& batch) const {
+  return caption::retrieve(store_, batch, options_.k, options_.search);
+}
+
 std::vector<nlohmann::json> LmCaptioner::caption(const CaptionBatch& batch) const {
   const auto& mapped = batch.aligned;
   const auto& ids = batch.ids;
@@ -62,7 +66,7 @@ std::vector<nlohmann::json> LmCaptioner::caption(const CaptionBatch& batch) cons
   const auto n = static_cast<std::size_t>(mapped.rows);
   if (ids.size() != n || positions.size() != n) throw Error(ExitCode::internal, "caption: ids/positions/rows differ");
   if (n == 0) return {};
-  const auto lists = retrieve(store_, batch, options_.k, options_.search);
+  const auto lists = retrieve(batch);
 
   std::vector<std::string> prompts;
   for (const auto& list : lists) {

@@ -1,6 +1,7 @@
 #include "recap/caption/pipeline.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "recap/common/error.h"
@@ -115,7 +116,6 @@ nlohmann::json Pipeline::settings(const CaptionInputs& inputs, const retrieval::
 
 PipelineResult Pipeline::caption(const CaptionInputs& inputs, io::ResumeLog& log) const {
   check_inputs(inputs);
-  const bool from_files = !inputs.files.empty();
   const std::int64_t total = inputs.size();
   std::vector<std::int64_t> pending;
   for (std::int64_t i = 0; i < total; ++i)
@@ -125,45 +125,36 @@ PipelineResult Pipeline::caption(const CaptionInputs& inputs, io::ResumeLog& log
   Progress progress(options_.progress_label, total, "images");
   std::int64_t done = total - static_cast<std::int64_t>(pending.size());
   progress.update(done);
+  // The datastore is searched once per chunk of many captioning batches: each search reads
+  // the whole datastore, so searching per batch of 16 would reread it for every 16 images.
   const auto batch_size = static_cast<std::size_t>(options_.batch_size);
-  for (std::size_t first = 0, batch = 1; first < pending.size(); first += batch_size, ++batch) {
-    const auto count = std::min(batch_size, pending.size() - first);
-    std::vector<std::int64_t> positions(pending.begin() + first, pending.begin() + first + count);
-    io::FloatMatrix x;
-    if (from_files) {
-      std::vector<fs::path> batch_files;
-      for (auto p : positions) batch_files.push_back(inputs.files[p]);
-      auto embedded = embed::embed_media(*clip_, batch_files, options_.embed);
-      std::vector<std::int64_t> kept;
-      for (auto idx : embedded.kept) kept.push_back(positions[idx]);
-      result.skipped += static_cast<std::int64_t>(positions.size() - kept.size());
-      positions = std::move(kept);
-      x = std::move(embedded.embeddings);
-    } else {
-      x = io::FloatMatrix(static_cast<std::int64_t>(count), inputs.embeddings.cols);
-      for (std::size_t r = 0; r < count; ++r)
-        std::copy(inputs.embeddings.row(positions[r]), inputs.embeddings.row(positions[r]) + inputs.embeddings.cols,
-                  x.row(static_cast<std::int64_t>(r)));
-    }
-    if (!positions.empty()) {
-      CaptionBatch b;
-      b.aligned = run_.align(std::move(x), inputs.source.string());
-      b.positions = positions;
-      for (auto p : positions) b.ids.push_back(inputs.ids[p]);
-      if (options_.excluded_rows)
-        for (const auto& id : b.ids) b.excluded.push_back(options_.excluded_rows(id));
-      auto records = captioner_.caption(b);
-      for (std::size_t r = 0; r < records.size(); ++r) {
-        if (from_files) records[r]["file"] = inputs.files[positions[r]].string();
-        log.add(records[r]);
+  const std::size_t chunk_size = batch_size * std::max<std::size_t>(1, kSearchChunk / batch_size);
+  int batch = 0;
+  for (std::size_t first = 0; first < pending.size(); first += chunk_size) {
+    const std::vector<std::int64_t> chunk(pending.begin() + first,
+                                          pending.begin() + std::min(pending.size(), first + chunk_size));
+    CaptionBatch all = aligned_rows(inputs, chunk, result.skipped);
+    all.retrieved = captioner_.retrieve(all);
+    // Captioned and saved batch by batch, in input order.
+    std::size_t row = 0;
+    for (std::size_t at = 0; at < chunk.size(); at += batch_size) {
+      const std::size_t end = std::min(chunk.size(), at + batch_size);
+      const CaptionBatch b = rows_of(all, row, chunk[end - 1]);
+      row += b.positions.size();
+      if (!b.positions.empty()) {
+        auto records = captioner_.caption(b);
+        for (std::size_t r = 0; r < records.size(); ++r) {
+          if (!inputs.files.empty()) records[r]["file"] = inputs.files[b.positions[r]].string();
+          log.add(records[r]);
+        }
+        log.sync();  // a crash from here on loses nothing of this batch
       }
-      log.sync();  // a crash from here on loses nothing of this batch
-    }
-    done += static_cast<std::int64_t>(count);
-    progress.update(done);
-    if (options_.stop_after_batches > 0 && static_cast<int>(batch) >= options_.stop_after_batches) {
-      result.interrupted = true;
-      return result;
+      done += static_cast<std::int64_t>(end - at);
+      progress.update(done);
+      if (options_.stop_after_batches > 0 && ++batch >= options_.stop_after_batches) {
+        result.interrupted = true;
+        return result;
+      }
     }
   }
   progress.finish();
@@ -171,6 +162,56 @@ PipelineResult Pipeline::caption(const CaptionInputs& inputs, io::ResumeLog& log
   for (const auto& id : inputs.ids)
     if (const nlohmann::json* r = log.find(id)) result.records.push_back(*r);  // absent: unreadable, reported
   return result;
+}
+
+CaptionBatch Pipeline::aligned_rows(const CaptionInputs& inputs, const std::vector<std::int64_t>& chunk,
+                                    std::int64_t& skipped) const {
+  CaptionBatch all;
+  io::FloatMatrix x;
+  if (!inputs.files.empty()) {
+    std::vector<fs::path> files;
+    for (auto p : chunk) files.push_back(inputs.files[p]);
+    // Embedding a chunk takes a while on a CPU: it shows its own progress.
+    embed::EmbedOptions embed = options_.embed;
+    std::optional<Progress> embedding;
+    if (!embed.progress && files.size() > static_cast<std::size_t>(options_.batch_size)) {
+      embedding.emplace("embedding", static_cast<std::int64_t>(files.size()), "images");
+      embed.progress = [&embedding](std::int64_t done, std::int64_t) { embedding->update(done); };
+    }
+    auto embedded = embed::embed_media(*clip_, files, embed);
+    if (embedding) embedding->finish();
+    for (auto idx : embedded.kept) all.positions.push_back(chunk[idx]);
+    skipped += static_cast<std::int64_t>(chunk.size() - embedded.kept.size());
+    x = std::move(embedded.embeddings);
+  } else {
+    all.positions = chunk;
+    x = io::FloatMatrix(static_cast<std::int64_t>(chunk.size()), inputs.embeddings.cols);
+    for (std::size_t r = 0; r < chunk.size(); ++r)
+      std::copy(inputs.embeddings.row(chunk[r]), inputs.embeddings.row(chunk[r]) + inputs.embeddings.cols,
+                x.row(static_cast<std::int64_t>(r)));
+  }
+  all.aligned = x.rows > 0 ? run_.align(std::move(x), inputs.source.string()) : io::FloatMatrix(0, run_.text_dim());
+  for (auto p : all.positions) all.ids.push_back(inputs.ids[p]);
+  if (options_.excluded_rows)
+    for (const auto& id : all.ids) all.excluded.push_back(options_.excluded_rows(id));
+  return all;
+}
+
+// The rows of `all` from `first` whose positions are at most `last_position` (the rows
+// of one captioning batch; unreadable files have no row).
+CaptionBatch Pipeline::rows_of(const CaptionBatch& all, std::size_t first, std::int64_t last_position) {
+  std::size_t end = first;
+  while (end < all.positions.size() && all.positions[end] <= last_position) ++end;
+  CaptionBatch b;
+  const auto n = static_cast<std::int64_t>(end - first), d = all.aligned.cols;
+  b.aligned = io::FloatMatrix(n, d);
+  std::copy(all.aligned.row(static_cast<std::int64_t>(first)), all.aligned.row(static_cast<std::int64_t>(first)) + n * d,
+            b.aligned.row(0));
+  b.positions.assign(all.positions.begin() + first, all.positions.begin() + end);
+  b.ids.assign(all.ids.begin() + first, all.ids.begin() + end);
+  if (!all.excluded.empty()) b.excluded.assign(all.excluded.begin() + first, all.excluded.begin() + end);
+  b.retrieved.assign(all.retrieved.begin() + first, all.retrieved.begin() + end);
+  return b;
 }
 
 }  // namespace recap::caption

@@ -7,6 +7,11 @@ namespace recap::caption {
 std::vector<std::vector<Retrieved>> retrieve(const retrieval::Datastore& store, const CaptionBatch& batch,
                                              std::int64_t k, const retrieval::SearchOptions& options) {
   const auto& mapped = batch.aligned;
+  if (!batch.retrieved.empty()) {
+    if (static_cast<std::int64_t>(batch.retrieved.size()) != mapped.rows)
+      throw Error(ExitCode::internal, "retrieve: retrieved lists and rows differ");
+    return batch.retrieved;
+  }
   const bool excluding = !batch.excluded.empty();
   const retrieval::TopK top = store.search(mapped.data(), mapped.rows, k, options, excluding ? &batch.excluded : nullptr);
   std::vector<std::vector<Retrieved>> lists(static_cast<std::size_t>(mapped.rows));
@@ -28,7 +33,7 @@ RetrievalCaptioner::RetrievalCaptioner(const retrieval::Datastore& store, std::i
 }
 
 std::vector<nlohmann::json> RetrievalCaptioner::caption(const CaptionBatch& batch) const {
-  const auto lists = retrieve(store_, batch, k_, search_);
+  const auto lists = retrieve(batch);
   std::vector<nlohmann::json> records;
   for (std::size_t q = 0; q < lists.size(); ++q) {
     const auto& best = lists[q].front();

@@ -46,6 +46,7 @@ class LmCaptioner : public Captioner {
   // {"image_id", "caption", "score", "retrieved": [{"index", "caption", "similarity"}],
   //  "prompt", "candidates": [{"text", "source", "score"}], "chosen"}.
   std::vector<nlohmann::json> caption(const CaptionBatch& batch) const override;
+  std::vector<std::vector<Retrieved>> retrieve(const CaptionBatch& batch) const override;
   std::string kind() const override { return "language model"; }
   nlohmann::json settings() const override;
   std::int64_t k() const override { return options_.k; }

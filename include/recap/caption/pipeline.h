@@ -75,7 +75,17 @@ class Pipeline {
   PipelineResult caption(const CaptionInputs& inputs, io::ResumeLog& log) const;
 
  private:
+  // Images searched at once: a search reads the whole datastore (1.2 GB for COCO at
+  // d = 512), so it is amortised over many captioning batches. 8,192 aligned rows at
+  // d = 768 are 25 MB.
+  static constexpr std::size_t kSearchChunk = 8192;
+
   void check_inputs(const CaptionInputs& inputs) const;
+  // The aligned embeddings (and ids, exclusions) of the inputs at `chunk`; unreadable
+  // files are left out and counted in `skipped`.
+  CaptionBatch aligned_rows(const CaptionInputs& inputs, const std::vector<std::int64_t>& chunk,
+                            std::int64_t& skipped) const;
+  static CaptionBatch rows_of(const CaptionBatch& all, std::size_t first, std::int64_t last_position);
 
   const run::Run& run_;
   const Captioner& captioner_;

@@ -14,12 +14,8 @@
 
 namespace recap::caption {
 
-struct Retrieved {
-  std::int64_t index;  // datastore row
-  float similarity;    // cosine with the aligned image embedding
-};
-
-// Top-k retrieval for each row of `batch.aligned`, leaving out each row's excluded rows.
+// Top-k retrieval for each row of `batch.aligned`, leaving out each row's excluded rows;
+// `batch.retrieved` when it is filled already.
 std::vector<std::vector<Retrieved>> retrieve(const retrieval::Datastore& store, const CaptionBatch& batch,
                                              std::int64_t k, const retrieval::SearchOptions& options = {});
 
@@ -31,6 +27,9 @@ class RetrievalCaptioner : public Captioner {
   // The datastore must outlive the captioner.
   RetrievalCaptioner(const retrieval::Datastore& store, std::int64_t k, retrieval::SearchOptions search = {});
   std::vector<nlohmann::json> caption(const CaptionBatch& batch) const override;
+  std::vector<std::vector<Retrieved>> retrieve(const CaptionBatch& batch) const override {
+    return caption::retrieve(store_, batch, k_, search_);
+  }
   std::string kind() const override { return "retrieval only"; }
   nlohmann::json settings() const override { return {{"k", k_}}; }
   std::int64_t k() const override { return k_; }
