@@ -37,6 +37,9 @@ build_packages=(
 bench_packages=(
   python3-numpy python3-scipy python3-faiss   # numpy/scipy fit, FAISS IndexFlatIP search
   python3-torch python3-pil                   # the PyTorch / PIL CLIP reference
+  python3-onnx                                # exports the reference to ONNX for ONNX Runtime (scripts/bench_all.sh)
+  nodejs                                      # runs onnxruntime-node (scripts/bench_all.sh installs it from npm;
+                                              # Debian's npm package, or the npm that NodeSource's nodejs bundles)
   time                                        # /usr/bin/time -v: peak memory
   sentencepiece                               # spm_train: a 32k-piece vocabulary for FLAN-T5-shaped weights
 )

@@ -32,6 +32,8 @@ const models::T5Model& model(const std::string& name) {
   if (!slot) {
     models::T5LoadOptions o;
     o.threads = std::getenv("RECAP_BENCH_THREADS") ? std::atoi(std::getenv("RECAP_BENCH_THREADS")) : 0;
+    // RECAP_BENCH_DTYPE=bfloat16 measures recap-lm --dtype bfloat16 (default float32).
+    if (const char* dtype = std::getenv("RECAP_BENCH_DTYPE")) o.precision = models::parse_precision(dtype);
     slot = std::make_unique<models::T5Model>(models::T5Model::random(name == "tiny" ? kTiny : kBase, 1, o));
   }
   return *slot;

@@ -1,0 +1,209 @@
+#!/usr/bin/python3
+"""Every speed comparison of recap against the engine a user would pick instead, side by
+side in one run on this machine, as one Markdown table (also BENCH_DIR/bench-all.md):
+
+  CLIP      recap-embed on preprocessed pixels / token ids (the model alone) against ONNX
+            Runtime (onnxruntime-node, same ViT-B/32-shaped weights exported with
+            torch.onnx, 2 threads, graph optimisation "all"); float32 and --dtype bfloat16
+            with its min cosine against float32; images/s over batch sizes 1..128.
+  search    retrieval-only recap-caption, 2,000 queries x 566,735 captions, d = 512, whole
+            process, against FAISS IndexFlatIP's whole process on the aligned queries.
+  fit       recap-fit Procrustes, 300,000 pairs x 768, whole process, against numpy/scipy.
+  T5        recap's FLAN-T5-base-shaped decoding (bench_t5), float32 and bfloat16.
+
+Not compared here (see the README): T5 against PyTorch eager and ONNX Runtime (no
+reference transcription yet), and the metrics against pycocoevalcap (not packaged by
+Debian; scripts/bench/metrics_speed.py takes a checkout).
+
+  scripts/bench_all.sh [BENCH_DIR]      (default bench-data/, ~4 GB)
+"""
+import json, os, platform, re, shutil, subprocess, sys, time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("RECAP_BUILD_DIR", os.path.join(ROOT, "build"))
+DATA = os.path.join(ROOT, "tests", "data")
+PY = "/usr/bin/python3"
+THREADS = "2"
+
+
+def run(cmd, env=None):
+    """(seconds, stdout, stderr, peak RSS MiB) of a whole process under /usr/bin/time -v."""
+    start = time.perf_counter()
+    p = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, env={**os.environ, **(env or {})})
+    seconds = time.perf_counter() - start
+    if p.returncode != 0:
+        sys.exit(f"bench_all: {' '.join(cmd)} failed:\n{p.stderr[-3000:]}")
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1)) / 1024
+    return seconds, p.stdout, p.stderr, rss
+
+
+def machine():
+    flags, model = "", platform.processor()
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+        if line.startswith("flags"):
+            have = set(line.split(":", 1)[1].split())
+            flags = " ".join(f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in have)
+            break
+    env = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("OPENBLAS_")) or "none"
+    return f"{model}, {os.cpu_count()} cores ({flags}); environment presets: {env}"
+
+
+def prepare(bench):
+    models = os.path.join(bench, "models")
+    clip = os.path.join(models, "vitb32")
+    weights = os.path.join(clip, "openai_vitb32.safetensors")
+    if not os.path.exists(weights):
+        run([PY, os.path.join(ROOT, "scripts/bench/clip_reference.py"), "make", "--out", clip])
+    for name in ("vocab.json", "merges.txt"):
+        shutil.copy(os.path.join(DATA, "golden/clip/tiny-vit/hf", name), clip)
+    onnx = os.path.join(bench, "onnx")
+    if not os.path.exists(os.path.join(onnx, "text.onnx")):
+        run([PY, os.path.join(ROOT, "scripts/bench/onnx_clip.py"), "--model", clip, "--out", onnx])
+    ort = os.path.join(bench, "ort")
+    if not os.path.isdir(os.path.join(ort, "node_modules", "onnxruntime-node")):
+        # The CPU binaries ship in the package; its install script downloads GPU ones and
+        # fails offline, hence --ignore-scripts.
+        os.makedirs(ort, exist_ok=True)
+        subprocess.run(["npm", "install", "--prefix", ort, "--ignore-scripts", "--no-audit", "--no-fund",
+                        "onnxruntime-node"], check=True, capture_output=True)
+    images = os.path.join(bench, "images-128")
+    if not os.path.isdir(images):
+        source = sorted(f for f in os.listdir(os.path.join(DATA, "golden/preprocess/images")) if f.startswith("COCO_"))
+        os.makedirs(images + ".tmp")
+        for i in range(128):
+            shutil.copy(os.path.join(DATA, "golden/preprocess/images", source[i % len(source)]),
+                        os.path.join(images + ".tmp", f"{i:05d}.jpg"))
+        os.rename(images + ".tmp", images)
+    captions = os.path.join(bench, "captions-2000.txt")
+    notes = json.load(open(os.path.join(DATA, "flickr30k-test/annotations.json")))["annotations"]
+    with open(captions, "w") as f:
+        f.writelines(" ".join(n["caption"].split()) + "\n" for n in notes[:2000])
+    pixels, tokens = os.path.join(bench, "pixels-128.npy"), os.path.join(bench, "tokens-2000.npy")
+    scratch = os.path.join(bench, "scratch.npy")
+    run([f"{BUILD}/recap-embed", "--clip", weights, "--images", images, "--pixels-out", pixels, "--out", scratch,
+         "--no-cache", "--force"])
+    run([f"{BUILD}/recap-embed", "--clip", weights, "--texts", captions, "--token-ids-out", tokens, "--out", scratch,
+         "--no-cache", "--force"])
+    return weights, onnx, ort, pixels, tokens
+
+
+def recap_rate(weights, args, items, out, dtype="float32"):
+    """Items/s of recap-embed's embedding phase (its reported model load left out)."""
+    seconds, _, err, _ = run([f"{BUILD}/recap-embed", "--clip", weights, "--no-cache", "--force", "-v", "--threads", THREADS,
+                              "--dtype", dtype, "--out", out, *args])
+    load = float(re.search(r"loaded in ([0-9.]+) s", err).group(1))
+    return items / (seconds - load)
+
+
+def ort_rate(ort, model, args, out):
+    _, stdout, _, _ = run(["node", os.path.join(ROOT, "scripts/bench/ort_clip.js"), "--ort", ort, "--model", model,
+                           "--threads", THREADS, "--out", out, *args])
+    return json.loads(stdout.strip().splitlines()[-1])["rate"]
+
+
+def min_cosine(a, b):
+    x, y = np.load(a), np.load(b)
+    return float(((x * y).sum(1) / np.linalg.norm(x, axis=1) / np.linalg.norm(y, axis=1)).min())
+
+
+def clip_rows(bench, weights, onnx, ort, pixels, tokens):
+    e = lambda name: os.path.join(bench, name)
+    rows = []
+    img32 = recap_rate(weights, ["--pixels", pixels, "--batch-size", "32"], 128, e("r-img32.npy"))
+    img16 = recap_rate(weights, ["--pixels", pixels, "--batch-size", "32"], 128, e("r-img16.npy"), "bfloat16")
+    ort_img = ort_rate(ort, os.path.join(onnx, "image.onnx"), ["--pixels", pixels, "--batch", "32"], e("o-img.npy"))
+    txt32 = recap_rate(weights, ["--token-ids", tokens], 2000, e("r-txt32.npy"))
+    txt16 = recap_rate(weights, ["--token-ids", tokens], 2000, e("r-txt16.npy"), "bfloat16")
+    ort_txt = ort_rate(ort, os.path.join(onnx, "text.onnx"), ["--token-ids", tokens, "--batch", "64"], e("o-txt.npy"))
+    diff = max(float(np.abs(np.load(e("r-img32.npy")) - np.load(e("o-img.npy"))).max()),
+               float(np.abs(np.load(e("r-txt32.npy")) - np.load(e("o-txt.npy"))).max()))
+    rows.append(("CLIP images/s, float32, batch 32", img32, f"ONNX Runtime {ort_img:.1f}", img32 / ort_img, "1.0x"))
+    rows.append((f"CLIP images/s, bfloat16 (min cosine {min_cosine(e('r-img16.npy'), e('r-img32.npy')):.6f})", img16,
+                 f"ONNX Runtime float32 {ort_img:.1f}", img16 / ort_img, "2x"))
+    rows.append(("CLIP texts/s, float32, default batch", txt32, f"ONNX Runtime {ort_txt:.1f}", txt32 / ort_txt, "1.0x"))
+    rows.append((f"CLIP texts/s, bfloat16 (min cosine {min_cosine(e('r-txt16.npy'), e('r-txt32.npy')):.6f})", txt16,
+                 f"ONNX Runtime float32 {ort_txt:.1f}", txt16 / ort_txt, "2x"))
+    sweep = {b: recap_rate(weights, ["--pixels", pixels, "--batch-size", str(b)], 128, e("r-sweep.npy"))
+             for b in (1, 8, 32, 128)}
+    best = max(sweep.values())
+    rows.append(("CLIP images/s by batch size: " + ", ".join(f"{b}: {r:.1f}" for b, r in sweep.items()),
+                 min(sweep.values()), f"best {best:.1f}", min(sweep.values()) / best, "0.8x of best"))
+    return rows, diff
+
+
+def search_rows(bench):
+    synth = os.path.join(bench, "synth-search")
+    if not os.path.exists(os.path.join(synth, "queries.npy")):
+        run([f"{BUILD}/recap-synth", "--images", "113347", "--captions-per-image", "5", "--queries", "2000", "--dim", "512",
+             "--out", synth, "--force"])
+    run_dir = os.path.join(bench, "search-run")
+    if not os.path.exists(os.path.join(run_dir, "run.json")):
+        run([f"{BUILD}/recap-fit", "--image-embeddings", f"{synth}/image_embeddings.npy", "--text-embeddings",
+             f"{synth}/text_embeddings.npy", "--pairs", f"{synth}/pairs.npy", "--captions", f"{synth}/captions.jsonl",
+             "--out", run_dir])
+    # FAISS searches what recap searches: the aligned queries against the datastore rows.
+    w = np.load(os.path.join(run_dir, "mapping.npy"))
+    q = np.load(f"{synth}/queries.npy")
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    aligned = q @ w
+    aligned /= np.linalg.norm(aligned, axis=1, keepdims=True)
+    np.save(os.path.join(bench, "aligned.npy"), aligned.astype(np.float32))
+    recap, _, _, recap_rss = run([f"{BUILD}/recap-caption", "--run", run_dir, "--image-embeddings", f"{synth}/queries.npy",
+                                  "--out", os.path.join(bench, "search.json"), "--force", "--threads", THREADS])
+    faiss, _, _, faiss_rss = run([PY, os.path.join(ROOT, "scripts/bench/faiss_search.py"), "--base",
+                                  os.path.join(run_dir, "datastore", "embeddings.npy"), "--queries",
+                                  os.path.join(bench, "aligned.npy"), "--threads", THREADS])
+    return [(f"retrieval-only recap-caption, 2,000 x 566,735, d = 512, whole process s (RSS {recap_rss:.0f} MiB)", recap,
+             f"FAISS IndexFlatIP {faiss:.1f} s (RSS {faiss_rss:.0f} MiB)", recap / faiss, "at most 0.5x")]
+
+
+def fit_rows(bench):
+    synth = os.path.join(bench, "synth-fit")
+    if not os.path.exists(os.path.join(synth, "text_embeddings.npy")):
+        run([f"{BUILD}/recap-synth", "--images", "300000", "--captions-per-image", "1", "--queries", "0", "--dim", "768",
+             "--no-texts", "--out", synth, "--force"])
+    recap, _, _, recap_rss = run([f"{BUILD}/recap-fit", "--image-embeddings", f"{synth}/image_embeddings.npy",
+                                  "--text-embeddings", f"{synth}/text_embeddings.npy", "--out", os.path.join(bench, "fit-run"),
+                                  "--force", "--threads", THREADS])
+    numpy, _, _, numpy_rss = run([PY, os.path.join(ROOT, "scripts/bench/numpy_fit.py"), "--x", f"{synth}/image_embeddings.npy",
+                                  "--y", f"{synth}/text_embeddings.npy"], env={"OMP_NUM_THREADS": THREADS})
+    return [(f"recap-fit Procrustes, 300,000 x 768, whole process s (RSS {recap_rss:.0f} MiB)", recap,
+             f"numpy/scipy {numpy:.2f} s (RSS {numpy_rss:.0f} MiB)", recap / numpy, "at most 0.4x")]
+
+
+def t5_rows():
+    """bench_t5 on FLAN-T5-base-shaped random weights: a batch of 16 prompts of 64 tokens,
+    16 new tokens, greedy and beam-4, float32 and bfloat16."""
+    rows = []
+    for dtype in ("float32", "bfloat16"):
+        _, out, _, _ = run([os.path.join(BUILD, "tests", "bench", "bench_t5"),
+                            "--benchmark_filter=flan_t5_base_shape/batch:16/beams:[14]/kv_cache:1", "--benchmark_format=json"],
+                           env={"RECAP_BENCH_THREADS": THREADS, "RECAP_BENCH_DTYPE": dtype})
+        for r in json.loads(out[out.index("{"): out.rindex("}") + 1])["benchmarks"]:
+            rows.append((f"T5 decoder tokens/s, {dtype}, {r['name'].split('/', 1)[1]}", r["decoder_tokens/s"],
+                         "not compared yet (no PyTorch eager / ONNX Runtime T5 reference)", None, ""))
+    return rows
+
+
+def main():
+    bench = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "bench-data"))
+    os.makedirs(bench, exist_ok=True)
+    weights, onnx, ort, pixels, tokens = prepare(bench)
+    rows, diff = clip_rows(bench, weights, onnx, ort, pixels, tokens)
+    rows += search_rows(bench) + fit_rows(bench) + t5_rows()
+    lines = [f"Machine: {machine()}; {THREADS} threads each side; {time.strftime('%Y-%m-%d')}. recap against ONNX "
+             f"Runtime on the same weights and inputs: max abs difference {diff:.1e}.", "",
+             "| job | recap | anchor | ratio | goal |", "|---|---:|---|---:|---|"]
+    for job, value, anchor, ratio, goal in rows:
+        lines.append(f"| {job} | {value:,.2f} | {anchor} | {'' if ratio is None else f'{ratio:.2f}x'} | {goal} |")
+    report = "\n".join(lines) + "\n"
+    print(report)
+    open(os.path.join(bench, "bench-all.md"), "w").write(report)
+
+
+if __name__ == "__main__":
+    main()
