@@ -21,6 +21,9 @@ import json, os, platform, re, shutil, subprocess, sys, time
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench"))
+import bench_inputs  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("RECAP_BUILD_DIR", os.path.join(ROOT, "build"))
 DATA = os.path.join(ROOT, "tests", "data")
@@ -53,13 +56,8 @@ def machine():
 
 
 def prepare(bench):
-    models = os.path.join(bench, "models")
-    clip = os.path.join(models, "vitb32")
-    weights = os.path.join(clip, "openai_vitb32.safetensors")
-    if not os.path.exists(weights):
-        run([PY, os.path.join(ROOT, "scripts/bench/clip_reference.py"), "make", "--out", clip])
-    for name in ("vocab.json", "merges.txt"):
-        shutil.copy(os.path.join(DATA, "golden/clip/tiny-vit/hf", name), clip)
+    weights = bench_inputs.clip_weights(os.path.join(bench, "models"))
+    clip = os.path.dirname(weights)
     onnx = os.path.join(bench, "onnx")
     if not os.path.exists(os.path.join(onnx, "text.onnx")):
         run([PY, os.path.join(ROOT, "scripts/bench/onnx_clip.py"), "--model", clip, "--out", onnx])
@@ -70,18 +68,8 @@ def prepare(bench):
         os.makedirs(ort, exist_ok=True)
         subprocess.run(["npm", "install", "--prefix", ort, "--ignore-scripts", "--no-audit", "--no-fund",
                         "onnxruntime-node"], check=True, capture_output=True)
-    images = os.path.join(bench, "images-128")
-    if not os.path.isdir(images):
-        source = sorted(f for f in os.listdir(os.path.join(DATA, "golden/preprocess/images")) if f.startswith("COCO_"))
-        os.makedirs(images + ".tmp")
-        for i in range(128):
-            shutil.copy(os.path.join(DATA, "golden/preprocess/images", source[i % len(source)]),
-                        os.path.join(images + ".tmp", f"{i:05d}.jpg"))
-        os.rename(images + ".tmp", images)
-    captions = os.path.join(bench, "captions-2000.txt")
-    notes = json.load(open(os.path.join(DATA, "flickr30k-test/annotations.json")))["annotations"]
-    with open(captions, "w") as f:
-        f.writelines(" ".join(n["caption"].split()) + "\n" for n in notes[:2000])
+    images = bench_inputs.coco_images(os.path.join(bench, "images-128"), 128)
+    captions = bench_inputs.captions(os.path.join(bench, "captions-2000.txt"), 2000)
     pixels, tokens = os.path.join(bench, "pixels-128.npy"), os.path.join(bench, "tokens-2000.npy")
     scratch = os.path.join(bench, "scratch.npy")
     run([f"{BUILD}/recap-embed", "--clip", weights, "--images", images, "--pixels-out", pixels, "--out", scratch,

@@ -21,6 +21,9 @@ Markdown table (also BENCH_DIR/reproduce-estimate.md). Needs ~4 GB under BENCH_D
 """
 import argparse, json, os, platform, re, shutil, subprocess, sys, time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench"))
+import bench_inputs  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("RECAP_BUILD_DIR", os.path.join(ROOT, "build"))
 DATA = os.path.join(ROOT, "tests", "data")
@@ -58,33 +61,18 @@ def cpu_model():
 
 def prepare(bench, lm_images):
     models = os.path.join(bench, "models")
-    clip = os.path.join(models, "vitb32")
-    if not os.path.exists(os.path.join(clip, "openai_vitb32.safetensors")):
-        run([PY, os.path.join(ROOT, "scripts/bench/clip_reference.py"), "make", "--out", clip])
-    for name in ("vocab.json", "merges.txt"):  # CLIP's real BPE vocabulary
-        shutil.copy(os.path.join(DATA, "golden/clip/tiny-vit/hf", name), clip)
+    clip = bench_inputs.clip_weights(models)
     t5 = os.path.join(models, "flan-t5-base-shape")
     if not os.path.exists(os.path.join(t5, "model.safetensors")):
         run([PY, os.path.join(ROOT, "scripts/bench/make_t5_weights.py"), "--out", t5, "--size", "base"])
-    # COCO-sized JPEGs (the golden preprocessing photos under distinct names).
-    images = os.path.join(bench, "images")
-    if not os.path.isdir(images):
-        source = sorted(f for f in os.listdir(os.path.join(DATA, "golden/preprocess/images")) if f.startswith("COCO_"))
-        os.makedirs(images + ".tmp")
-        for i in range(64):
-            shutil.copy(os.path.join(DATA, "golden/preprocess/images", source[i % len(source)]),
-                        os.path.join(images + ".tmp", f"{i:05d}.jpg"))
-        os.rename(images + ".tmp", images)
+    images = bench_inputs.coco_images(os.path.join(bench, "images"), 64)
     lm_dir = os.path.join(bench, f"lm-images-{lm_images}")
     if not os.path.isdir(lm_dir):
         os.makedirs(lm_dir)
         for i in range(lm_images):
             shutil.copy(os.path.join(images, f"{i % 64:05d}.jpg"), os.path.join(lm_dir, f"{i:05d}.jpg"))
-    refs = json.load(open(os.path.join(DATA, "flickr30k-test/annotations.json")))
-    captions = os.path.join(bench, "captions.txt")
-    with open(captions, "w") as f:
-        f.writelines(" ".join(a["caption"].split()) + "\n" for a in refs["annotations"][:2000])
-    return os.path.join(clip, "openai_vitb32.safetensors"), t5, images, lm_dir, captions
+    captions = bench_inputs.captions(os.path.join(bench, "captions.txt"), 2000)
+    return clip, t5, images, lm_dir, captions
 
 
 def main():
