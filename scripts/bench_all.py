@@ -23,12 +23,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench"))
 import bench_inputs  # noqa: E402
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.environ.get("RECAP_BUILD_DIR", os.path.join(ROOT, "build"))
-DATA = os.path.join(ROOT, "tests", "data")
-PY = "/usr/bin/python3"
-THREADS = "2"
+from bench_inputs import BUILD, DATA, PY, ROOT, THREADS  # noqa: E402
 
 
 def run(cmd, env=None):

@@ -23,12 +23,7 @@ import argparse, json, os, platform, re, shutil, subprocess, sys, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench"))
 import bench_inputs  # noqa: E402
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.environ.get("RECAP_BUILD_DIR", os.path.join(ROOT, "build"))
-DATA = os.path.join(ROOT, "tests", "data")
-PY = "/usr/bin/python3"
-THREADS = "2"
+from bench_inputs import BUILD, DATA, PY, ROOT, THREADS  # noqa: E402
 
 # Split sizes: images (videos), training captions, evaluation images, their references.
 DATASETS = [

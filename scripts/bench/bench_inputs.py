@@ -5,7 +5,9 @@ import json, os, shutil, subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DATA = os.path.join(ROOT, "tests", "data")
+BUILD = os.environ.get("RECAP_BUILD_DIR", os.path.join(ROOT, "build"))
 PY = "/usr/bin/python3"
+THREADS = "2"  # each side of every comparison
 
 
 def clip_weights(models):
