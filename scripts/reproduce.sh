@@ -228,7 +228,7 @@ for variant in retrieval lm; do
       --run "$run" "${jar_args[@]}" --json "$dir/scores.json" --per-image "$dir/per_image.jsonl"
   fi
 done
-[ "${#lm_args[@]}" -eq 0 ] || inputs+=(--input "$lm")
+inputs+=(--input "$lm")
 tool report --row "ReCap retrieval only=$out/retrieval/scores.json" --row "ReCap with $(basename "$lm")=$out/lm/scores.json" \
   --title "recap on $dataset${train_on:+ (W and datastore from $train_on)}" "${inputs[@]}" --command "$cmdline" \
   --markdown "$out/table.md" --csv "$out/table.csv" --provenance "$out/provenance.json" --force
