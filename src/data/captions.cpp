@@ -52,6 +52,10 @@ ReferenceSet read_references(const std::filesystem::path& path, const std::optio
   if (format == "auto") format = detect_dataset_format(path, &doc);
   if ((format == "coco" || format == "karpathy") && doc.is_null()) doc = io::read_json(path);
   ReferenceSet refs;
+  auto add = [&](const std::string& key, const std::string& caption) {
+    refs.captions[key].push_back(caption);
+    refs.row_image.push_back(key);
+  };
   if (format != "coco" && format != "karpathy") {
     DatasetOptions options = dataset;
     options.format = format;
@@ -60,18 +64,11 @@ ReferenceSet read_references(const std::filesystem::path& path, const std::optio
     options.captions_required = false;  // an image without references is reported by the scorer
     options.media_required = false;
     for (const auto& sample : read_dataset(path, {}, options).samples) {
-      refs.captions[sample.id];
-      for (const auto& caption : sample.captions) {
-        refs.captions[sample.id].push_back(caption);
-        refs.row_image.push_back(sample.id);
-      }
+      refs.captions[sample.id];  // an image without references is reported by the scorer
+      for (const auto& caption : sample.captions) add(sample.id, caption);
     }
     return refs;
   }
-  auto add = [&](const std::string& key, const std::string& caption) {
-    refs.captions[key].push_back(caption);
-    refs.row_image.push_back(key);
-  };
   if (format == "coco") {
     if (split) throw UsageError(name + ": --split applies to Karpathy split files, not COCO annotations");
     const auto& list = doc["annotations"];

@@ -42,11 +42,11 @@ void MediaIndex::add(const fs::path& file) {
   const std::string stem = file.stem().string();
   std::vector<std::string> keys = {stem};
   if (all_digits(stem)) keys.push_back(without_leading_zeros(stem));  // COCO 2017: 000000000042.jpg
+  // COCO 2014's COCO_val2014_000000000042.jpg and VizWiz's VizWiz_val_00000042.jpg are image 42.
   const auto underscore = stem.rfind('_');
-  if (stem.rfind("COCO_", 0) == 0 && underscore != std::string::npos && all_digits(stem.substr(underscore + 1)))
-    keys.push_back(without_leading_zeros(stem.substr(underscore + 1)));  // COCO 2014: COCO_val2014_000000000042.jpg
-  if (stem.rfind("VizWiz_", 0) == 0 && underscore != std::string::npos && all_digits(stem.substr(underscore + 1)))
-    keys.push_back(without_leading_zeros(stem.substr(underscore + 1)));  // VizWiz: VizWiz_val_00000042.jpg is image 42
+  for (const char* prefix : {"COCO_", "VizWiz_"})
+    if (stem.rfind(prefix, 0) == 0 && underscore != std::string::npos && all_digits(stem.substr(underscore + 1)))
+      keys.push_back(without_leading_zeros(stem.substr(underscore + 1)));
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   for (const auto& key : keys) files_[key].push_back(file);

@@ -78,14 +78,15 @@ KernelCosts measure_costs(Bf16ScoreGemm& gemm, const float* queries, std::int64_
   return {fp32 / scores, std::max(0.0, bf16 - convert) / scores, convert / static_cast<double>((bs + qs) * d)};
 }
 
+constexpr double kSmallSearchScores = 2e8;  // under ~0.1 s of fp32 work on 2 cores
+
 // SearchKernel::automatic: bfloat16 screening only where it is predicted faster than fp32
 // for this search (its base conversion is paid once per search, its products are cheaper),
-// from costs measured on this machine and cached (kernel_calibration.h). A search too
-// small for the choice to matter runs fp32 without measuring.
+// from costs measured on this machine and cached (kernel_calibration.h). exact_top_k runs a
+// search too small for the choice to matter (kSmallSearchScores) in fp32 without asking.
 bool bf16_predicted_faster(Bf16ScoreGemm& gemm, const float* queries, std::int64_t nq, const float* base, std::int64_t nb,
                            std::int64_t d, std::int64_t k, const SearchOptions& options) {
   const double scores = static_cast<double>(nq) * static_cast<double>(nb);
-  if (scores < 2e8) return false;  // under ~0.1 s of fp32 work on 2 cores
   const std::int64_t block = std::min(nq, options.query_block);
   const std::string key = kernel_costs_key(gemm.implementation(), d, block);
   auto costs = load_kernel_costs(key);
@@ -130,7 +131,9 @@ TopK exact_top_k(const float* queries, std::int64_t nq, const float* base, std::
   if (k < 1 || k > nb)
     throw std::invalid_argument("k = " + std::to_string(k) + " must be between 1 and the base size " +
                                 std::to_string(nb));
-  if (options.kernel != SearchKernel::fp32) {
+  // A small automatic search runs fp32 before any bfloat16 machinery is set up.
+  const bool small = static_cast<double>(nq) * static_cast<double>(nb) < kSmallSearchScores;
+  if (options.kernel == SearchKernel::bf16_screened || (options.kernel == SearchKernel::automatic && !small)) {
     TopK result;
     if (bf16_top_k(queries, nq, base, nb, d, k, options, options.kernel == SearchKernel::bf16_screened, result))
       return result;
