@@ -24,6 +24,7 @@ struct CaptionFlags {
   caption::LmCaptionOptions lm;
   LmFlags generation;
   std::string sampling = "nucleus";
+  std::string candidate_choice = "aligned";
   std::string search_kernel = "auto";
   std::string device = "cpu", dtype = "float32";
 
@@ -44,6 +45,10 @@ inline void add_caption_options(CLI::App& app, CaptionFlags& f) {
       ->check(kNonNegative)->capture_default_str();
   app.add_option("--candidate-samples", f.lm.candidate_samples, "Candidates from sampling (0: none)")
       ->check(kNonNegative)->capture_default_str();
+  app.add_option("--candidate-choice", f.candidate_choice,
+                 "aligned: keep the candidate closest to the aligned image embedding (ReCap); random: one at random "
+                 "(seeded; an ablation that shows what the choice is worth)")
+      ->check(CLI::IsMember({"aligned", "random"}))->capture_default_str();
   app.add_option("--sampling", f.sampling, "How candidates are sampled: sample, topk or nucleus")
       ->check(CLI::IsMember({"sample", "topk", "nucleus"}))->capture_default_str();
   add_generation_options(app, f.generation, /*with_beams_and_decoding=*/false);
@@ -66,6 +71,7 @@ inline retrieval::SearchOptions search_options(const CaptionFlags& f, int thread
 inline caption::LmCaptionOptions lm_caption_options(const CaptionFlags& f, int threads) {
   caption::LmCaptionOptions o = f.lm;
   o.k = f.k;
+  o.random_choice = f.candidate_choice == "random";
   o.beam = generation_options(f.generation, "beam");
   o.sample = generation_options(f.generation, f.sampling);
   o.search = search_options(f, threads);

@@ -92,11 +92,11 @@ std::vector<CLI::ConfigItem> JsonConfig::from_config(std::istream& input) const 
 }
 
 const std::vector<std::string> kAllToolOptions = {
-    "attention-mask", "batch-size", "bootstrap", "cache", "candidate-beams", "candidate-embeddings",
+    "attention-mask", "baseline", "batch-size", "bootstrap", "cache", "candidate-beams", "candidate-choice", "candidate-embeddings",
     "candidate-samples", "captions", "captions-per-image", "chunk-rows", "clip", "clip-weight", "columns", "command", "concepts", "config", "csv",
     "dataset", "dataset-format", "datastore", "decimals", "decoder-input-ids", "decoding", "details", "device", "dim", "dtype", "early-stopping",
     "files-out", "force", "help", "html", "ids", "ids-out", "image-embeddings", "image-ids", "image-noise", "images", "input", "input-ids", "iterations",
-    "java", "java-timeout", "json", "k", "keep-rejected", "key", "lambda", "length-penalty", "lm", "logits-out", "mapping", "markdown", "max-image-pixels",
+    "java", "java-timeout", "json", "k", "keep-rejected", "key", "ks", "lambda", "length-penalty", "lm", "logits-out", "mapping", "markdown", "max-image-pixels",
     "max-input-tokens", "max-new-tokens", "meteor-jar", "method", "metric", "metrics", "min-new-tokens", "msrvtt-test-list", "no-cache",
     "no-kv-cache", "no-normalize", "no-repeat-ngram-size", "no-texts", "no-tokenize", "normalize", "num-beams",
     "num-return-sequences", "out", "pairs", "per-image", "pixels", "pixels-out", "precision", "prefix", "prompt",

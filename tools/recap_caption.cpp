@@ -11,6 +11,7 @@
 #include "dataset_options.h"
 #include "model_options.h"
 #include "recap/caption/pipeline.h"
+#include "recap/caption/random_captioner.h"
 #include "recap/common/error.h"
 #include "recap/io/output_rule.h"
 #include "recap/io/provenance.h"
@@ -55,6 +56,11 @@ int main(int argc, char** argv) {
   cli::add_dataset_options(app, dataset_flags);
   app.add_option("--clip", clip_path, "CLIP model (the one the run was fitted with): embeds --images and the candidates");
   app.add_option("--lm", lm_path, "T5 / FLAN-T5 folder: caption with the language model instead of retrieval only");
+  std::string baseline;
+  app.add_option("--baseline", baseline,
+                 "random: caption each image with a training caption drawn at random (seeded by --seed), the floor "
+                 "a captioner must beat")
+      ->check(CLI::IsMember({"random"}));
   app.add_option("--ids", ids_path, "JSON array of the image ids (default: row numbers, or numbers/paths from file names)")
       ->check(CLI::ExistingFile);
   cli::add_caption_options(app, flags);
@@ -91,6 +97,7 @@ int main(int argc, char** argv) {
     if (from_dataset && images_path.empty() && !fs::is_directory(dataset_path))
       throw UsageError("--dataset needs --images: the folder its media paths are relative to");
     if (with_lm && clip_path.empty()) throw UsageError("--lm needs --clip to embed the candidate captions");
+    if (with_lm && !baseline.empty()) throw UsageError("--baseline and --lm are different captioners: give one");
     if (embeddings_path.empty() && !ids_path.empty())
       throw UsageError("--ids goes with --image-embeddings; --images and --dataset name images themselves");
     const auto lm_options = with_lm ? cli::lm_caption_options(flags, common.threads) : caption::LmCaptionOptions{};
@@ -118,6 +125,7 @@ int main(int argc, char** argv) {
     if (with_lm) lm.emplace(cli::load_lm(lm_path, flags, common.threads, common.verbose));
     std::unique_ptr<caption::Captioner> captioner;
     if (with_lm) captioner = std::make_unique<caption::LmCaptioner>(store, *clip, *lm, lm_options);
+    else if (!baseline.empty()) captioner = std::make_unique<caption::RandomCaptioner>(store, flags.generation.seed);
     else captioner = std::make_unique<caption::RetrievalCaptioner>(store, flags.k, cli::search_options(flags, common.threads));
 
     pipeline.embed.batch_size = pipeline.batch_size;

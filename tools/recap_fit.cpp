@@ -78,7 +78,7 @@ void add_fit_options(CLI::App& app, FitFlags& f) {
   app.add_option("--captions", f.captions_path,
                  "Captions of the text rows (.jsonl / .json / .txt), in row order; builds the run's datastore")
       ->check(CLI::ExistingFile);
-  app.add_option("--method", f.method_name, "procrustes | ols | ridge")
+  app.add_option("--method", f.method_name, "procrustes | ols | ridge | none (W = I: the unaligned baseline)")
       ->check(CLI::IsMember({"procrustes", "ols", "ridge"}))->capture_default_str();
   app.add_option("--lambda", f.lambda, "Ridge penalty λ (required for --method ridge)")->check(cli::kNonNegative);
   app.add_flag("--no-normalize", f.no_normalize, "Fit on the rows as given instead of L2-normalising them first");

@@ -13,6 +13,7 @@
 #include "recap/io/json_file.h"
 #include "recap/io/output_rule.h"
 #include "recap/metrics/flickr8k_correlation.h"
+#include "recap/metrics/retrieval_recall.h"
 #include "recap/metrics/scoring.h"
 #include "recap/run/run.h"
 
@@ -48,6 +49,38 @@ void print_correlation(const metrics::Flickr8kCorrelation& result, const std::st
     json["tau"][row.metric] = row.tau;
   }
   if (!json_out.empty()) io::write_json(json_out, json);
+}
+
+std::vector<int> parse_ks(const std::string& list) {
+  std::vector<int> ks;
+  for (const auto& item : data::parse_split_list(list)) {
+    std::size_t used = 0;
+    int k = 0;
+    try {
+      k = std::stoi(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != item.size() || k < 1) throw UsageError("--ks: '" + item + "' is not a positive whole number");
+    ks.push_back(k);
+  }
+  if (ks.empty()) throw UsageError("--ks is empty");
+  return ks;
+}
+
+void print_recall(const metrics::DatasetRecallReport& report, const std::string& json_out) {
+  std::printf("%lld images, %lld captions: image-to-text recall@k\n", static_cast<long long>(report.images),
+              static_cast<long long>(report.captions));
+  std::printf("%-8s %10s%s\n", "k", "raw CLIP", report.aligned.empty() ? "" : "    aligned");
+  for (std::size_t i = 0; i < report.ks.size(); ++i) {
+    std::printf("R@%-6d %10.4f", report.ks[i], report.raw[i]);
+    if (!report.aligned.empty()) std::printf(" %10.4f", report.aligned[i]);
+    std::printf("\n");
+  }
+  std::printf("modality gap (distance between centres): raw %.4f%s\n", report.gap.centre_distance,
+              report.aligned.empty() ? ""
+                                     : (", aligned " + std::to_string(report.aligned_gap.centre_distance)).c_str());
+  if (!json_out.empty()) io::write_json(json_out, report.to_json());
 }
 
 // Terminal table, then files.
@@ -192,7 +225,37 @@ int main(int argc, char** argv) {
   correlate->add_option("--json", correlate_json, "Write the correlations as JSON");
   correlate->add_flag("--force", correlate_force, "Overwrite an existing --json");
 
+  metrics::DatasetRecallRequest r;
+  cli::DatasetFlags recall_dataset;
+  std::string recall_split, recall_ks = "1,5,10", recall_json;
+  bool recall_force = false;
+  CLI::App* recall = app.add_subcommand(
+      "recall",
+      "Image-to-text retrieval on a dataset split, as CLIP papers report it: recall@k is the share of images with one\n"
+      "of their own captions among the k captions (of the whole split) closest to the image; with --run also by the\n"
+      "aligned embedding normalize(x @ W). Prints the modality gap too (distance between the centres of the\n"
+      "normalised image and text embeddings).");
+  recall->add_option("--dataset", r.dataset, "Any dataset recap-fit --dataset reads")->required()
+      ->check(CLI::ExistingFile | CLI::ExistingDirectory);
+  recall->add_option("--split", recall_split, "The split to evaluate (e.g. test)");
+  cli::add_dataset_options(*recall, recall_dataset);
+  recall->add_option("--images", r.images_root, "The folder the dataset's media paths are relative to")->required()
+      ->check(CLI::ExistingDirectory);
+  recall->add_option("--clip", r.embed.clip, "CLIP model")->required();
+  recall->add_option("--run", r.run, "Run directory: also rank by the aligned embedding")->check(CLI::ExistingDirectory);
+  recall->add_option("--ks", recall_ks, "Comma-separated k values")->capture_default_str();
+  recall->add_option("--json", recall_json, "Write the recalls and the gap as JSON");
+  recall->add_flag("--force", recall_force, "Overwrite an existing --json");
+
   return cli::run(app, argc, argv, [&] {
+    if (recall->parsed()) {
+      r.ks = parse_ks(recall_ks);
+      r.options = cli::dataset_options(recall_dataset, recall_split);
+      r.embed.threads = common.threads;
+      r.embed.verbose = common.verbose;
+      io::check_output_plan({{r.dataset, r.images_root, r.run, r.embed.clip}, {recall_json}, {}, recall_force});
+      return print_recall(metrics::evaluate_dataset_recall(r), recall_json);
+    }
     if (correlate->parsed()) {
       c.expert = correlate_set == "flickr8k-expert";
       c.clip_weight = o.clip_weight;

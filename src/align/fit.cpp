@@ -86,6 +86,14 @@ FitResult solve(const GramAccumulator& gram, const FitOptions& options) {
       report.solver = "Cholesky (LLT) of XᵀX + λI (Eigen)";
       break;
     }
+    case Method::none: {
+      if (gram.x_dim() != gram.y_dim())
+        throw InputError("--method none (W = I) needs image and text embeddings of one size, not " +
+                         std::to_string(gram.x_dim()) + " and " + std::to_string(gram.y_dim()));
+      w = Eigen::MatrixXd::Identity(gram.x_dim(), gram.y_dim());
+      report.solver = "none: W = I (raw CLIP similarity, the unaligned baseline)";
+      break;
+    }
   }
 
   // Σ‖xW − y‖² = tr(Wᵀ XᵀX W) − 2 tr(Wᵀ XᵀY) + Σ‖y‖²; without XᵀX (Procrustes with
@@ -108,7 +116,7 @@ FitResult fit_in_memory(const io::FloatMatrix& x, const io::FloatMatrix& y, cons
   check_finite(x, "image embeddings");
   check_finite(y, "text embeddings");
   Stopwatch clock;
-  const bool need_xtx = options.method != Method::procrustes || x.cols > y.cols;
+  const bool need_xtx = (options.method != Method::procrustes && options.method != Method::none) || x.cols > y.cols;
   GramAccumulator gram(x.cols, y.cols, need_xtx, options.accumulation);
   const std::int64_t chunk = std::clamp<std::int64_t>(options.chunk_rows, 1, std::max<std::int64_t>(1, x.rows));
   std::vector<float> bx, by;
@@ -160,7 +168,7 @@ FitResult fit_from_files(const FitInputs& inputs, const FitOptions& options, con
   }
   if (n == 0) throw InputError(x_name + ": no training pairs (0 rows)");
 
-  const bool need_xtx = options.method != Method::procrustes || x.cols() > y.cols();
+  const bool need_xtx = (options.method != Method::procrustes && options.method != Method::none) || x.cols() > y.cols();
   GramAccumulator gram(x.cols(), y.cols(), need_xtx, options.accumulation);
   // A chunk larger than the data buys nothing: never allocate past the pairs there are.
   const std::int64_t chunk = std::clamp<std::int64_t>(options.chunk_rows, 1, n);

@@ -14,7 +14,8 @@ Method parse_method(const std::string& name) {
   if (name == "procrustes") return Method::procrustes;
   if (name == "ols" || name == "lstsq" || name == "least-squares") return Method::ols;
   if (name == "ridge") return Method::ridge;
-  throw UsageError("unknown mapping method '" + name + "' (choose procrustes, ols or ridge)");
+  if (name == "none" || name == "identity") return Method::none;
+  throw UsageError("unknown mapping method '" + name + "' (choose procrustes, ols, ridge or none)");
 }
 
 std::string method_name(Method method) {
@@ -22,6 +23,7 @@ std::string method_name(Method method) {
     case Method::procrustes: return "procrustes";
     case Method::ols: return "ols";
     case Method::ridge: return "ridge";
+    case Method::none: return "none";
   }
   return "unknown";
 }

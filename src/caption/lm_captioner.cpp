@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "recap/common/error.h"
+#include "recap/common/seed_mix.h"
 #include "recap/embed/embed_pipeline.h"
 
 namespace recap::caption {
@@ -41,7 +42,7 @@ LmCaptioner::LmCaptioner(const retrieval::Datastore& store, const models::ClipMo
 nlohmann::json LmCaptioner::settings() const {
   const auto& b = options_.beam;
   const auto& s = options_.sample;
-  return {{"k", options_.k},
+  nlohmann::json settings = {{"k", options_.k},
           {"prompt_template", options_.prompt_template},
           {"separator", options_.separator},
           {"candidate_beams", options_.candidate_beams},
@@ -53,6 +54,9 @@ nlohmann::json LmCaptioner::settings() const {
             {"top_p", s.top_p}, {"repetition_penalty", s.repetition_penalty},
             {"no_repeat_ngram_size", s.no_repeat_ngram_size}, {"seed", s.seed},
             {"max_input_tokens", options_.max_input_tokens}}}};
+  // Only when set, so that runs resumed from before the option existed keep their settings.
+  if (options_.random_choice) settings["candidate_choice"] = "random";
+  return settings;
 }
 
 std::vector<std::vector<Retrieved>> LmCaptioner::retrieve(const CaptionBatch& batch) const {
@@ -124,7 +128,10 @@ std::vector<nlohmann::json> LmCaptioner::caption(const CaptionBatch& batch) cons
     }
     nlohmann::json record = {{"image_id", ids[i]}, {"prompt", prompts[i]}, {"retrieved", retrieved}, {"candidates", cands}};
     if (!candidates[i].empty()) {
-      const auto best = best_candidate(candidates[i]);
+      const auto best = options_.random_choice
+                            ? static_cast<std::size_t>(mix_seed(options_.sample.seed, static_cast<std::uint64_t>(positions[i])) %
+                                                          candidates[i].size())
+                            : best_candidate(candidates[i]);
       record["caption"] = candidates[i][best].text;
       record["score"] = candidates[i][best].score;
       record["chosen"] = best;

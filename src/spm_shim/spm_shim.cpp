@@ -7,6 +7,7 @@
 // so sentencepiece binds to its own protobuf and nothing leaks into the process.
 // Only C types cross the boundary; no C++ exception escapes it.
 #include <sentencepiece_processor.h>
+#include <sentencepiece_trainer.h>
 
 #include <cstdlib>
 #include <memory>
@@ -16,6 +17,13 @@
 #include <vector>
 
 #define RECAP_SPM_API extern "C" __attribute__((visibility("default")))
+
+// sentencepiece's log threshold (0 info .. 3 fatal), exported by libsentencepiece but not
+// declared in its public headers.
+namespace sentencepiece::logging {
+int GetMinLogLevel();
+void SetMinLogLevel(int level);
+}  // namespace sentencepiece::logging
 
 namespace {
 
@@ -30,10 +38,37 @@ void copy_message(const std::string& message, char* error, std::size_t capacity)
   error[n] = '\0';
 }
 
+// The training sentences, handed to the trainer from memory: no input file, so that no
+// temporary path ends up in the model's trainer_spec and the model bytes are reproducible.
+class Sentences : public sentencepiece::SentenceIterator {
+ public:
+  Sentences(const char* const* texts, const std::size_t* lengths, std::size_t count)
+      : texts_(texts), lengths_(lengths), count_(count) {
+    load();
+  }
+  bool done() const override { return index_ >= count_; }
+  void Next() override {
+    ++index_;
+    load();
+  }
+  const std::string& value() const override { return value_; }
+  sentencepiece::util::Status status() const override { return sentencepiece::util::Status(); }  // default: OK
+
+ private:
+  void load() {
+    if (!done()) value_.assign(texts_[index_], lengths_[index_]);
+  }
+  const char* const* texts_;
+  const std::size_t* lengths_;
+  std::size_t count_;
+  std::size_t index_ = 0;
+  std::string value_;
+};
+
 }  // namespace
 
 // Version of this C API; the loader refuses a shim with another one.
-RECAP_SPM_API int recap_spm_api_version() { return 1; }
+RECAP_SPM_API int recap_spm_api_version() { return 2; }  // 2: recap_spm_train
 
 // Returns a handle, or null with a message in `error`.
 RECAP_SPM_API void* recap_spm_load(const char* model_path, char* error, std::size_t error_capacity) {
@@ -119,3 +154,46 @@ RECAP_SPM_API char* recap_spm_decode(void* handle, const int* ids, std::size_t c
 }
 
 RECAP_SPM_API void recap_spm_free_string(char* text) { std::free(text); }
+
+// Trains a model on `count` sentences (`lengths[i]` bytes each) with the trainer flags in
+// `args` ("--name=value" separated by spaces; no input or model_prefix: both stay in
+// memory). `seed` seeds sentencepiece's random generator (process-wide within the shim)
+// unless it is 0xFFFFFFFF, which sentencepiece reserves for std::random_device.
+// Returns the serialized model (malloc'd; release with recap_spm_free_string) and its size
+// in *model_size, or null with a message in `error`.
+RECAP_SPM_API char* recap_spm_train(const char* args, const char* const* sentences, const std::size_t* lengths,
+                                    std::size_t count, unsigned seed, std::size_t* model_size, char* error,
+                                    std::size_t error_capacity) {
+  // The trainer logs progress to std::cerr, starting before it parses `args`. Loaded with
+  // RTLD_DEEPBIND, sentencepiece binds std::cerr to libstdc++'s own copy, which is never
+  // constructed when the executable has a copy relocation of std::cerr (any PIE program
+  // that uses it): writing there crashes. Only fatal messages are let through (the
+  // process ends on those anyway); errors come back as the status.
+  const int log_level = sentencepiece::logging::GetMinLogLevel();
+  sentencepiece::logging::SetMinLogLevel(3);
+  struct Restore {
+    int level;
+    ~Restore() { sentencepiece::logging::SetMinLogLevel(level); }
+  } restore{log_level};
+  try {
+    if (seed != 0xFFFFFFFFu) sentencepiece::SetRandomGeneratorSeed(seed);
+    Sentences input(sentences, lengths, count);
+    std::string model;
+    const auto status = sentencepiece::SentencePieceTrainer::Train(args, &input, &model);
+    if (!status.ok()) {
+      copy_message(status.ToString(), error, error_capacity);
+      return nullptr;
+    }
+    char* out = static_cast<char*>(std::malloc(model.size() + 1));
+    if (out == nullptr) throw std::bad_alloc();
+    std::memcpy(out, model.data(), model.size());
+    out[model.size()] = '\0';
+    *model_size = model.size();
+    return out;
+  } catch (const std::exception& e) {
+    copy_message(e.what(), error, error_capacity);
+  } catch (...) {
+    copy_message("unknown error in the sentencepiece trainer", error, error_capacity);
+  }
+  return nullptr;
+}

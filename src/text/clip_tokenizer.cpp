@@ -15,42 +15,21 @@
 #include "recap/common/error.h"
 #include "recap/io/json_file.h"
 #include "recap/text/clip_text.h"
+#include "clip_bpe_alphabet.h"
 #include "utf8.h"
 
 namespace fs = std::filesystem;
 
 namespace recap::text {
+
+using detail::kClipEndText;
+using detail::kClipStartText;
+using detail::kClipWordEnd;
+
 namespace {
 
-constexpr const char* kStartText = "<|startoftext|>";
-constexpr const char* kEndText = "<|endoftext|>";
-constexpr const char* kWordEnd = "</w>";
 // OpenAI's vocabulary keeps merges[1 : 49152 - 256 - 2 + 1] of the .gz file.
 constexpr std::size_t kOpenAiMergeCount = 49152 - 256 - 2;
-
-// GPT-2's bytes_to_unicode(): printable bytes map to themselves, the others to 256+n.
-std::array<char32_t, 256> byte_to_unicode() {
-  std::array<char32_t, 256> table{};
-  std::array<bool, 256> printable{};
-  for (int b = '!'; b <= '~'; ++b) printable[b] = true;
-  for (int b = 0xA1; b <= 0xAC; ++b) printable[b] = true;
-  for (int b = 0xAE; b <= 0xFF; ++b) printable[b] = true;
-  int n = 0;
-  for (int b = 0; b < 256; ++b) table[b] = printable[b] ? char32_t(b) : char32_t(256 + n++);
-  return table;
-}
-
-// The order of bytes_to_unicode().values(): printable bytes first, then the rest.
-std::vector<int> byte_order() {
-  std::vector<int> order;
-  for (int b = '!'; b <= '~'; ++b) order.push_back(b);
-  for (int b = 0xA1; b <= 0xAC; ++b) order.push_back(b);
-  for (int b = 0xAE; b <= 0xFF; ++b) order.push_back(b);
-  for (int b = 0; b < 256; ++b) {
-    if (std::find(order.begin(), order.end(), b) == order.end()) order.push_back(b);
-  }
-  return order;
-}
 
 bool is_letter(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_L_MASK) != 0; }
 bool is_number(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_N_MASK) != 0; }
@@ -116,6 +95,104 @@ std::vector<std::pair<std::string, std::string>> parse_merges(const std::string&
 
 }  // namespace
 
+namespace detail {
+
+std::array<char32_t, 256> byte_to_unicode() {
+  std::array<char32_t, 256> table{};
+  std::array<bool, 256> printable{};
+  for (int b = '!'; b <= '~'; ++b) printable[b] = true;
+  for (int b = 0xA1; b <= 0xAC; ++b) printable[b] = true;
+  for (int b = 0xAE; b <= 0xFF; ++b) printable[b] = true;
+  int n = 0;
+  for (int b = 0; b < 256; ++b) table[b] = printable[b] ? char32_t(b) : char32_t(256 + n++);
+  return table;
+}
+
+std::vector<std::string> clip_base_symbols() {
+  // bytes_to_unicode() lists the printable bytes first, then the rest in byte order.
+  std::vector<int> order;
+  for (int b = '!'; b <= '~'; ++b) order.push_back(b);
+  for (int b = 0xA1; b <= 0xAC; ++b) order.push_back(b);
+  for (int b = 0xAE; b <= 0xFF; ++b) order.push_back(b);
+  for (int b = 0; b < 256; ++b) {
+    if (std::find(order.begin(), order.end(), b) == order.end()) order.push_back(b);
+  }
+  const auto table = byte_to_unicode();
+  std::vector<std::string> symbols;
+  for (int b : order) {
+    std::string symbol;
+    append_utf8(table[b], symbol);
+    symbols.push_back(symbol);
+  }
+  for (std::size_t i = 0; i < 256; ++i) symbols.push_back(symbols[i] + kClipWordEnd);
+  return symbols;
+}
+
+std::vector<std::string> clip_word_symbols(std::string_view piece) {
+  // The same start as Impl::bpe's (byte_symbol / byte_symbol_end), as strings.
+  const auto table = byte_to_unicode();
+  std::vector<std::string> symbols;
+  for (std::size_t i = 0; i < piece.size(); ++i) {
+    std::string symbol;
+    append_utf8(table[static_cast<unsigned char>(piece[i])], symbol);
+    if (i + 1 == piece.size()) symbol += kClipWordEnd;
+    symbols.push_back(std::move(symbol));
+  }
+  return symbols;
+}
+
+void split_clip_pieces(std::string_view cleaned, const std::function<void(ClipPiece, const std::string&)>& on_piece) {
+  std::u32string s;
+  decode_utf8(cleaned, s);
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  std::string piece;
+  auto emit = [&](std::size_t from, std::size_t to) {
+    piece = encode_utf8(std::u32string_view(s.data() + from, to - from));
+    on_piece(ClipPiece::word, piece);
+  };
+  static constexpr std::string_view kContractions[] = {"'s", "'t", "'re", "'ve", "'m", "'ll", "'d"};
+  while (i < n) {
+    if (std::size_t len = match_literal(s, i, kClipStartText)) {
+      on_piece(ClipPiece::start_text, kClipStartText);
+      i += len;
+      continue;
+    }
+    if (std::size_t len = match_literal(s, i, kClipEndText)) {
+      on_piece(ClipPiece::end_text, kClipEndText);
+      i += len;
+      continue;
+    }
+    std::size_t len = 0;
+    for (auto contraction : kContractions) {
+      if ((len = match_literal(s, i, contraction)) != 0) break;
+    }
+    if (len) {
+      emit(i, i + len);
+      i += len;
+      continue;
+    }
+    if (is_letter(s[i])) {
+      std::size_t j = i + 1;
+      while (j < n && is_letter(s[j])) ++j;
+      emit(i, j);
+      i = j;
+    } else if (is_number(s[i])) {
+      emit(i, i + 1);
+      ++i;
+    } else if (!is_space(s[i])) {
+      std::size_t j = i + 1;
+      while (j < n && !is_space(s[j]) && !is_letter(s[j]) && !is_number(s[j])) ++j;
+      emit(i, j);
+      i = j;
+    } else {
+      ++i;
+    }
+  }
+}
+
+}  // namespace detail
+
 struct ClipTokenizer::Impl {
   std::unordered_map<std::string, std::int32_t> vocab;
   std::vector<std::string> id_to_token;
@@ -136,14 +213,14 @@ struct ClipTokenizer::Impl {
       if (it == vocab.end()) throw InputError(source + ": " + role + " \"" + token + "\" is not in the vocabulary");
       return it->second;
     };
-    const auto table = byte_to_unicode();
+    const auto table = detail::byte_to_unicode();
     unicode_to_byte.fill(-1);
     for (int b = 0; b < 256; ++b) {
       std::string symbol;
       detail::append_utf8(table[b], symbol);
       unicode_to_byte[table[b]] = b;
       byte_symbol[b] = id_of(symbol, "byte symbol");
-      byte_symbol_end[b] = id_of(symbol + kWordEnd, "byte symbol");
+      byte_symbol_end[b] = id_of(symbol + kClipWordEnd, "byte symbol");
     }
     merges.reserve(merge_list.size() * 2);
     for (std::size_t rank = 0; rank < merge_list.size(); ++rank) {
@@ -152,8 +229,8 @@ struct ClipTokenizer::Impl {
                                 std::uint32_t(id_of(b, "merge part"));
       merges.emplace(key, std::make_pair(std::int32_t(rank), id_of(a + b, "merge result")));
     }
-    start = id_of(kStartText, "special token");
-    end = id_of(kEndText, "special token");
+    start = id_of(kClipStartText, "special token");
+    end = id_of(kClipEndText, "special token");
     id_to_token.assign(vocab.size(), std::string());
     for (const auto& [token, id] : vocab) {
       if (id < 0 || std::size_t(id) >= vocab.size() || !id_to_token[id].empty()) {
@@ -241,17 +318,10 @@ ClipTokenizer ClipTokenizer::from_bpe_gz(const fs::path& bpe_gz) {
   auto impl = std::make_unique<Impl>();
   const auto merges = parse_merges(read_gzip(bpe_gz), bpe_gz, kOpenAiMergeCount);
   // SimpleTokenizer: byte symbols, the same with </w>, one entry per merge, then specials.
-  const auto table = byte_to_unicode();
-  std::vector<std::string> tokens;
-  for (int b : byte_order()) {
-    std::string symbol;
-    detail::append_utf8(table[b], symbol);
-    tokens.push_back(symbol);
-  }
-  for (std::size_t i = 0; i < 256; ++i) tokens.push_back(tokens[i] + kWordEnd);
+  std::vector<std::string> tokens = detail::clip_base_symbols();
   for (const auto& [a, b] : merges) tokens.push_back(a + b);
-  tokens.push_back(kStartText);
-  tokens.push_back(kEndText);
+  tokens.push_back(kClipStartText);
+  tokens.push_back(kClipEndText);
   for (std::size_t i = 0; i < tokens.size(); ++i) {
     // A later duplicate overwrites the id, as the reference's dict(zip(vocab, range)) does.
     impl->vocab[tokens[i]] = static_cast<std::int32_t>(i);
@@ -282,54 +352,16 @@ ClipTokenizer ClipTokenizer::load(const fs::path& path) {
 }
 
 std::vector<std::int32_t> ClipTokenizer::encode(std::string_view text) const {
-  std::u32string s;
-  detail::decode_utf8(clip_clean_text(text), s);
   std::vector<std::int32_t> ids;
-  const std::size_t n = s.size();
-  std::size_t i = 0;
-  std::string piece;
-  auto emit = [&](std::size_t from, std::size_t to) {
-    piece = detail::encode_utf8(std::u32string_view(s.data() + from, to - from));
-    impl_->bpe(piece, ids);
-  };
-  static constexpr std::string_view kContractions[] = {"'s", "'t", "'re", "'ve", "'m", "'ll", "'d"};
-  while (i < n) {
-    if (std::size_t len = match_literal(s, i, kStartText)) {
+  detail::split_clip_pieces(clip_clean_text(text), [&](detail::ClipPiece kind, const std::string& piece) {
+    if (kind == detail::ClipPiece::start_text) {
       ids.push_back(impl_->start);
-      i += len;
-      continue;
-    }
-    if (std::size_t len = match_literal(s, i, kEndText)) {
+    } else if (kind == detail::ClipPiece::end_text) {
       ids.push_back(impl_->end);
-      i += len;
-      continue;
-    }
-    std::size_t len = 0;
-    for (auto contraction : kContractions) {
-      if ((len = match_literal(s, i, contraction)) != 0) break;
-    }
-    if (len) {
-      emit(i, i + len);
-      i += len;
-      continue;
-    }
-    if (is_letter(s[i])) {
-      std::size_t j = i + 1;
-      while (j < n && is_letter(s[j])) ++j;
-      emit(i, j);
-      i = j;
-    } else if (is_number(s[i])) {
-      emit(i, i + 1);
-      ++i;
-    } else if (!is_space(s[i])) {
-      std::size_t j = i + 1;
-      while (j < n && !is_space(s[j]) && !is_letter(s[j]) && !is_number(s[j])) ++j;
-      emit(i, j);
-      i = j;
     } else {
-      ++i;
+      impl_->bpe(piece, ids);
     }
-  }
+  });
   return ids;
 }
 
@@ -371,7 +403,7 @@ std::string ClipTokenizer::decode(const std::vector<std::int64_t>& ids) const {
   // '</w>' is made of printable bytes, so it survives the byte mapping verbatim.
   std::string text;
   for (std::size_t pos = 0;;) {
-    const auto hit = bytes.find(kWordEnd, pos);
+    const auto hit = bytes.find(kClipWordEnd, pos);
     text += bytes.substr(pos, hit == std::string::npos ? std::string::npos : hit - pos);
     if (hit == std::string::npos) break;
     text += ' ';

@@ -10,6 +10,7 @@
 
 #include "recap/common/error.h"
 #include "recap/io/json_file.h"
+#include "spm_shim_api.h"
 
 #ifndef RECAP_SPM_SHIM_BUILD_PATH
 #define RECAP_SPM_SHIM_BUILD_PATH ""
@@ -37,19 +38,6 @@ namespace {
 
 constexpr const char* kShimName = "librecap_spm.so";
 
-// The shim's C API (see spm_shim.cpp), resolved once per process.
-struct ShimApi {
-  fs::path path;
-  void* (*load)(const char*, char*, std::size_t) = nullptr;
-  void (*free_handle)(void*) = nullptr;
-  int (*piece_size)(void*) = nullptr;
-  int (*piece_kind)(void*, int) = nullptr;
-  int (*id_to_piece)(void*, int, char*, std::size_t) = nullptr;
-  long (*encode)(void*, const char*, std::size_t, int*, std::size_t, char*, std::size_t) = nullptr;
-  char* (*decode)(void*, const int*, std::size_t, char*, std::size_t) = nullptr;
-  void (*free_string)(char*) = nullptr;
-};
-
 fs::path executable_dir() {
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
@@ -76,9 +64,11 @@ void resolve(void* library, const fs::path& path, const char* name, F& target) {
   if (target == nullptr) throw Error(ExitCode::internal, path.string() + ": not a recap sentencepiece shim (no " + name + ")");
 }
 
-const ShimApi& shim() {
+}  // namespace
+
+const detail::SpmShimApi& detail::spm_shim() {
   static std::once_flag once;
-  static ShimApi api;
+  static SpmShimApi api;
   static std::string failure;
   std::call_once(once, [] {
     std::string tried;
@@ -100,7 +90,7 @@ const ShimApi& shim() {
       try {
         int (*version)() = nullptr;
         resolve(library, candidate, "recap_spm_api_version", version);
-        if (version() != 1) throw Error(ExitCode::internal, candidate.string() + ": sentencepiece shim of another version");
+        if (version() != kSpmShimApiVersion) throw Error(ExitCode::internal, candidate.string() + ": sentencepiece shim of another version");
         resolve(library, candidate, "recap_spm_load", api.load);
         resolve(library, candidate, "recap_spm_free", api.free_handle);
         resolve(library, candidate, "recap_spm_piece_size", api.piece_size);
@@ -109,9 +99,10 @@ const ShimApi& shim() {
         resolve(library, candidate, "recap_spm_encode", api.encode);
         resolve(library, candidate, "recap_spm_decode", api.decode);
         resolve(library, candidate, "recap_spm_free_string", api.free_string);
+        resolve(library, candidate, "recap_spm_train", api.train);
       } catch (const Error& e) {
         failure = e.what();
-        api = ShimApi{};
+        api = SpmShimApi{};
         return;
       }
       api.path = candidate;
@@ -124,6 +115,9 @@ const ShimApi& shim() {
   return api;
 }
 
+namespace {
+using detail::spm_shim;
+using ShimApi = detail::SpmShimApi;
 }  // namespace
 
 struct T5Tokenizer::Impl {
@@ -159,7 +153,7 @@ T5Tokenizer::T5Tokenizer(T5Tokenizer&&) noexcept = default;
 T5Tokenizer& T5Tokenizer::operator=(T5Tokenizer&&) noexcept = default;
 T5Tokenizer::~T5Tokenizer() = default;
 
-fs::path T5Tokenizer::shim_path() { return shim().path; }
+fs::path T5Tokenizer::shim_path() { return spm_shim().path; }
 
 T5Tokenizer T5Tokenizer::load(const fs::path& path, int extra_ids) {
   std::error_code ec;
@@ -175,7 +169,7 @@ T5Tokenizer T5Tokenizer::load(const fs::path& path, int extra_ids) {
       if (j.contains("extra_ids") && j["extra_ids"].is_number_integer()) extra_ids = j["extra_ids"].get<int>();
     }
   }
-  const ShimApi& api = shim();
+  const ShimApi& api = spm_shim();
   auto impl = std::make_unique<Impl>();
   impl->api = &api;
   impl->model_path = model;

@@ -6,9 +6,10 @@
 
 namespace recap::align {
 
-enum class Method { procrustes, ols, ridge };
+// none: W = I, the unaligned baseline (raw CLIP similarity) that the others are measured against.
+enum class Method { procrustes, ols, ridge, none };
 
-Method parse_method(const std::string& name);  // "procrustes" | "ols" | "ridge"; UsageError otherwise
+Method parse_method(const std::string& name);  // "procrustes" | "ols" | "ridge" | "none"; UsageError otherwise
 std::string method_name(Method method);
 
 // Returns x @ w (rows of x mapped), L2-normalising each output row when `normalize`.

@@ -28,6 +28,9 @@ struct LmCaptionOptions {
   models::GenerationOptions beam;
   models::GenerationOptions sample;
   std::int64_t max_input_tokens = 512;
+  // Ablation: choose a candidate at random (seeded by the sampling seed and the image's
+  // position) instead of by aligned cosine.
+  bool random_choice = false;
   retrieval::SearchOptions search;
 
   // These options with beam and sample set up from the candidate counts.

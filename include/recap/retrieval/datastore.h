@@ -36,6 +36,7 @@ class Datastore {
   const nlohmann::json& record(std::int64_t i) const { return records_[static_cast<std::size_t>(i)]; }
   // The embeddings of the base layer (its rows come first), contiguous.
   const float* embeddings() const { return layers_.front().embeddings; }
+  std::int64_t base_size() const { return layers_.front().rows; }
   const std::filesystem::path& dir() const { return layers_.front().dir; }
   std::vector<std::filesystem::path> layer_dirs() const;
 

@@ -1,0 +1,15 @@
+#pragma once
+// One seed per item of a seeded stream: splitmix64's finaliser over (seed, index), so that
+// item i's randomness depends on neither how many items came before it nor batching.
+#include <cstdint>
+
+namespace recap {
+
+inline std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t index) {
+  std::uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (index + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+}  // namespace recap

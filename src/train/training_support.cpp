@@ -1,0 +1,36 @@
+#include "training_support.h"
+
+#include <cmath>
+
+#include "recap/train/training_log.h"
+
+namespace recap::train {
+
+nlohmann::json TrainingLog::to_json() const {
+  nlohmann::json steps = nlohmann::json::array();
+  for (const auto& [step, loss] : losses) steps.push_back({{"step", step}, {"loss", loss}});
+  return {{"losses", steps}, {"seconds", seconds}};
+}
+
+double scheduled_learning_rate(int step, int steps, int warmup_steps, double peak) {
+  if (step <= warmup_steps) return peak * step / std::max(1, warmup_steps);
+  const double progress = double(step - warmup_steps) / std::max(1, steps - warmup_steps);
+  return peak * (0.1 + 0.9 * 0.5 * (1 + std::cos(M_PI * progress)));
+}
+
+std::unique_ptr<torch::optim::AdamW> make_adamw(torch::nn::Module& model, double learning_rate, double weight_decay) {
+  std::vector<torch::Tensor> decay, no_decay;
+  for (auto& p : model.parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+  auto options = torch::optim::AdamWOptions(learning_rate).betas({0.9, 0.98}).eps(1e-6);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(options.weight_decay(weight_decay)));
+  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
+                                    torch::optim::AdamWOptions(learning_rate).betas({0.9, 0.98}).eps(1e-6).weight_decay(0)));
+  return std::make_unique<torch::optim::AdamW>(groups, options);
+}
+
+void set_learning_rate(torch::optim::Optimizer& optimizer, double learning_rate) {
+  for (auto& group : optimizer.param_groups()) group.options().set_lr(learning_rate);
+}
+
+}  // namespace recap::train
