@@ -79,7 +79,7 @@ void add_fit_options(CLI::App& app, FitFlags& f) {
                  "Captions of the text rows (.jsonl / .json / .txt), in row order; builds the run's datastore")
       ->check(CLI::ExistingFile);
   app.add_option("--method", f.method_name, "procrustes | ols | ridge | none (W = I: the unaligned baseline)")
-      ->check(CLI::IsMember({"procrustes", "ols", "ridge"}))->capture_default_str();
+      ->check(CLI::IsMember({"procrustes", "ols", "ridge", "none"}))->capture_default_str();
   app.add_option("--lambda", f.lambda, "Ridge penalty λ (required for --method ridge)")->check(cli::kNonNegative);
   app.add_flag("--no-normalize", f.no_normalize, "Fit on the rows as given instead of L2-normalising them first");
   app.add_option("--chunk-rows", f.chunk_rows, "Pairs per streamed chunk (memory: one chunk + O(d²))")

@@ -17,11 +17,11 @@ struct ClipTrainingOptions {
   std::uint64_t seed = 0;
   int image_size = 64;
   int patch_size = 8;
-  int vision_width = 96, vision_layers = 4, vision_heads = 4;
+  int vision_width = 64, vision_layers = 4, vision_heads = 4;
   int text_width = 64, text_layers = 3, text_heads = 4;
   int embed_dim = 64;
   int context_length = 32;
-  int steps = 2000;
+  int steps = 1500;
   int batch_size = 128;
   int warmup_steps = 100;
   double learning_rate = 1e-3;

@@ -234,3 +234,25 @@ TEST(Fit, MixedPrecisionAgreesWithFloat64) {
     EXPECT_NEAR(a.report.residual, b.report.residual, 1e-5 * b.report.residual);
   }
 }
+
+// --method none is the unaligned baseline: W is exactly I, and its residual is the plain
+// Σ‖x − y‖² of the normalised rows.
+TEST(Fit, MethodNoneIsTheIdentityWithThePlainResidual) {
+  auto x = test::random_normal(50, 6, 11), y = test::random_normal(50, 6, 12);
+  align::FitOptions options;
+  options.method = align::Method::none;
+  const auto fit = align::fit_in_memory(x, y, options);
+  EXPECT_TRUE(to_eigen(fit.w).isApprox(MatrixXd::Identity(6, 6), 0.0));
+  test::normalize_rows(x);
+  test::normalize_rows(y);
+  const double plain = (to_eigen(x) - to_eigen(y)).squaredNorm();
+  EXPECT_NEAR(fit.report.residual, plain, 1e-6 * plain);
+  EXPECT_EQ(align::parse_method("none"), align::Method::none);
+  EXPECT_EQ(align::method_name(align::Method::none), "none");
+}
+
+TEST(Fit, MethodNoneRefusesEmbeddingsOfDifferentSizes) {
+  align::FitOptions options;
+  options.method = align::Method::none;
+  EXPECT_THROW(align::fit_in_memory(test::random_normal(20, 6, 1), test::random_normal(20, 5, 2), options), InputError);
+}
