@@ -172,10 +172,12 @@ std::string web_group(const WorldObject& g, WorldRandom& rng, const std::string&
     count = rng.chance(600) ? std::to_string(g.count) : number_word(g.count);
   else if (g.count == 1 && rng.chance(150))
     count = rng.pick(Words{"1", "one", "single"});
-  if (rng.chance(800)) size = rng.pick(g.big ? Words{"big", "large", "large"} : Words{"small", "small", "tiny"});
+  // The web's words are the plain ones only: "disc", "box", "little", "a pair of" are the
+  // dataset's style, which CLIP never saw in training and the linear map has to bridge.
+  if (rng.chance(800)) size = g.big ? "big" : "small";
   if (rng.chance(950)) colour = g.colour;
   if (rng.chance(950)) {
-    const Noun& noun = rng.pick(nouns(g.shape));
+    const Noun& noun = nouns(g.shape).front();
     shape = g.count > 1 && rng.chance(800) ? noun.plural : noun.singular;  // web text gets plurals wrong
   }
   if (colour.empty() && shape.empty()) colour = g.colour;

@@ -17,7 +17,7 @@ struct ClipTrainingOptions {
   std::uint64_t seed = 0;
   int image_size = 64;
   int patch_size = 8;
-  int vision_width = 64, vision_layers = 4, vision_heads = 4;
+  int vision_width = 96, vision_layers = 3, vision_heads = 4;  // wider than embed_dim, as every CLIP: full-rank embeddings
   int text_width = 64, text_layers = 3, text_heads = 4;
   int embed_dim = 64;
   int context_length = 32;

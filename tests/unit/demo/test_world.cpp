@@ -113,7 +113,7 @@ TEST(DemoWorld, FixedSeedGivesFixedOutput) {
   EXPECT_EQ(got,
             "row rel='' pos='' bg=brown: [1 small blue circle] [1 small red star] [1 small red square] | "
             "a row with a little blue disc, a single little red star and a tiny red square | "
-            "small circle blue, small red star, single tiny red box row on brown | 16885020994196601003");
+            "small circle blue with small red star with small square red in a row | 16885020994196601003");
 }
 
 TEST(DemoWorld, ScenesAreValidAndAllKindsOccur) {
