@@ -84,6 +84,7 @@ std::string dal_section(const fs::path& folder) {
   const fs::path path = folder / "dal" / "dal.csv";
   if (!fs::exists(path)) return "(no dal/dal.csv: recap-dal did not run)\n";
   const auto csv = read_delimited(path, ',');
+  if (csv.size() < 2) throw InputError(path.string() + ": no iterations in the file");
   // Keep the iteration, the datastore's growth and the headline metrics.
   const std::vector<std::string> wanted = {"iteration", "datastore_size", "added", "Bleu_4", "CIDEr", "aCLIP-S",
                                            "RefaCLIP-S"};

@@ -137,28 +137,12 @@ TrainingLog train_clip(const fs::path& folder, const ClipTrainingOptions& option
   const auto preprocess = vision::PreprocessConfig::openai(options.image_size);
 
   auto optimizer = make_adamw(*model, options.learning_rate, options.weight_decay);
-  TrainingLog log;
-  double loss_sum = 0;
-  int loss_count = 0;
-  for (int step = 1; step <= options.steps; ++step) {
-    set_learning_rate(*optimizer,
-                      scheduled_learning_rate(step, options.steps, options.warmup_steps, options.learning_rate));
+  const StepSchedule schedule{options.steps, options.warmup_steps, options.log_every, options.learning_rate};
+  auto log = run_steps(*optimizer, schedule, [&](int step) {
     const auto batch = make_batch(options.seed, static_cast<std::uint64_t>(step - 1) * options.batch_size,
                                   options.batch_size, options, preprocess, tokenizer);
-    auto loss = clip_contrastive_loss(model->encode_image(batch.pixels), model->encode_text(batch.ids),
-                                      model->logit_scale);
-    optimizer->zero_grad();
-    loss.backward();
-    optimizer->step();
-    loss_sum += loss.item<double>();
-    ++loss_count;
-    if (step % options.log_every == 0 || step == options.steps) {
-      log.losses.emplace_back(step, loss_sum / loss_count);
-      if (progress) progress(step, options.steps, loss_sum / loss_count);
-      loss_sum = 0;
-      loss_count = 0;
-    }
-  }
+    return clip_contrastive_loss(model->encode_image(batch.pixels), model->encode_text(batch.ids), model->logit_scale);
+  }, progress);
   write_hf_clip(folder, model, tokenizer);
   log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return log;

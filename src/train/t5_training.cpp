@@ -145,12 +145,8 @@ TrainingLog train_t5(const fs::path& folder, const std::vector<Seq2SeqExample>& 
   initialise(model);
   auto optimizer = make_adamw(*model, options.learning_rate, options.weight_decay);
   std::mt19937_64 draw(options.seed);  // its sequence is fixed by the standard, unlike distributions'
-  TrainingLog log;
-  double loss_sum = 0;
-  int loss_count = 0;
-  for (int step = 1; step <= options.steps; ++step) {
-    set_learning_rate(*optimizer,
-                      scheduled_learning_rate(step, options.steps, options.warmup_steps, options.learning_rate));
+  const StepSchedule schedule{options.steps, options.warmup_steps, options.log_every, options.learning_rate};
+  auto log = run_steps(*optimizer, schedule, [&](int) {
     std::vector<std::vector<std::int64_t>> batch_inputs, batch_targets;
     for (int i = 0; i < options.batch_size; ++i) {
       const auto pick = draw() % examples.size();
@@ -161,21 +157,9 @@ TrainingLog train_t5(const fs::path& folder, const std::vector<Seq2SeqExample>& 
     auto encoded = model->encode(batch.input_ids, batch.input_mask);
     auto cache = model->start_decoder(encoded, batch.input_mask);
     auto logits = model->head(model->decode(batch.decoder_input_ids, cache));
-    auto loss = torch::nn::functional::cross_entropy(
-        logits.reshape({-1, logits.size(-1)}), batch.labels.reshape({-1}),
-        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
-    optimizer->zero_grad();
-    loss.backward();
-    optimizer->step();
-    loss_sum += loss.item<double>();
-    ++loss_count;
-    if (step % options.log_every == 0 || step == options.steps) {
-      log.losses.emplace_back(step, loss_sum / loss_count);
-      if (progress) progress(step, options.steps, loss_sum / loss_count);
-      loss_sum = 0;
-      loss_count = 0;
-    }
-  }
+    return torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}), batch.labels.reshape({-1}),
+                                                torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
+  }, progress);
   save(folder, model);
   log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return log;

@@ -33,4 +33,28 @@ void set_learning_rate(torch::optim::Optimizer& optimizer, double learning_rate)
   for (auto& group : optimizer.param_groups()) group.options().set_lr(learning_rate);
 }
 
+TrainingLog run_steps(torch::optim::Optimizer& optimizer, const StepSchedule& schedule,
+                      const std::function<torch::Tensor(int)>& loss_of_step, const ProgressCallback& progress) {
+  TrainingLog log;
+  double loss_sum = 0;
+  int loss_count = 0;
+  for (int step = 1; step <= schedule.steps; ++step) {
+    set_learning_rate(optimizer,
+                      scheduled_learning_rate(step, schedule.steps, schedule.warmup_steps, schedule.learning_rate));
+    auto loss = loss_of_step(step);
+    optimizer.zero_grad();
+    loss.backward();
+    optimizer.step();
+    loss_sum += loss.item<double>();
+    ++loss_count;
+    if (step % schedule.log_every == 0 || step == schedule.steps) {
+      log.losses.emplace_back(step, loss_sum / loss_count);
+      if (progress) progress(step, schedule.steps, loss_sum / loss_count);
+      loss_sum = 0;
+      loss_count = 0;
+    }
+  }
+  return log;
+}
+
 }  // namespace recap::train

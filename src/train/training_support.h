@@ -2,7 +2,10 @@
 // Pieces every training loop of src/train shares (private to src/train).
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
+
+#include "recap/train/training_log.h"
 
 namespace recap::train {
 
@@ -10,5 +13,15 @@ namespace recap::train {
 // the temperature), betas (0.9, 0.98), eps 1e-6.
 std::unique_ptr<torch::optim::AdamW> make_adamw(torch::nn::Module& model, double learning_rate, double weight_decay);
 void set_learning_rate(torch::optim::Optimizer& optimizer, double learning_rate);
+
+struct StepSchedule {
+  int steps = 0, warmup_steps = 0, log_every = 1;
+  double learning_rate = 0;  // peak (scheduled_learning_rate)
+};
+// The loop every training here runs: per step the scheduled learning rate, the loss of
+// one batch from `loss_of_step(step)` (steps count from 1), backward, an optimizer step;
+// the mean loss since the last entry logged every `log_every` steps and at the end.
+TrainingLog run_steps(torch::optim::Optimizer& optimizer, const StepSchedule& schedule,
+                      const std::function<torch::Tensor(int)>& loss_of_step, const ProgressCallback& progress);
 
 }  // namespace recap::train
