@@ -331,23 +331,3 @@ TEST(DemoWorld, WriteWorldRefusesAndReplacesSafely) {
   EXPECT_THROW(write_world(tmp / "other", options, false), recap::UsageError);
   EXPECT_FALSE(fs::exists(tmp / "other"));
 }
-
-// Writes a small sample and contact sheet for looking at by eye (RECAP_WORLD_SAMPLE=folder).
-TEST(DemoWorld, SampleForTheEye) {
-  const char* out = std::getenv("RECAP_WORLD_SAMPLE");
-  if (out == nullptr) GTEST_SKIP() << "set RECAP_WORLD_SAMPLE to a folder";
-  WorldOptions options;
-  options.train = 16, options.val = 1, options.test = 1;
-  write_world(out, options, true);
-  cv::Mat sheet(4 * 256, 4 * 256, CV_8UC3);
-  const auto doc = recap::io::read_json(fs::path(out) / "dataset_demo.json");
-  for (int i = 0; i < 16; ++i) {
-    const cv::Mat img = cv::imread((fs::path(out) / "images" / doc["images"][i]["filename"].get<std::string>()).string());
-    cv::Mat big;
-    cv::resize(img, big, {256, 256}, 0, 0, cv::INTER_NEAREST);
-    big.copyTo(sheet(cv::Rect((i % 4) * 256, (i / 4) * 256, 256, 256)));
-    std::printf("%2d %s | %s\n", i, doc["images"][i]["sentences"][0]["raw"].get<std::string>().c_str(),
-                web_caption(sample_scene(scene_seed(0, "train", i)), 1).c_str());
-  }
-  cv::imwrite((fs::path(out) / "sheet.png").string(), sheet);
-}
