@@ -13,6 +13,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "recap/common/error.h"
+#include "recap/common/seed_mix.h"
 #include "recap/io/atomic_file.h"
 #include "recap/io/json_file.h"
 
@@ -21,12 +22,7 @@ namespace fs = std::filesystem;
 namespace recap::demo {
 namespace {
 
-std::uint64_t splitmix64(std::uint64_t& x) {
-  std::uint64_t z = (x += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
+std::uint64_t splitmix64(std::uint64_t& x) { return splitmix64_finalize(x += kSplitmixIncrement); }
 
 std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 

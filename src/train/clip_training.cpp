@@ -100,14 +100,9 @@ Batch make_batch(std::uint64_t seed, std::uint64_t first, int n, const ClipTrain
   const int size = o.image_size;
   auto pixels = torch::empty({n, 3, size, size}, torch::kFloat32);
   auto ids = torch::zeros({n, o.context_length}, torch::kInt64);
-  std::vector<std::string> captions(n);
   for (int i = 0; i < n; ++i) {
     const auto scene = demo::training_scene(seed, first + i);
-    vision::DecodedImage image;
-    image.width = image.height = size;
-    image.channels = 3;
-    image.pixels = demo::draw_scene(scene, size);
-    vision::preprocess(image, preprocess, pixels[i].data_ptr<float>());
+    draw_preprocessed(scene, size, preprocess, pixels[i].data_ptr<float>());
     const auto row = tokenizer.tokenize(demo::web_caption(scene, mix_seed(seed, first + i)), o.context_length);
     std::copy(row.begin(), row.end(), ids[i].data_ptr<std::int64_t>());
   }

@@ -47,11 +47,7 @@ Pool embed_pool(const models::ClipModel& clip, std::uint64_t seed, int scenes) {
   std::vector<float> pixels(static_cast<std::size_t>(scenes) * 3 * size * size);
   for (int i = 0; i < scenes; ++i) {
     const auto scene = demo::training_scene(seed, static_cast<std::uint64_t>(i));
-    vision::DecodedImage image;
-    image.width = image.height = size;
-    image.channels = 3;
-    image.pixels = demo::draw_scene(scene, size);
-    vision::preprocess(image, preprocess, pixels.data() + static_cast<std::size_t>(i) * 3 * size * size);
+    draw_preprocessed(scene, size, preprocess, pixels.data() + static_cast<std::size_t>(i) * 3 * size * size);
     for (auto& c : demo::dataset_captions(scene, 5, mix_seed(seed, static_cast<std::uint64_t>(i)))) {
       pool.captions.push_back(std::move(c));
       pool.owner.push_back(i);

@@ -21,12 +21,22 @@ double scheduled_learning_rate(int step, int steps, int warmup_steps, double pea
 std::unique_ptr<torch::optim::AdamW> make_adamw(torch::nn::Module& model, double learning_rate, double weight_decay) {
   std::vector<torch::Tensor> decay, no_decay;
   for (auto& p : model.parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
-  auto options = torch::optim::AdamWOptions(learning_rate).betas({0.9, 0.98}).eps(1e-6);
+  const auto options = torch::optim::AdamWOptions(learning_rate).betas({0.9, 0.98}).eps(1e-6);
+  auto with_decay = [&](double decay_rate) {
+    return std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(options).weight_decay(decay_rate));
+  };
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(options.weight_decay(weight_decay)));
-  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
-                                    torch::optim::AdamWOptions(learning_rate).betas({0.9, 0.98}).eps(1e-6).weight_decay(0)));
-  return std::make_unique<torch::optim::AdamW>(groups, options);
+  groups.emplace_back(decay, with_decay(weight_decay));
+  groups.emplace_back(no_decay, with_decay(0));
+  return std::make_unique<torch::optim::AdamW>(groups, *with_decay(weight_decay));
+}
+
+void draw_preprocessed(const demo::Scene& scene, int size, const vision::PreprocessConfig& preprocess, float* out) {
+  vision::DecodedImage image;
+  image.width = image.height = size;
+  image.channels = 3;
+  image.pixels = demo::draw_scene(scene, size);
+  vision::preprocess(image, preprocess, out);
 }
 
 void set_learning_rate(torch::optim::Optimizer& optimizer, double learning_rate) {

@@ -5,7 +5,9 @@
 #include <functional>
 #include <memory>
 
+#include "recap/demo/world.h"
 #include "recap/train/training_log.h"
+#include "recap/vision/preprocess.h"
 
 namespace recap::train {
 
@@ -13,6 +15,10 @@ namespace recap::train {
 // the temperature), betas (0.9, 0.98), eps 1e-6.
 std::unique_ptr<torch::optim::AdamW> make_adamw(torch::nn::Module& model, double learning_rate, double weight_decay);
 void set_learning_rate(torch::optim::Optimizer& optimizer, double learning_rate);
+
+// `scene` drawn at `size` px and preprocessed exactly as recap-embed preprocesses a decoded
+// picture file, into out[0 .. 3 * size * size).
+void draw_preprocessed(const demo::Scene& scene, int size, const vision::PreprocessConfig& preprocess, float* out);
 
 struct StepSchedule {
   int steps = 0, warmup_steps = 0, log_every = 1;
