@@ -17,6 +17,7 @@
 #include "recap/io/npy_tensor.h"
 #include "recap/io/output_rule.h"
 #include "recap/models/clip_model.h"
+#include "recap/models/model_gemm.h"
 #include "recap/embed/embed_pipeline.h"
 #include "recap/text/clip_text.h"
 #include "recap/vision/image.h"
@@ -58,6 +59,16 @@ class Progress {
   std::chrono::steady_clock::time_point last_{};
   std::int64_t first_done_ = -1;
 };
+
+// The model's own time, from the first batch to the last, as engines such as ONNX Runtime
+// report theirs: reading, checking and writing files are left out.
+void note_model_time(std::int64_t items, const char* what, std::chrono::steady_clock::time_point start) {
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  char text[160];
+  std::snprintf(text, sizeof text, "encoded %lld %s in %.3f s of model time (%.1f/s)", static_cast<long long>(items), what,
+                seconds, seconds > 0 ? static_cast<double>(items) / seconds : 0.0);
+  cli::note(text);
+}
 
 std::vector<std::string> read_captions(const fs::path& path, const std::string& prefix) {
   std::vector<std::string> lines = io::read_lines(path);
@@ -152,6 +163,7 @@ int main(int argc, char** argv) {
       cli::note("model " + info.layout + ": " + info.architecture + ", " + models::precision_name(info.precision) +
                 ", fingerprint " + info.fingerprint + ", loaded in " + std::to_string(load_seconds).substr(0, 5) + " s");
       cli::note("preprocessing " + model.preprocess_config().fingerprint());
+      if (load.device == models::Device::cpu) cli::note(models::describe_model_gemm());
     }
     f.embed.use_cache = !f.no_cache;
     f.embed.cache_root = f.cache_dir;
@@ -173,19 +185,23 @@ int main(int argc, char** argv) {
       // One "row" per image: a NaN pixel would make a NaN embedding.
       check_finite(pixels.values.data(), pixels.shape[0], static_cast<std::int64_t>(image_floats), f.pixels_in->string());
       result = io::FloatMatrix(pixels.shape[0], info.embed_dim);
+      const auto encode_start = std::chrono::steady_clock::now();
       for (std::int64_t first = 0; first < pixels.shape[0]; first += f.embed.batch_size) {
         const std::int64_t count = std::min<std::int64_t>(f.embed.batch_size, pixels.shape[0] - first);
         const auto part = model.encode_images(pixels.values.data() + first * image_floats, count);
         std::copy(part.values.begin(), part.values.end(), result.row(first));
         progress(first + count, pixels.shape[0]);
       }
+      if (common.verbose) note_model_time(pixels.shape[0], "images", encode_start);
       if (f.embed.normalize) normalize_rows(result);
     } else if (f.token_ids_in) {
       std::vector<std::int64_t> shape;
       const auto ids = io::read_npy_int64(*f.token_ids_in, &shape);
       if (shape.size() != 2) throw InputError(f.token_ids_in->string() + ": expected a 2-D array of token ids (N x L)");
       try {
+        const auto encode_start = std::chrono::steady_clock::now();
         result = embed::embed_token_ids(model, ids.data(), shape[0], shape[1], f.embed);
+        if (common.verbose) note_model_time(shape[0], "texts", encode_start);
       } catch (const InputError& e) {
         throw InputError(f.token_ids_in->string() + ": " + e.what());
       }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <thread>
 #include <vector>
@@ -123,6 +124,13 @@ std::string describe_compute() {
   return "OpenBLAS kernel " + g_info.blas_core + " (" + g_info.blas_choice + ", " +
          (g_info.verified ? "verified" : "NOT verified") + " against a reference product), " +
          std::to_string(g_info.threads) + " thread(s)";
+}
+
+std::string cpu_model_name() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown CPU";
 }
 
 }  // namespace recap

@@ -52,7 +52,7 @@ static torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, cons
 }
 
 torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
-  auto qkv = torch::linear(x, in_proj_weight, in_proj_bias).chunk(3, -1);
+  auto qkv = dense(x, in_proj_weight, in_proj_bias).chunk(3, -1);
   return out_proj->forward(attend(qkv[0], qkv[1], qkv[2], heads, mask));
 }
 
@@ -60,8 +60,8 @@ torch::Tensor MultiheadAttentionImpl::forward_queries(const torch::Tensor& queri
                                                       const torch::Tensor& mask) {
   // in_proj_weight stacks the q, k and v projections, in that order.
   const auto width = in_proj_weight.size(1);
-  auto q = torch::linear(queries, in_proj_weight.narrow(0, 0, width), in_proj_bias.narrow(0, 0, width));
-  auto kv = torch::linear(x, in_proj_weight.narrow(0, width, 2 * width), in_proj_bias.narrow(0, width, 2 * width))
+  auto q = dense(queries, in_proj_weight.narrow(0, 0, width), in_proj_bias.narrow(0, 0, width));
+  auto kv = dense(x, in_proj_weight.narrow(0, width, 2 * width), in_proj_bias.narrow(0, width, 2 * width))
                 .chunk(2, -1);
   return out_proj->forward(attend(q, kv[0], kv[1], heads, mask));
 }
@@ -72,17 +72,8 @@ MlpImpl::MlpImpl(int width, int hidden, Activation activation_) : activation(act
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-  auto h = c_fc->forward(x);
-  if (activation == Activation::quick_gelu) {
-    // x * sigmoid(1.702 * x), the reference's arithmetic, with one temporary instead of
-    // three: at ViT-B/32 sizes the allocations cost as much as the c_fc matmul itself.
-    auto gate = h * 1.702;
-    gate.sigmoid_();
-    h.mul_(gate);
-  } else {
-    h = torch::gelu(h);
-  }
-  return c_proj->forward(h);
+  const auto fused = activation == Activation::quick_gelu ? DenseActivation::quick_gelu : DenseActivation::gelu_erf;
+  return c_proj->forward(dense(x, c_fc->weight, c_fc->bias, fused));
 }
 
 ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(int width, int heads, int mlp_width, Activation activation,
@@ -147,7 +138,7 @@ torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& pixels) {
   // The class token (position 0) is the image's representation.
   x = transformer->forward_at(x, torch::zeros({x.size(0)}, torch::TensorOptions().dtype(torch::kInt64).device(x.device())));
   x = layer_norm_fp32(x, ln_post);
-  return torch::matmul(x, proj);
+  return dense(x, proj.t());
 }
 
 FrozenBatchNormImpl::FrozenBatchNormImpl(int channels) {
@@ -273,7 +264,18 @@ torch::Tensor ClipImpl::encode_text(const torch::Tensor& all_ids) {
                           torch::TensorOptions().dtype(dtype).device(ids.device()))
                   .triu(1);
   auto pooled = layer_norm_fp32(transformer->forward_at(x, eot, mask), ln_final);
-  return torch::matmul(pooled, text_projection);
+  return dense(pooled, text_projection.t());
+}
+
+void round_dense_weights_to_bfloat16(ClipImpl& clip) {
+  torch::NoGradGuard no_grad;
+  auto round = [](torch::Tensor& t) { t.set_data(t.to(torch::kBFloat16)); };
+  for (const auto& module : clip.modules(/*include_self=*/true)) {
+    if (auto* linear = module->as<LoadedLinearImpl>()) round(linear->weight);
+    if (auto* attention = module->as<MultiheadAttentionImpl>()) round(attention->in_proj_weight);
+    if (auto* vit = module->as<VisionTransformerImpl>()) round(vit->proj);
+  }
+  round(clip.text_projection);
 }
 
 }  // namespace recap::models::detail

@@ -5,6 +5,8 @@
 // Parameter names ("weight", "bias") match torch::nn's, so state dicts load unchanged.
 #include <torch/torch.h>
 
+#include "model_linear.h"
+
 namespace recap::models::detail {
 
 struct LoadedLinearImpl : torch::nn::Module {
@@ -12,7 +14,7 @@ struct LoadedLinearImpl : torch::nn::Module {
     weight = register_parameter("weight", torch::empty({out, in}));
     if (with_bias) bias = register_parameter("bias", torch::empty({out}));
   }
-  torch::Tensor forward(const torch::Tensor& x) { return torch::linear(x, weight, bias); }
+  torch::Tensor forward(const torch::Tensor& x) { return dense(x, weight, bias); }
   torch::Tensor weight, bias;
 };
 TORCH_MODULE(LoadedLinear);

@@ -148,6 +148,7 @@ struct T5Model::Impl {
   std::optional<text::T5Tokenizer> tokenizer;
   torch::Device device = torch::kCPU;
   torch::Dtype dtype = torch::kFloat32;
+  int threads = 1;  // for the dense products (see ScopedProductThreads)
 
   torch::Tensor ids_tensor(const IdRows& rows) const {
     if (rows.rows <= 0 || rows.cols <= 0) throw InputError("token ids are empty");
@@ -191,6 +192,7 @@ struct T5Model::Impl {
   void finish(const detail::T5Config& config, const T5LoadOptions& options, const std::string& path) {
     device = options.device == Device::cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
     dtype = dtype_of(options.precision);
+    threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     net->eval();
     net->to(device, dtype);
     info.path = path;
@@ -286,14 +288,16 @@ const text::T5Tokenizer& T5Model::tokenizer() const {
   return *impl_->tokenizer;
 }
 
-// T5's work is in its matmuls, which OpenBLAS spreads over the cores by itself. LibTorch's
+// T5's work is in its matmuls, which OpenBLAS or oneDNN spread over the cores. LibTorch's
 // own operators (softmax, norms, the cache's copies) run on the calling thread: with both
 // thread pools active their threads spin and yield against each other between the many
 // small decoding steps, and decoding ran 1.4-2.7x slower (bench_t5, FLAN-T5-base shape).
-// Every entry point below therefore holds a ScopedTorchThreads(1).
+// Every entry point below therefore holds a ScopedTorchThreads(1), and a
+// ScopedProductThreads that gives oneDNN's products (on LibTorch's OpenMP) every thread.
 
 std::vector<float> T5Model::encode(const IdRows& ids, const IdRows* mask) const {
   detail::ScopedTorchThreads torch_ops_on_calling_thread(1);
+  detail::ScopedProductThreads products_on_every_thread(impl_->threads);
   torch::InferenceMode guard;
   const auto t = impl_->ids_tensor(ids);
   return Impl::to_vector(impl_->net->encode(t, impl_->mask_tensor(mask, ids)));
@@ -305,6 +309,7 @@ std::vector<float> T5Model::logits(const IdRows& ids, const IdRows* mask, const 
                      std::to_string(ids.rows));
   }
   detail::ScopedTorchThreads torch_ops_on_calling_thread(1);
+  detail::ScopedProductThreads products_on_every_thread(impl_->threads);
   torch::InferenceMode guard;
   const auto m = impl_->mask_tensor(mask, ids);
   const auto states = impl_->net->encode(impl_->ids_tensor(ids), m);
@@ -316,6 +321,7 @@ std::vector<float> T5Model::logits(const IdRows& ids, const IdRows* mask, const 
 Generation T5Model::generate(const IdRows& ids, const IdRows* mask, const GenerationOptions& options) const {
   options.validate();
   detail::ScopedTorchThreads torch_ops_on_calling_thread(1);
+  detail::ScopedProductThreads products_on_every_thread(impl_->threads);
   torch::InferenceMode guard;
   auto result = detail::run_generation(impl_->net, impl_->ids_tensor(ids), impl_->mask_tensor(mask, ids), options);
   Generation out;

@@ -337,7 +337,7 @@ torch::Tensor T5Impl::decode(const torch::Tensor& ids, DecoderCache& cache) {
 
 torch::Tensor T5Impl::head(const torch::Tensor& hidden) {
   auto h = config.scale_decoder_outputs ? hidden * std::pow(static_cast<double>(config.d_model), -0.5) : hidden;
-  return lm_head ? lm_head->forward(h) : torch::nn::functional::linear(h, shared->weight);
+  return lm_head ? lm_head->forward(h) : dense(h, shared->weight);
 }
 
 }  // namespace recap::models::detail

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "recap/common/compute.h"
 #include "recap/io/atomic_file.h"
 #include "recap/io/embedding_cache.h"
 
@@ -13,13 +14,6 @@ namespace {
 
 // Bumped whenever the kernels change enough to make old measurements wrong.
 constexpr int kCostsVersion = 1;
-
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown CPU";
-}
 
 fs::path costs_file() { return io::default_cache_root() / "search-kernels.json"; }
 
@@ -33,7 +27,7 @@ nlohmann::json read_all() {
 }  // namespace
 
 std::string kernel_costs_key(const std::string& implementation, long long d, long long query_block) {
-  return cpu_model() + " | " + implementation + " | d=" + std::to_string(d) + " | queries=" +
+  return cpu_model_name() + " | " + implementation + " | d=" + std::to_string(d) + " | queries=" +
          std::to_string(query_block) + " | v" + std::to_string(kCostsVersion);
 }
 

@@ -24,6 +24,8 @@ void init_compute(char** argv, int threads);
 void set_threads(int threads);
 const ComputeInfo& compute_info();
 std::string describe_compute();  // one line for logs and provenance files
+// /proc/cpuinfo's "model name", the key under which per-CPU measurements are cached.
+std::string cpu_model_name();
 
 // While it lives, BLAS calls run on the calling thread only: for callers that run several
 // BLAS calls side by side on their own threads. The previous thread count comes back after.

@@ -1,0 +1,22 @@
+#pragma once
+// Which engine runs the models' float32 dense products on this machine, and why: LibTorch
+// (OpenBLAS) or oneDNN, chosen by a short measurement that is cached per CPU model,
+// library versions and thread count. RECAP_MODEL_GEMM=openblas|onednn overrides it.
+#include <string>
+
+namespace recap::models {
+
+enum class GemmEngine { libtorch, onednn };
+
+struct GemmChoice {
+  GemmEngine float32 = GemmEngine::libtorch;
+  std::string reason;              // "measured: ...", "cached: ...", "set by RECAP_MODEL_GEMM", ...
+  std::string onednn_implementation;  // oneDNN's kernel name, e.g. "brg:avx512_core"
+};
+
+// Made on first use (the first dense product of a model, or a call here), then fixed for
+// the process at the thread count of that first use.
+const GemmChoice& model_gemm_choice();
+std::string describe_model_gemm();  // one line for --verbose and provenance
+
+}  // namespace recap::models

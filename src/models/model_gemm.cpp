@@ -1,0 +1,265 @@
+#include <ATen/Parallel.h>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <omp.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "model_linear.h"
+#include "recap/common/compute.h"
+#include "recap/io/atomic_file.h"
+#include "recap/io/embedding_cache.h"
+#include "recap/models/model_gemm.h"
+
+namespace fs = std::filesystem;
+
+namespace recap::models {
+namespace {
+
+// Bumped whenever the products change enough to make old measurements wrong.
+constexpr int kChoiceVersion = 1;
+
+// 0: products use the calling thread's OpenMP count (LibTorch's); see ScopedProductThreads.
+thread_local int t_product_threads = 0;
+
+// Sets the calling thread's OpenMP count for one product, and back.
+class ProductThreadCount {
+ public:
+  ProductThreadCount() : previous_(omp_get_max_threads()) {
+    if (t_product_threads > 0 && t_product_threads != previous_) omp_set_num_threads(t_product_threads);
+  }
+  ~ProductThreadCount() {
+    if (omp_get_max_threads() != previous_) omp_set_num_threads(previous_);
+  }
+  ProductThreadCount(const ProductThreadCount&) = delete;
+  ProductThreadCount& operator=(const ProductThreadCount&) = delete;
+
+ private:
+  int previous_;
+};
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::memory::data_type onednn_type(torch::ScalarType t) {
+  return t == torch::kBFloat16 ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32;
+}
+
+// The product through oneDNN, or an undefined tensor when oneDNN has no kernel for it on
+// this CPU (bfloat16 without AVX-512, say): the caller then uses LibTorch.
+// With bfloat16 weights and float32 x (a CPU CLIP in bfloat16), x is rounded to bfloat16
+// for the product and the result is float32.
+torch::Tensor onednn_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                            detail::DenseActivation activation = detail::DenseActivation::none,
+                            std::string* implementation = nullptr) {
+  const auto k = weight.size(1), n = weight.size(0);
+  auto x2 = x.reshape({-1, k}).to(weight.scalar_type());
+  if (x2.stride(1) != 1 || x2.stride(0) < k) x2 = x2.contiguous();
+  const auto m = x2.size(0);
+  const auto type = onednn_type(weight.scalar_type());
+  using dims = dnnl::memory::dims;
+  // W is [n, k]; the product needs Wᵀ, [k, n], which is W's memory read with swapped strides.
+  const dnnl::memory::desc src_md(dims{m, k}, type, dims{x2.stride(0), 1});
+  const dnnl::memory::desc weights_md(dims{k, n}, type, dims{weight.stride(1), weight.stride(0)});
+  const dnnl::memory::desc dst_md(dims{m, n}, onednn_type(x.scalar_type()), dims{n, 1});
+  dnnl::memory::desc bias_md;
+  if (bias.defined()) bias_md = dnnl::memory::desc(dims{1, n}, onednn_type(bias.scalar_type()), dims{n, 1});
+  auto& engine = cpu_engine();
+  const ProductThreadCount product_threads;  // before the primitive: oneDNN blocks for its thread count
+  dnnl::primitive_attr attr;
+  if (activation != detail::DenseActivation::none) {
+    dnnl::post_ops ops;
+    if (activation == detail::DenseActivation::quick_gelu)
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_swish, 1.702f, 0.0f);  // x * sigmoid(1.702 x)
+    else
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+    attr.set_post_ops(ops);
+  }
+  dnnl::matmul::primitive_desc pd;
+  try {
+    // oneDNN's own primitive cache makes this ~2 µs for a shape it has seen.
+    pd = bias.defined()
+             ? dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, weights_md, bias_md, dst_md), attr, engine)
+             : dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, weights_md, dst_md), attr, engine);
+  } catch (const dnnl::error&) {
+    return {};
+  }
+  if (implementation != nullptr) *implementation = pd.impl_info_str();
+  auto out = torch::empty({m, n}, x.options());
+  thread_local dnnl::stream stream(engine);
+  dnnl::memory weights_mem(weights_md, engine, weight.data_ptr());
+  std::unordered_map<int, dnnl::memory> args = {
+      {DNNL_ARG_SRC, dnnl::memory(src_md, engine, x2.data_ptr())},
+      {DNNL_ARG_WEIGHTS, weights_mem},
+      {DNNL_ARG_DST, dnnl::memory(dst_md, engine, out.data_ptr())}};
+  if (bias.defined()) args.emplace(DNNL_ARG_BIAS, dnnl::memory(bias_md, engine, bias.data_ptr()));
+  dnnl::matmul(pd).execute(stream, args);
+  stream.wait();
+  auto shape = x.sizes().vec();
+  shape.back() = n;
+  return out.view(shape);
+}
+
+// GFLOP/s of `product` on ViT-B/32- and FLAN-T5-base-like shapes, best of three runs each.
+template <class Product>
+double gflops(Product product) {
+  const std::int64_t shapes[][3] = {{256, 768, 768}, {256, 768, 3072}, {256, 3072, 768}, {64, 768, 2048}};
+  double seconds = 0, flops = 0;
+  torch::manual_seed(11);
+  for (const auto& s : shapes) {
+    const auto x = torch::randn({s[0], s[1]}), w = torch::randn({s[2], s[1]}), b = torch::randn({s[2]});
+    product(x, w, b);  // warm-up: first-touch pages, kernel generation
+    double best = 1e30;
+    for (int rep = 0; rep < 3; ++rep) {
+      const auto t0 = std::chrono::steady_clock::now();
+      product(x, w, b);
+      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    seconds += best;
+    flops += 2.0 * double(s[0]) * double(s[1]) * double(s[2]);
+  }
+  return flops / seconds / 1e9;
+}
+
+// oneDNN's float32 product against a float64 one: a kernel that computes wrong results on
+// this CPU must never be chosen, however fast.
+bool onednn_matches_reference(std::string* implementation) {
+  torch::manual_seed(7);
+  const auto x = torch::rand({67, 93}) * 2 - 1, w = torch::rand({129, 93}) * 2 - 1, b = torch::rand({129});
+  const auto got = onednn_linear(x, w, b, detail::DenseActivation::none, implementation);
+  if (!got.defined()) return false;
+  const auto ref = torch::linear(x.to(torch::kFloat64), w.to(torch::kFloat64), b.to(torch::kFloat64));
+  return ((got.to(torch::kFloat64) - ref).abs() <= 1e-4 * (1 + ref.abs())).all().item<bool>();
+}
+
+std::string choice_key(int threads) {
+  const auto v = dnnl::version();
+  return cpu_model_name() + " | OpenBLAS " + compute_info().blas_core + " | oneDNN " + std::to_string(v->major) +
+         "." + std::to_string(v->minor) + "." + std::to_string(v->patch) + " | threads=" + std::to_string(threads) +
+         " | v" + std::to_string(kChoiceVersion);
+}
+
+fs::path choices_file() { return io::default_cache_root() / "model-gemm.json"; }
+
+nlohmann::json read_choices() {
+  std::ifstream in(choices_file());
+  if (!in) return nlohmann::json::object();
+  const auto doc = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  return doc.is_object() ? doc : nlohmann::json::object();
+}
+
+// Best effort: a cache that cannot be written only means measuring again next time.
+void store_choice(const std::string& key, const nlohmann::json& entry) {
+  try {
+    auto all = read_choices();
+    all[key] = entry;
+    fs::create_directories(choices_file().parent_path());
+    io::write_text_file(choices_file(), all.dump(2) + "\n");
+  } catch (const std::exception&) {
+  }
+}
+
+std::string rates(double libtorch, double onednn) {
+  char text[96];
+  std::snprintf(text, sizeof text, "LibTorch/OpenBLAS %.0f GFLOP/s, oneDNN %.0f GFLOP/s", libtorch, onednn);
+  return text;
+}
+
+GemmChoice make_choice() {
+  torch::NoGradGuard no_grad;
+  GemmChoice choice;
+  const bool verified = onednn_matches_reference(&choice.onednn_implementation);
+  if (const char* forced = std::getenv("RECAP_MODEL_GEMM"); forced != nullptr && *forced != '\0') {
+    const bool onednn = std::strcmp(forced, "onednn") == 0;
+    choice.float32 = onednn && verified ? GemmEngine::onednn : GemmEngine::libtorch;
+    choice.reason = std::string("set by RECAP_MODEL_GEMM=") + forced +
+                    (onednn && !verified ? " (but oneDNN failed its check against a float64 product)" : "");
+    return choice;
+  }
+  if (!verified) {
+    choice.reason = "oneDNN failed its check against a float64 product";
+    return choice;
+  }
+  const int threads = at::get_num_threads();
+  const auto key = choice_key(threads);
+  const auto cached = read_choices();
+  if (cached.contains(key) && cached[key].is_object() && cached[key].value("engine", "") != "") {
+    const auto& e = cached[key];
+    choice.float32 = e["engine"] == "onednn" ? GemmEngine::onednn : GemmEngine::libtorch;
+    choice.reason = "cached measurement: " + rates(e.value("libtorch_gflops", 0.0), e.value("onednn_gflops", 0.0));
+    return choice;
+  }
+  const double libtorch = gflops([](auto& x, auto& w, auto& b) { return torch::linear(x, w, b); });
+  const double onednn = gflops([](auto& x, auto& w, auto& b) { return onednn_linear(x, w, b); });
+  // LibTorch keeps a near tie: it is the engine the golden data were checked on first.
+  choice.float32 = onednn > 1.1 * libtorch ? GemmEngine::onednn : GemmEngine::libtorch;
+  choice.reason = "measured now: " + rates(libtorch, onednn);
+  store_choice(key, {{"engine", choice.float32 == GemmEngine::onednn ? "onednn" : "libtorch"},
+                     {"libtorch_gflops", libtorch},
+                     {"onednn_gflops", onednn}});
+  return choice;
+}
+
+}  // namespace
+
+const GemmChoice& model_gemm_choice() {
+  static const GemmChoice choice = make_choice();
+  return choice;
+}
+
+std::string describe_model_gemm() {
+  const auto& c = model_gemm_choice();
+  return std::string("model float32 products: ") +
+         (c.float32 == GemmEngine::onednn ? "oneDNN " + c.onednn_implementation : std::string("LibTorch (OpenBLAS)")) +
+         " (" + c.reason + "); bfloat16 products: oneDNN";
+}
+
+namespace detail {
+
+ScopedProductThreads::ScopedProductThreads(int threads) : previous_(t_product_threads) { t_product_threads = threads; }
+ScopedProductThreads::~ScopedProductThreads() { t_product_threads = previous_; }
+
+namespace {
+
+torch::Tensor activate(torch::Tensor h, DenseActivation activation) {
+  if (activation == DenseActivation::gelu_erf) return torch::gelu(h);
+  if (activation == DenseActivation::quick_gelu) {
+    // x * sigmoid(1.702 * x), the reference's arithmetic, with one temporary instead of three.
+    auto gate = h * 1.702;
+    gate.sigmoid_();
+    h.mul_(gate);
+  }
+  return h;
+}
+
+}  // namespace
+
+torch::Tensor dense(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                    DenseActivation activation) {
+  const auto type = weight.scalar_type();
+  const bool mixed = type == torch::kBFloat16 && x.scalar_type() == torch::kFloat32;
+  const bool eligible =
+      x.device().is_cpu() && weight.device().is_cpu() && (x.scalar_type() == type || mixed) &&
+      (type == torch::kFloat32 || type == torch::kBFloat16) && weight.dim() == 2 && x.dim() >= 1 &&
+      x.size(-1) == weight.size(1) && x.numel() > 0 && (weight.stride(0) == 1 || weight.stride(1) == 1) &&
+      (!bias.defined() || (bias.dim() == 1 && bias.is_contiguous() &&
+                           (bias.scalar_type() == type || bias.scalar_type() == x.scalar_type()))) &&
+      !(torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()));
+  if (eligible && (type == torch::kBFloat16 || model_gemm_choice().float32 == GemmEngine::onednn)) {
+    auto out = onednn_linear(x, weight, bias, activation);
+    if (out.defined()) return out;
+  }
+  if (mixed) {
+    const auto b = bias.defined() ? bias.to(type) : bias;
+    return activate(torch::linear(x.to(type), weight, b).to(torch::kFloat32), activation);
+  }
+  return activate(torch::linear(x, weight, bias), activation);
+}
+
+}  // namespace detail
+}  // namespace recap::models

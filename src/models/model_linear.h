@@ -1,0 +1,40 @@
+#pragma once
+// dense(x, W, b) = x Wᵀ + b for every dense layer of CLIP and T5, on the faster of two engines for this
+// machine: LibTorch's own linear (OpenBLAS for float32) or oneDNN's matmul called
+// directly. Which is faster depends on the CPU and on the environment, not on the model:
+// where OPENBLAS_CORETYPE pins OpenBLAS to its AVX2 kernel on an AVX-512 CPU (AMD Zen 5),
+// oneDNN's AVX-512 kernels run the ViT-B/32 products 2-3x faster; on a Xeon where OpenBLAS
+// uses its SkylakeX kernel the two are close. So the float32 engine is measured once per
+// CPU, library and thread count (model_gemm.cpp), verified against a float64 product, and
+// cached. bfloat16 goes to oneDNN directly either way (LibTorch would call the same oneDNN
+// kernels, through a layer that costs more than the product for decoder-step shapes).
+// Products that need gradients always go to LibTorch (the trainers differentiate them).
+#include <torch/torch.h>
+
+namespace recap::models::detail {
+
+// An activation applied to the product. oneDNN applies it as the product's results are
+// written, saving three passes over CLIP's widest activations (quick GELU is oneDNN's
+// swish with alpha 1.702); LibTorch applies it afterwards.
+enum class DenseActivation { none, quick_gelu, gelu_erf };
+
+// weight: [out, in] (a row-major matrix or a transposed view of one); bias: [out] or undefined.
+torch::Tensor dense(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias = {},
+                    DenseActivation activation = DenseActivation::none);
+
+// While it lives, oneDNN's products on the calling thread use `threads` OpenMP threads,
+// whatever LibTorch's own count is there. T5 runs LibTorch's small operators on one
+// thread (their pool spun against the products' between decoding steps) but wants every
+// core for its products; OpenBLAS kept its own pool, oneDNN shares LibTorch's OpenMP.
+class ScopedProductThreads {
+ public:
+  explicit ScopedProductThreads(int threads);
+  ~ScopedProductThreads();
+  ScopedProductThreads(const ScopedProductThreads&) = delete;
+  ScopedProductThreads& operator=(const ScopedProductThreads&) = delete;
+
+ private:
+  int previous_;
+};
+
+}  // namespace recap::models::detail
