@@ -9,11 +9,14 @@ side in one run on this machine, as one Markdown table (also BENCH_DIR/bench-all
   search    retrieval-only recap-caption, 2,000 queries x 566,735 captions, d = 512, whole
             process, against FAISS IndexFlatIP's whole process on the aligned queries.
   fit       recap-fit Procrustes, 300,000 pairs x 768, whole process, against numpy/scipy.
-  T5        recap's FLAN-T5-base-shaped decoding (bench_t5), float32 and bfloat16.
+  T5        ReCap's decoding (16 prompts, 4 beams + 36 nucleus samples, 30 tokens) with recap-lm
+            against a PyTorch eager transcription (scripts/bench/t5_reference.py) on the same
+            FLAN-T5-base-shaped weights, whose logits are first checked against recap's;
+            and recap's decoding rates (bench_t5), float32 and bfloat16.
 
-Not compared here (see the README): T5 against PyTorch eager and ONNX Runtime (no
-reference transcription yet), and the metrics against pycocoevalcap (not packaged by
-Debian; scripts/bench/metrics_speed.py takes a checkout).
+Not compared here (see the README): T5 against ONNX Runtime (no export with the key/value
+cache yet), and the metrics against pycocoevalcap (not packaged by Debian;
+scripts/bench/metrics_speed.py takes a checkout).
 
   scripts/bench_all.sh [BENCH_DIR]      (default bench-data/, ~4 GB)
 """
@@ -74,12 +77,18 @@ def prepare(bench):
     return weights, onnx, ort, pixels, tokens
 
 
+GEMM_CHOICE = {}  # recap-embed --verbose: the engine of the models' float32 products
+
+
 def recap_rate(weights, args, items, out, dtype="float32"):
-    """Items/s of recap-embed's embedding phase (its reported model load left out)."""
-    seconds, _, err, _ = run([f"{BUILD}/recap-embed", "--clip", weights, "--no-cache", "--force", "-v", "--threads", THREADS,
-                              "--dtype", dtype, "--out", out, *args])
-    load = float(re.search(r"loaded in ([0-9.]+) s", err).group(1))
-    return items / (seconds - load)
+    """Items/s of recap-embed's model time (first batch to last), as ort_clip.js times
+    ONNX Runtime's session.run calls: loading, reading and writing are left out on both."""
+    _, _, err, _ = run([f"{BUILD}/recap-embed", "--clip", weights, "--no-cache", "--force", "-v", "--threads", THREADS,
+                        "--dtype", dtype, "--out", out, *args])
+    m = re.search(r"encoded (\d+) \w+ in ([0-9.]+) s of model time", err)
+    assert int(m.group(1)) == items, err
+    GEMM_CHOICE[dtype] = re.search(r"model float32 products: ([^;]+);", err).group(1)
+    return items / float(m.group(2))
 
 
 def ort_rate(ort, model, args, out):
@@ -158,6 +167,54 @@ def fit_rows(bench):
              f"numpy/scipy {numpy:.2f} s (RSS {numpy_rss:.0f} MiB)", recap / numpy, "at most 0.4x")]
 
 
+def t5_weights(bench):
+    folder = os.path.join(bench, "models", "flan-t5-base-shape")
+    if not os.path.exists(os.path.join(folder, "model.safetensors")):
+        run([PY, os.path.join(ROOT, "scripts/bench/make_t5_weights.py"), "--out", folder])
+    return folder
+
+
+def t5_compare_rows(bench):
+    """ReCap's decoding on FLAN-T5-base-shaped weights: 16 prompts of 64 tokens, 4 beams (4
+    returned) + 36 nucleus samples (p = 0.9) each, 30 new tokens, against the PyTorch eager
+    transcription (scripts/bench/t5_reference.py) on the same weights and ids. recap-lm is
+    timed as whole processes (its model load, ~3 s, included); PyTorch's generation alone."""
+    model = t5_weights(bench)
+    ids, dec, logits = (os.path.join(bench, n) for n in ("t5-ids.npy", "t5-decoder-ids.npy", "t5-logits.npy"))
+    i = np.arange(16 * 64)
+    np.save(ids, (3 + (i * 7919) % 500).reshape(16, 64).astype(np.int64))
+    np.save(dec, np.array([[0, 17, 1234, 29000, 5]] * 2, dtype=np.int64))
+    np.save(ids + ".2.npy", np.load(ids)[:2])
+    run([f"{BUILD}/recap-lm", "--lm", model, "--input-ids", ids + ".2.npy", "--decoder-input-ids", dec, "--logits-out",
+         logits, "--force", "--threads", THREADS])
+    _, out, _, _ = run([PY, os.path.join(ROOT, "scripts/bench/t5_reference.py"), "check", "--model", model, "--ids",
+                        ids + ".2.npy", "--decoder-ids", dec, "--logits", logits, "--threads", THREADS])
+    check = json.loads(out.strip().splitlines()[-1])
+    common = ["--lm", model, "--input-ids", ids, "--max-new-tokens", "30", "--min-new-tokens", "30", "--batch-size", "16",
+              "--force", "--threads", THREADS]
+    rows = []
+    for dtype in ("float32", "bfloat16"):
+        beam, _, _, _ = run([f"{BUILD}/recap-lm", *common, "--dtype", dtype, "--num-beams", "4", "--num-return-sequences",
+                             "4", "--out", os.path.join(bench, "t5-beam.json")])
+        sample, _, _, _ = run([f"{BUILD}/recap-lm", *common, "--dtype", dtype, "--decoding", "nucleus", "--top-p", "0.9",
+                               "--num-return-sequences", "36", "--out", os.path.join(bench, "t5-sample.json")])
+        rows.append((dtype, beam, sample))
+    _, out, _, _ = run([PY, os.path.join(ROOT, "scripts/bench/t5_reference.py"), "bench", "--model", model, "--ids", ids,
+                        "--threads", THREADS])
+    torch_s = json.loads(out.strip().splitlines()[-1])
+    tokens = 16 * 40 * 30
+    table = []
+    for dtype, beam, sample in rows:
+        table.append((f"T5 ReCap decoding, {dtype}: 16 prompts x (4 beams + 36 nucleus samples) x 30 tokens, decoder "
+                      f"tokens/s (beam {beam:.0f} s + sampling {sample:.0f} s, whole processes)", tokens / (beam + sample),
+                      f"PyTorch eager float32 {torch_s['decoder_tokens_per_s']:.1f} (beam {torch_s['beam_seconds']:.0f} s + "
+                      f"sampling {torch_s['sample_seconds']:.0f} s)", (tokens / (beam + sample)) / torch_s["decoder_tokens_per_s"],
+                      "2x"))
+    note = (f"T5 logits against the same model in float64: recap {check['recap_vs_float64']:.1e}, PyTorch float32 "
+            f"{check['pytorch_float32_vs_float64']:.1e} (max |logit| {check['max_abs_logit']:.1f}).")
+    return table, note
+
+
 def t5_rows():
     """bench_t5 on FLAN-T5-base-shaped random weights: a batch of 16 prompts of 64 tokens,
     16 new tokens, greedy and beam-4, float32 and bfloat16."""
@@ -168,7 +225,7 @@ def t5_rows():
                            env={"RECAP_BENCH_THREADS": THREADS, "RECAP_BENCH_DTYPE": dtype})
         for r in json.loads(out[out.index("{"): out.rindex("}") + 1])["benchmarks"]:
             rows.append((f"T5 decoder tokens/s, {dtype}, {r['name'].split('/', 1)[1]}", r["decoder_tokens/s"],
-                         "not compared yet (no PyTorch eager / ONNX Runtime T5 reference)", None, ""))
+                         "(no ONNX Runtime T5 yet)", None, ""))
     return rows
 
 
@@ -177,9 +234,11 @@ def main():
     os.makedirs(bench, exist_ok=True)
     weights, onnx, ort, pixels, tokens = prepare(bench)
     rows, diff = clip_rows(bench, weights, onnx, ort, pixels, tokens)
-    rows += search_rows(bench) + fit_rows(bench) + t5_rows()
+    t5_table, t5_note = t5_compare_rows(bench)
+    rows += search_rows(bench) + fit_rows(bench) + t5_table + t5_rows()
     lines = [f"Machine: {machine()}; {THREADS} threads each side; {time.strftime('%Y-%m-%d')}. recap against ONNX "
-             f"Runtime on the same weights and inputs: max abs difference {diff:.1e}.", "",
+             f"Runtime on the same weights and inputs: max abs difference {diff:.1e}. {t5_note} "
+             f"recap's model float32 products: {GEMM_CHOICE.get('float32', 'unknown')}.", "",
              "| job | recap | anchor | ratio | goal |", "|---|---:|---|---:|---|"]
     for job, value, anchor, ratio, goal in rows:
         lines.append(f"| {job} | {value:,.2f} | {anchor} | {'' if ratio is None else f'{ratio:.2f}x'} | {goal} |")

@@ -1,0 +1,105 @@
+// The models' dense products (src/models/model_gemm.cpp) against float64 references: the
+// oneDNN path this binary forces, transposed weights, fused activations, bfloat16 weights
+// with float32 activations, and products that need gradients (LibTorch's path).
+#include <gtest/gtest.h>
+#include <omp.h>
+#include <torch/torch.h>
+
+#include <cstdlib>
+
+#include "model_linear.h"
+#include "recap/models/model_gemm.h"
+
+namespace {
+
+using recap::models::detail::dense;
+using recap::models::detail::DenseActivation;
+
+// Before the first product of the process: the engine is chosen once.
+const bool kForced = [] { return ::setenv("RECAP_MODEL_GEMM", "onednn", 1) == 0; }();
+
+torch::Tensor reference(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+  return torch::linear(x.to(torch::kFloat64), w.to(torch::kFloat64), b.defined() ? b.to(torch::kFloat64) : b);
+}
+
+double max_relative_error(const torch::Tensor& got, const torch::Tensor& want) {
+  return ((got.to(torch::kFloat64) - want).abs().max() / (1.0 + want.abs().max())).item<double>();
+}
+
+TEST(Dense, OneDnnIsChosenWhenForcedAndMatchesFloat64) {
+  ASSERT_TRUE(kForced);
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(3);
+  const auto x = torch::randn({2, 37, 96}), w = torch::randn({130, 96}), b = torch::randn({130});
+  const auto got = dense(x, w, b);
+  const auto& choice = recap::models::model_gemm_choice();
+  EXPECT_EQ(choice.float32, recap::models::GemmEngine::onednn) << choice.reason;
+  EXPECT_NE(recap::models::describe_model_gemm().find("set by RECAP_MODEL_GEMM=onednn"), std::string::npos);
+  ASSERT_EQ(got.sizes(), (std::vector<std::int64_t>{2, 37, 130}));
+  EXPECT_LT(max_relative_error(got, reference(x, w, b)), 1e-5);
+  EXPECT_LT(max_relative_error(dense(x, w), reference(x, w, {})), 1e-5);  // no bias
+}
+
+TEST(Dense, TransposedAndNarrowedWeightsAreReadInPlace) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(4);
+  const auto x = torch::randn({9, 64});
+  const auto proj = torch::randn({64, 48});  // CLIP's proj: x @ proj, given as proj.t()
+  EXPECT_LT(max_relative_error(dense(x, proj.t()), x.to(torch::kFloat64).matmul(proj.to(torch::kFloat64))), 1e-5);
+  const auto stacked = torch::randn({3 * 64, 64}), bias = torch::randn({3 * 64});  // in_proj: q, k, v rows
+  const auto k = stacked.narrow(0, 64, 64), kb = bias.narrow(0, 64, 64);
+  EXPECT_LT(max_relative_error(dense(x, k, kb), reference(x, k, kb)), 1e-5);
+}
+
+TEST(Dense, FusedActivationsMatchTheirDefinitions) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(5);
+  const auto x = torch::randn({33, 80}), w = torch::randn({200, 80}) * 0.2, b = torch::randn({200});
+  const auto h = reference(x, w, b);
+  const auto quick = h * torch::sigmoid(1.702 * h);
+  EXPECT_LT(max_relative_error(dense(x, w, b, DenseActivation::quick_gelu), quick), 1e-5);
+  const auto erf_gelu = 0.5 * h * (1 + torch::erf(h / std::sqrt(2.0)));
+  EXPECT_LT(max_relative_error(dense(x, w, b, DenseActivation::gelu_erf), erf_gelu), 1e-5);
+}
+
+TEST(Dense, BFloat16WeightsWithFloat32ActivationsGiveFloat32) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(6);
+  const auto x = torch::randn({20, 128}), w = torch::randn({64, 128}), b = torch::randn({64});
+  const auto w16 = w.to(torch::kBFloat16);
+  const auto got = dense(x, w16, b);
+  EXPECT_EQ(got.scalar_type(), torch::kFloat32);
+  // Exactly the product of the bfloat16-rounded operands, accumulated in float32.
+  const auto want = reference(x.to(torch::kBFloat16), w16, b);
+  EXPECT_LT(max_relative_error(got, want), 1e-5);
+  // And not the float32 product: the weights really were rounded.
+  EXPECT_GT(max_relative_error(got, reference(x, w, b)), 1e-4);
+}
+
+TEST(Dense, ProductsThatNeedGradientsStayDifferentiable) {
+  torch::manual_seed(7);
+  const auto x = torch::randn({5, 16}, torch::requires_grad()), w = torch::randn({8, 16}, torch::requires_grad());
+  const auto y = dense(x, w, {}, DenseActivation::quick_gelu);
+  ASSERT_TRUE(y.requires_grad());
+  y.sum().backward();
+  ASSERT_TRUE(w.grad().defined());
+  const auto h = torch::linear(x.detach().to(torch::kFloat64), w.detach().to(torch::kFloat64));
+  const auto s = torch::sigmoid(1.702 * h);
+  // d/dh [h sigmoid(1.702 h)] summed over outputs, chained to w: Σ_rows (s + 1.702 h s (1 - s)) xᵀ
+  const auto want = (s + 1.702 * h * s * (1 - s)).t().matmul(x.detach().to(torch::kFloat64));
+  EXPECT_LT(max_relative_error(w.grad(), want), 1e-5);
+}
+
+TEST(Dense, ProductThreadsAreScopedToTheCallingThread) {
+  const int before = omp_get_max_threads();
+  {
+    recap::models::detail::ScopedProductThreads scope(1);
+    torch::NoGradGuard no_grad;
+    const auto x = torch::randn({4, 8}), w = torch::randn({3, 8});
+    EXPECT_LT(max_relative_error(dense(x, w), reference(x, w, {})), 1e-5);
+    EXPECT_EQ(omp_get_max_threads(), before);  // set for each product, restored after it
+  }
+  EXPECT_EQ(omp_get_max_threads(), before);
+}
+
+}  // namespace
