@@ -56,6 +56,17 @@ class Stepper {
     }
     return net_->head(hidden.select(1, 0)).to(torch::kCPU, torch::kFloat32).contiguous();
   }
+  // Each row becomes `times` consecutive copies (beams, samples). With the cache, the
+  // cross-attention keys and values stay once per input (DecoderCache): projecting and
+  // copying them per row cost most of the time of ReCap's 36 samples per image.
+  void repeat_each(std::int64_t times) {
+    if (use_cache_) {
+      cache_.repeat_each(times);
+    } else {
+      states_ = states_.repeat_interleave(times, 0);
+      if (mask_.defined()) mask_ = mask_.repeat_interleave(times, 0);
+    }
+  }
   void reorder(const std::vector<std::int64_t>& rows) {
     const auto index = torch::tensor(rows, torch::kInt64).to(states_.device());
     if (use_cache_) {
@@ -180,11 +191,6 @@ DecodeResult greedy_or_sample(T5& net, const torch::Tensor& states, const torch:
   const bool sample = o.decoding == Decoding::sample;
   const int copies = sample ? o.num_return_sequences : 1;
   const auto inputs = states.size(0);
-  torch::Tensor s = states, m = mask;
-  if (copies > 1) {
-    s = states.repeat_interleave(copies, 0);
-    if (mask.defined()) m = mask.repeat_interleave(copies, 0);
-  }
   const auto rows = inputs * copies;
   const auto& cfg = net->config;
   std::vector<std::vector<std::int64_t>> seqs(static_cast<std::size_t>(rows), {cfg.decoder_start_token_id});
@@ -197,7 +203,8 @@ DecodeResult greedy_or_sample(T5& net, const torch::Tensor& states, const torch:
       rngs.emplace_back(splitmix(splitmix(o.seed) ^ splitmix(input * 1000003ULL + static_cast<std::uint64_t>(r % copies))));
     }
   }
-  Stepper stepper(net, s, m, o.use_cache);
+  Stepper stepper(net, states, mask, o.use_cache);
+  if (copies > 1) stepper.repeat_each(copies);
   for (int step = 0; step < o.max_new_tokens; ++step) {
     auto logits = stepper.next(seqs);
     const auto vocab = logits.size(1);
@@ -244,8 +251,8 @@ DecodeResult beam_search(T5& net, const torch::Tensor& states, const torch::Tens
   const std::int64_t max_length = 1 + o.max_new_tokens;
   constexpr float kDead = -1.0e9f;
 
-  Stepper stepper(net, states.repeat_interleave(beams, 0), mask.defined() ? mask.repeat_interleave(beams, 0) : mask,
-                  o.use_cache);
+  Stepper stepper(net, states, mask, o.use_cache);
+  stepper.repeat_each(beams);
   std::vector<std::vector<std::int64_t>> running(static_cast<std::size_t>(batch * beams), {cfg.decoder_start_token_id});
   std::vector<float> running_scores(static_cast<std::size_t>(batch * beams), kDead);
   for (std::int64_t b = 0; b < batch; ++b) running_scores[b * beams] = 0.0f;  // only the first beam is live at the start

@@ -100,11 +100,18 @@ TORCH_MODULE(T5Stack);
 
 // What the decoder keeps between steps: per layer the self-attention keys/values so far and
 // the cross-attention keys/values of the encoder output, plus the encoder padding bias.
+// The decoder's rows come in groups of `rows_per_input` consecutive rows per input (beams or
+// samples of one prompt). The cross-attention keys and values are kept once per input and
+// each group's queries attend to them together, as one product per input and head.
 struct DecoderCache {
-  std::vector<torch::Tensor> self_k, self_v, cross_k, cross_v;
-  torch::Tensor cross_bias;   // [B, 1, 1, L_enc]: 0 for tokens, a large negative for padding
+  std::vector<torch::Tensor> self_k, self_v;    // [rows, H, length, dk]
+  std::vector<torch::Tensor> cross_k, cross_v;  // [inputs, H, L_enc, dk], contiguous
+  torch::Tensor cross_bias;   // [inputs, 1, 1, L_enc]: 0 for tokens, a large negative for padding
   std::int64_t length = 0;    // decoder positions already processed
-  void reorder(const torch::Tensor& rows);  // keep rows (beam search), in the given order
+  std::int64_t rows_per_input = 1;
+  // Keeps rows (beam search), in the given order; each row must stay within its input's group.
+  void reorder(const torch::Tensor& rows);
+  void repeat_each(std::int64_t times);  // every row becomes `times` consecutive rows
 };
 
 struct T5Impl : torch::nn::Module {
