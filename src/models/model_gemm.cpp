@@ -5,16 +5,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "model_linear.h"
 #include "recap/common/compute.h"
-#include "recap/io/atomic_file.h"
-#include "recap/io/embedding_cache.h"
+#include "recap/io/measurement_cache.h"
 #include "recap/models/model_gemm.h"
-
-namespace fs = std::filesystem;
 
 namespace recap::models {
 namespace {
@@ -144,25 +139,7 @@ std::string choice_key(int threads) {
          " | v" + std::to_string(kChoiceVersion);
 }
 
-fs::path choices_file() { return io::default_cache_root() / "model-gemm.json"; }
-
-nlohmann::json read_choices() {
-  std::ifstream in(choices_file());
-  if (!in) return nlohmann::json::object();
-  const auto doc = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  return doc.is_object() ? doc : nlohmann::json::object();
-}
-
-// Best effort: a cache that cannot be written only means measuring again next time.
-void store_choice(const std::string& key, const nlohmann::json& entry) {
-  try {
-    auto all = read_choices();
-    all[key] = entry;
-    fs::create_directories(choices_file().parent_path());
-    io::write_text_file(choices_file(), all.dump(2) + "\n");
-  } catch (const std::exception&) {
-  }
-}
+constexpr const char* kChoicesFile = "model-gemm.json";
 
 std::string rates(double libtorch, double onednn) {
   char text[96];
@@ -187,9 +164,8 @@ GemmChoice make_choice() {
   }
   const int threads = at::get_num_threads();
   const auto key = choice_key(threads);
-  const auto cached = read_choices();
-  if (cached.contains(key) && cached[key].is_object() && cached[key].value("engine", "") != "") {
-    const auto& e = cached[key];
+  if (const auto cached = io::load_measurement(kChoicesFile, key); cached && cached->value("engine", "") != "") {
+    const auto& e = *cached;
     choice.float32 = e["engine"] == "onednn" ? GemmEngine::onednn : GemmEngine::libtorch;
     choice.reason = "cached measurement: " + rates(e.value("libtorch_gflops", 0.0), e.value("onednn_gflops", 0.0));
     return choice;
@@ -199,7 +175,7 @@ GemmChoice make_choice() {
   // LibTorch keeps a near tie: it is the engine the golden data were checked on first.
   choice.float32 = onednn > 1.1 * libtorch ? GemmEngine::onednn : GemmEngine::libtorch;
   choice.reason = "measured now: " + rates(libtorch, onednn);
-  store_choice(key, {{"engine", choice.float32 == GemmEngine::onednn ? "onednn" : "libtorch"},
+  io::store_measurement(kChoicesFile, key, {{"engine", choice.float32 == GemmEngine::onednn ? "onednn" : "libtorch"},
                      {"libtorch_gflops", libtorch},
                      {"onednn_gflops", onednn}});
   return choice;
