@@ -8,6 +8,7 @@
 
 #include "model_linear.h"
 #include "recap/common/compute.h"
+#include "recap/common/error.h"
 #include "recap/io/measurement_cache.h"
 #include "recap/models/model_gemm.h"
 
@@ -153,6 +154,8 @@ GemmChoice make_choice() {
   const bool verified = onednn_matches_reference(&choice.onednn_implementation);
   if (const char* forced = std::getenv("RECAP_MODEL_GEMM"); forced != nullptr && *forced != '\0') {
     const bool onednn = std::strcmp(forced, "onednn") == 0;
+    if (!onednn && std::strcmp(forced, "openblas") != 0)
+      throw UsageError(std::string("RECAP_MODEL_GEMM must be openblas or onednn, got \"") + forced + "\"");
     choice.float32 = onednn && verified ? GemmEngine::onednn : GemmEngine::libtorch;
     choice.reason = std::string("set by RECAP_MODEL_GEMM=") + forced +
                     (onednn && !verified ? " (but oneDNN failed its check against a float64 product)" : "");

@@ -181,3 +181,15 @@ TEST(RecapEmbed, BadInputsAreOneLineErrors) {
   expect(model + " --images " + q(dir / "none") + " --out " + q(dir / "o.npy"), 3, "no such folder or list file");
   EXPECT_FALSE(fs::exists(dir / "o.npy"));
 }
+
+// A mistyped engine override is a usage error when the first product needs it, not a
+// silent fall back to the measured choice.
+TEST(RecapEmbed, AnUnknownModelGemmEngineIsAUsageError) {
+  TempDir dir;
+  const auto r = recap::test::run_command("RECAP_MODEL_GEMM=mkl RECAP_CACHE=" + q(dir / "cache") + " " +
+                                          q(recap::test::tools_dir() / "recap-embed") + " --clip " + q(tiny_vit() / "hf") +
+                                          " --token-ids " + q(tiny_vit() / "input_ids.npy") + " --out " + q(dir / "o.npy"));
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("RECAP_MODEL_GEMM must be openblas or onednn, got \"mkl\""), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "o.npy"));
+}
