@@ -21,6 +21,7 @@
 #include "recap/io/temp_dir.h"
 #include "recap/io/output_rule.h"
 #include "recap/retrieval/datastore.h"
+#include "recap/run/fit_shards.h"
 #include "recap/run/run.h"
 
 using namespace recap;
@@ -66,6 +67,8 @@ struct FitFlags {
   embed::EmbedSettings embed;
   std::string dataset_path, images_root, split_list;
   cli::DatasetFlags dataset;
+  std::string shard, stats_out;          // sharded fitting, step 1
+  std::vector<std::string> from_stats;   // sharded fitting, step 2
 };
 
 void add_fit_options(CLI::App& app, FitFlags& f) {
@@ -88,7 +91,7 @@ void add_fit_options(CLI::App& app, FitFlags& f) {
                  "mixed: float32 BLAS on blocks of 4096 pairs, summed in float64 (fast); float64: all products in "
                  "float64 BLAS")
       ->check(CLI::IsMember({"mixed", "float64"}))->capture_default_str();
-  app.add_option("--out", f.out_dir, "Run directory to create")->required();
+  app.add_option("--out", f.out_dir, "Run directory to create");
   app.add_flag("--force", f.force, "Replace an existing run directory (only once the new one is complete)");
   app.add_option("--clip", f.embed.clip, "CLIP model to embed --dataset with (anything recap-embed --clip loads)");
   app.add_option("--dataset", f.dataset_path,
@@ -107,6 +110,75 @@ void add_fit_options(CLI::App& app, FitFlags& f) {
                "instead of a warning");
   cli::add_dataset_options(app, f.dataset);
   cli::add_embed_options(app, f.embed);
+  auto* sharding = "Sharded fitting (one job per shard, then one that combines them)";
+  app.add_option("--shard", f.shard,
+                 "I/N (zero-based): with --dataset, embed and accumulate only the images whose id hashes to shard I "
+                 "of N; with precomputed embeddings, the shard they hold (recap-embed --shard). Needs --stats-out")
+      ->group(sharding);
+  app.add_option("--stats-out", f.stats_out,
+                 "Instead of --out: write this shard's statistics (XᵀX, XᵀY, counts; the method is chosen when they "
+                 "are combined) and its datastore into this folder")
+      ->group(sharding);
+  app.add_option("--from-stats", f.from_stats,
+                 "Combine the --stats-out folders of all shards (0..N-1, each once) into W and the run --out, with its "
+                 "merged datastore")
+      ->check(CLI::ExistingDirectory)->group(sharding);
+}
+
+// run.json: what made the run.
+nlohmann::json run_provenance(const CLI::App& app, const nlohmann::json& inputs, bool has_datastore) {
+  return {{"tool", "recap-fit"},
+          {"version", "0.1.0"},
+          {"created", io::utc_timestamp()},
+          {"command", cli::command_line()},
+          {"config", nlohmann::json::parse(app.config_to_str(true, false))},
+          {"inputs", inputs},
+          {"datastore", has_datastore ? nlohmann::json("datastore/") : nlohmann::json(nullptr)}};
+}
+
+// The flags that decide which of the three jobs recap-fit does, checked together.
+void check_modes(const FitFlags& f, const CLI::App& app, bool from_dataset, bool precomputed) {
+  const bool stats_out = !f.stats_out.empty(), combine = !f.from_stats.empty();
+  if (combine) {
+    if (from_dataset || precomputed || stats_out || !f.shard.empty())
+      throw UsageError("--from-stats combines statistics folders: give them with --method and --out only");
+    if (f.no_normalize) throw UsageError("--no-normalize was decided when the statistics were written");
+    if (f.out_dir.empty()) throw UsageError("--from-stats needs --out, the run directory to write");
+    return;
+  }
+  if (stats_out == !f.out_dir.empty())
+    throw UsageError(stats_out ? "give --stats-out (a shard's statistics) or --out (a run), not both"
+                               : "--out is required: the run directory to create");
+  if (!f.shard.empty() && !stats_out)
+    throw UsageError("a shard's fit is only part of W: write its statistics with --stats-out and combine every "
+                     "shard's with --from-stats");
+  if (stats_out && (app.count("--method") > 0 || app.count("--lambda") > 0))
+    throw UsageError("--method and --lambda are chosen when statistics are combined (--from-stats), not per shard");
+}
+
+// Step 2 of sharded fitting: every shard's statistics folder into one run.
+void combine_shards(const FitFlags& f, const align::FitOptions& options, const CLI::App& app) {
+  std::vector<std::filesystem::path> dirs(f.from_stats.begin(), f.from_stats.end());
+  io::check_output_plan({{f.from_stats.begin(), f.from_stats.end()}, {}, {f.out_dir}, f.force});
+  io::StagingDirectory staging(f.out_dir, f.force);
+  const auto sharded = run::fit_from_statistics(dirs, options);
+  align::FitOptions used = options;
+  used.normalize = sharded.normalize;
+  nlohmann::json mapping = run::describe_fit(used, sharded.fit.report);
+  mapping["precision"] = "from shard statistics";
+  mapping["clip_model"] = sharded.clip_model;
+  mapping["inputs"] = {{"shards", sharded.inputs}};
+  mapping["compute"] = describe_compute();
+  const double write_seconds = run::write_run(
+      staging.path(),
+      {&sharded.fit.w, mapping, run_provenance(app, {{"shards", sharded.inputs}}, !sharded.datastores.empty()),
+       nullptr,
+       nullptr,
+       sharded.datastores});
+  staging.commit();
+  std::printf("combined %zu shards\n", dirs.size());
+  print_fit(used, sharded.fit.report, write_seconds);
+  std::printf("wrote %s%s\n", f.out_dir.c_str(), sharded.datastores.empty() ? " (no datastore: the shards had no captions)" : "");
 }
 
 }  // namespace
@@ -130,6 +202,9 @@ int main(int argc, char** argv) {
 
     const bool from_dataset = !f.embed.clip.empty() || !f.dataset_path.empty() || !f.images_root.empty() || !f.split_list.empty();
     const bool precomputed = !f.image_path.empty() || !f.text_path.empty() || !f.pairs_path.empty() || !f.captions_path.empty();
+    check_modes(f, app, from_dataset, precomputed);
+    if (!f.from_stats.empty()) return combine_shards(f, options, app);
+    const Shard shard = f.shard.empty() ? Shard{} : parse_shard(f.shard);
     if (from_dataset && precomputed)
       throw UsageError("give either precomputed embeddings (--image-embeddings, --text-embeddings, --pairs, --captions) "
                        "or a dataset to embed (--clip, --dataset, --images, --split), not both");
@@ -141,11 +216,12 @@ int main(int argc, char** argv) {
       throw UsageError("give --image-embeddings and --text-embeddings, or --clip, --dataset and --images (see --help)");
     if (!from_dataset && f.strict) throw UsageError("--strict applies to --dataset");
 
+    const std::string out_dir = f.stats_out.empty() ? f.out_dir : f.stats_out;
     io::check_output_plan({{f.image_path, f.text_path, f.pairs_path, f.captions_path, f.dataset_path, f.images_root, f.embed.clip},
                            {},
-                           {f.out_dir},
+                           {out_dir},
                            f.force});
-    io::StagingDirectory staging(f.out_dir, f.force);  // refuses an existing --out early
+    io::StagingDirectory staging(out_dir, f.force);  // refuses an existing output early
 
     // A dataset becomes the same four inputs as the precomputed path, in a scratch folder.
     std::optional<io::TemporaryDirectory> scratch;
@@ -158,7 +234,9 @@ int main(int argc, char** argv) {
       f.embed.verbose = common.verbose;
       embedder.emplace(f.embed);
       scratch.emplace("recap-fit");
-      embed::DatasetRequest request{f.dataset_path, f.images_root, cli::dataset_options(f.dataset, f.split_list), !f.no_normalize, f.strict};
+      auto dataset_options = cli::dataset_options(f.dataset, f.split_list);
+      dataset_options.shard = shard;
+      embed::DatasetRequest request{f.dataset_path, f.images_root, dataset_options, !f.no_normalize, f.strict};
       auto embedded = embed::embed_dataset(request, *embedder, scratch->path());
       f.image_path = embedded.image_embeddings.string();
       f.text_path = embedded.text_embeddings.string();
@@ -185,12 +263,10 @@ int main(int argc, char** argv) {
     align::FitInputs inputs{f.image_path, f.text_path, std::nullopt};
     if (!f.pairs_path.empty()) inputs.pairs = f.pairs_path;
     std::optional<Progress> progress;
-    auto result = align::fit_from_files(inputs, options, [&](std::int64_t done, std::int64_t total) {
+    const auto show_progress = [&](std::int64_t done, std::int64_t total) {
       if (!progress) progress.emplace("accumulating XᵀX, XᵀY", total, "pairs");
       progress->update(done);
-    });
-    if (progress) progress->finish();
-    const auto& report = result.report;
+    };
 
     // Scratch files of a dataset run are gone afterwards: record the dataset instead.
     const nlohmann::json inputs_json =
@@ -200,6 +276,28 @@ int main(int argc, char** argv) {
                            {"text_embeddings", io::describe_file(f.text_path)},
                            {"pairs", f.pairs_path.empty() ? nlohmann::json("row i with row i") : io::describe_file(f.pairs_path)},
                            {"captions", f.captions_path.empty() ? nlohmann::json(nullptr) : io::describe_file(f.captions_path)}};
+    if (!f.stats_out.empty()) {
+      // Step 1 of sharded fitting: XᵀX is kept whatever the method, which is chosen later.
+      const auto gram = align::accumulate_from_files(inputs, options, true, show_progress);
+      if (progress) progress->finish();
+      run::write_statistics_folder(staging.path(), gram, options.normalize, shard,
+                                   {{"tool", "recap-fit"},
+                                    {"created", io::utc_timestamp()},
+                                    {"command", cli::command_line()},
+                                    {"inputs", inputs_json},
+                                    {"clip_model", from_dataset ? dataset_provenance["clip_model"] : nlohmann::json(nullptr)}},
+                                   text_reader ? &captions : nullptr, text_reader ? &*text_reader : nullptr);
+      staging.commit();
+      if (from_dataset) print_dataset(dataset_provenance, f.dataset_path, f.split_list);
+      std::printf("accumulated shard %s: %lld pairs (%lld x %lld)\n", shard.label().c_str(),
+                  static_cast<long long>(gram.count()), static_cast<long long>(gram.x_dim()),
+                  static_cast<long long>(gram.y_dim()));
+      std::printf("wrote %s (combine every shard's with recap-fit --from-stats)\n", f.stats_out.c_str());
+      return;
+    }
+    auto result = align::fit_from_files(inputs, options, show_progress);
+    if (progress) progress->finish();
+    const auto& report = result.report;
     nlohmann::json mapping = run::describe_fit(options, report);
     mapping["precision"] = f.precision;
     // Precomputed embeddings come without a model to name.
@@ -209,15 +307,10 @@ int main(int argc, char** argv) {
     const double write_seconds = run::write_run(
         staging.path(),
         {&result.w, mapping,
-         {{"tool", "recap-fit"},
-          {"version", "0.1.0"},
-          {"created", io::utc_timestamp()},
-          {"command", cli::command_line()},
-          {"config", nlohmann::json::parse(app.config_to_str(true, false))},
-          {"inputs", inputs_json},
-          {"datastore", text_reader ? nlohmann::json("datastore/") : nlohmann::json(nullptr)}},
+         run_provenance(app, inputs_json, text_reader.has_value()),
          &captions,
-         text_reader ? &*text_reader : nullptr});
+         text_reader ? &*text_reader : nullptr,
+         {}});
     staging.commit();
 
     if (from_dataset) print_dataset(dataset_provenance, f.dataset_path, f.split_list);

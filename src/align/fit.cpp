@@ -116,8 +116,7 @@ FitResult fit_in_memory(const io::FloatMatrix& x, const io::FloatMatrix& y, cons
   check_finite(x, "image embeddings");
   check_finite(y, "text embeddings");
   Stopwatch clock;
-  const bool need_xtx = (options.method != Method::procrustes && options.method != Method::none) || x.cols > y.cols;
-  GramAccumulator gram(x.cols, y.cols, need_xtx, options.accumulation);
+  GramAccumulator gram(x.cols, y.cols, needs_xtx(options.method, x.cols, y.cols), options.accumulation);
   const std::int64_t chunk = std::clamp<std::int64_t>(options.chunk_rows, 1, std::max<std::int64_t>(1, x.rows));
   std::vector<float> bx, by;
   for (std::int64_t start = 0; start < x.rows; start += chunk) {
@@ -136,8 +135,24 @@ FitResult fit_in_memory(const io::FloatMatrix& x, const io::FloatMatrix& y, cons
   return result;
 }
 
+bool needs_xtx(Method method, std::int64_t x_dim, std::int64_t y_dim) {
+  return (method != Method::procrustes && method != Method::none) || x_dim > y_dim;
+}
+
 FitResult fit_from_files(const FitInputs& inputs, const FitOptions& options, const ProgressFn& progress) {
   Stopwatch clock;
+  // Dimensions decide whether XᵀX is needed; reading the headers costs nothing.
+  const bool need_xtx = needs_xtx(options.method, io::NpyMatrixReader(inputs.image_embeddings).cols(),
+                                  io::NpyMatrixReader(inputs.text_embeddings).cols());
+  const GramAccumulator gram = accumulate_from_files(inputs, options, need_xtx, progress);
+  const double accumulate = clock.seconds();
+  FitResult result = solve(gram, options);
+  result.report.seconds_accumulate = accumulate;
+  return result;
+}
+
+GramAccumulator accumulate_from_files(const FitInputs& inputs, const FitOptions& options, bool need_xtx,
+                                      const ProgressFn& progress) {
   const io::NpyMatrixReader x(inputs.image_embeddings);
   const io::NpyMatrixReader y(inputs.text_embeddings);
   const std::string x_name = inputs.image_embeddings.string();
@@ -168,7 +183,6 @@ FitResult fit_from_files(const FitInputs& inputs, const FitOptions& options, con
   }
   if (n == 0) throw InputError(x_name + ": no training pairs (0 rows)");
 
-  const bool need_xtx = (options.method != Method::procrustes && options.method != Method::none) || x.cols() > y.cols();
   GramAccumulator gram(x.cols(), y.cols(), need_xtx, options.accumulation);
   // A chunk larger than the data buys nothing: never allocate past the pairs there are.
   const std::int64_t chunk = std::clamp<std::int64_t>(options.chunk_rows, 1, n);
@@ -210,10 +224,7 @@ FitResult fit_from_files(const FitInputs& inputs, const FitOptions& options, con
     gram.add(bx.data(), by.data(), m);
     if (progress) progress(start + m, n);
   }
-  const double accumulate = clock.seconds();
-  FitResult result = solve(gram, options);
-  result.report.seconds_accumulate = accumulate;
-  return result;
+  return gram;
 }
 
 }  // namespace recap::align

@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace recap::align {
 
@@ -53,6 +54,34 @@ void GramAccumulator::add_float64(const float* x, const float* y, std::int64_t n
     cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, dx, rows, 1.0, x64_.data(), dx, 1.0, xtx_.data(), dx);
   cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dx, dy, rows, 1.0, x64_.data(), dx, y64_.data(), dy, 1.0,
               xty_.data(), dy);
+}
+
+void GramAccumulator::merge(const GramAccumulator& other) {
+  if (other.x_dim_ != x_dim_ || other.y_dim_ != y_dim_)
+    throw std::invalid_argument("merging statistics of different dimensions");
+  if (need_xtx_ && !other.need_xtx_) throw std::invalid_argument("merging statistics without XᵀX into ones with it");
+  count_ += other.count_;
+  sum_x2_ += other.sum_x2_;
+  sum_y2_ += other.sum_y2_;
+  if (need_xtx_)
+    for (std::size_t i = 0; i < xtx_.size(); ++i) xtx_[i] += other.xtx_[i];
+  for (std::size_t i = 0; i < xty_.size(); ++i) xty_[i] += other.xty_[i];
+}
+
+GramAccumulator GramAccumulator::from_totals(std::int64_t count, double sum_x_squared, double sum_y_squared,
+                                             const Eigen::MatrixXd& xtx, const Eigen::MatrixXd& xty,
+                                             Accumulation accumulation) {
+  const bool has_xtx = xtx.size() > 0;
+  if (has_xtx && (xtx.rows() != xty.rows() || xtx.cols() != xty.rows()))
+    throw std::invalid_argument("XᵀX must be d_x x d_x for XᵀY of d_x rows");
+  GramAccumulator gram(xty.rows(), xty.cols(), has_xtx, accumulation);
+  gram.count_ = count;
+  gram.sum_x2_ = sum_x_squared;
+  gram.sum_y2_ = sum_y_squared;
+  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  if (has_xtx) Eigen::Map<RowMajor>(gram.xtx_.data(), xtx.rows(), xtx.cols()) = xtx;
+  Eigen::Map<RowMajor>(gram.xty_.data(), xty.rows(), xty.cols()) = xty;
+  return gram;
 }
 
 Eigen::MatrixXd GramAccumulator::xtx() const {

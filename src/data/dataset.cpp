@@ -134,6 +134,17 @@ void finish(Dataset& dataset, const formats::ReadContext& context) {
     if (dataset.samples.empty()) throw InputError(context.name + ": no image has a caption");
   }
   if (dataset.samples.empty()) throw InputError(context.name + ": no images");
+  const Shard& shard = context.options.shard;
+  if (!shard.whole()) {
+    const std::size_t before = dataset.samples.size();
+    dataset.samples.erase(std::remove_if(dataset.samples.begin(), dataset.samples.end(),
+                                         [&](const Sample& s) { return !shard.contains(s.id); }),
+                          dataset.samples.end());
+    dataset.outside_shard = before - dataset.samples.size();
+    if (dataset.samples.empty())
+      throw InputError(context.name + ": shard " + shard.label() + " holds none of its " + std::to_string(before) +
+                       " images; use fewer shards");
+  }
   if (!context.options.media_required) return;
   std::size_t missing = 0;
   const Sample* first = nullptr;

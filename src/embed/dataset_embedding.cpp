@@ -25,7 +25,11 @@ EmbeddedDataset embed_dataset(const DatasetRequest& request, EmbedSubprocess& em
 
   std::vector<fs::path> files;
   for (const auto& s : dataset.samples) files.push_back(s.media);
-  note("embedding " + std::to_string(files.size()) + " images with recap-embed");
+  const Shard& shard = request.options.shard;
+  note("embedding " + std::to_string(files.size()) + " images with recap-embed" +
+       (shard.whole() ? std::string()
+                      : " (shard " + shard.label() + ": " + std::to_string(dataset.outside_shard) +
+                            " images belong to the other shards)"));
   const auto images = embedder.embed_images(files, scratch, request.normalize);
 
   // Captions follow the images that were embedded: an unreadable image takes its captions
@@ -65,6 +69,7 @@ EmbeddedDataset embed_dataset(const DatasetRequest& request, EmbedSubprocess& em
       {"format", dataset.format},
       {"splits", splits},
       {"images_root", fs::absolute(request.images_root).string()},
+      {"shard", shard.label()},
       {"counts",
        {{"listed_images", dataset.listed_images},
         {"images", images.kept.size()},
@@ -72,6 +77,7 @@ EmbeddedDataset embed_dataset(const DatasetRequest& request, EmbedSubprocess& em
         {"empty_captions_left_out", dataset.empty_captions},
         {"rejected_captions_left_out", dataset.rejected_captions},
         {"images_without_captions", dataset.images_without_captions},
+        {"images_in_other_shards", dataset.outside_shard},
         {"unreadable_images", unreadable}}}};
   return out;
 }

@@ -275,8 +275,22 @@ std::vector<std::int64_t> read_npy_int64(const std::filesystem::path& path, std:
   return values;
 }
 
+std::vector<double> read_npy_float64(const std::filesystem::path& path, std::vector<std::int64_t>* shape) {
+  MappedFile file(path);
+  const NpyHeader header = parse_npy_header(file.data(), file.size(), path.string());
+  if (header.dtype != DType::f64)
+    throw InputError(path.string() + ": expected a float64 array, got " + dtype_name(header.dtype));
+  std::vector<double> values(static_cast<std::size_t>(header.element_count()));
+  if (!values.empty()) std::memcpy(values.data(), file.data() + header.data_offset, values.size() * sizeof(double));
+  if (shape != nullptr) *shape = header.shape;
+  return values;
+}
+
 void write_npy(const std::filesystem::path& path, const float* data, const std::vector<std::int64_t>& shape) {
   write_any(path, DType::f32, data, shape);
+}
+void write_npy(const std::filesystem::path& path, const double* data, const std::vector<std::int64_t>& shape) {
+  write_any(path, DType::f64, data, shape);
 }
 void write_npy(const std::filesystem::path& path, const std::int64_t* data, const std::vector<std::int64_t>& shape) {
   write_any(path, DType::i64, data, shape);

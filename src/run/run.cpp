@@ -6,6 +6,7 @@
 #include "recap/common/stopwatch.h"
 #include "recap/io/json_file.h"
 #include "recap/io/provenance.h"
+#include "recap/retrieval/datastore_merge.h"
 
 namespace fs = std::filesystem;
 
@@ -85,6 +86,8 @@ double write_run(const fs::path& dir, const RunContents& contents) {
   io::write_npy(dir / "mapping.npy", *contents.mapping);
   if (contents.text_embeddings != nullptr)
     retrieval::write_datastore(dir / "datastore", *contents.captions, *contents.text_embeddings);
+  else if (!contents.datastore_parts.empty())
+    retrieval::merge_datastores(dir / "datastore", contents.datastore_parts);
   const double seconds = clock.seconds();
   nlohmann::json description = contents.mapping_description;
   if (description.contains("timings_s")) description["timings_s"]["write"] = seconds;

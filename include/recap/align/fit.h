@@ -54,6 +54,15 @@ struct FitInputs {
 // Called after each chunk with (pairs done, pairs total).
 using ProgressFn = std::function<void(std::int64_t, std::int64_t)>;
 
+// Streams the inputs chunk by chunk from memory-mapped files and returns their
+// statistics; `need_xtx` keeps XᵀX too (every method but Procrustes needs it, and
+// statistics written for a later solve must serve any method).
+GramAccumulator accumulate_from_files(const FitInputs& inputs, const FitOptions& options, bool need_xtx,
+                                      const ProgressFn& progress = {});
+
+// Whether `method` needs XᵀX for inputs of these dimensions.
+bool needs_xtx(Method method, std::int64_t x_dim, std::int64_t y_dim);
+
 // Streams the inputs chunk by chunk from memory-mapped files (pages are released once a
 // chunk is consumed), validating shapes, NaN/Inf rows and pair indices as it goes.
 FitResult fit_from_files(const FitInputs& inputs, const FitOptions& options, const ProgressFn& progress = {});

@@ -25,6 +25,15 @@ class GramAccumulator {
 
   // Adds n pairs: x is n x x_dim, y is n x y_dim, both row-major float32.
   void add(const float* x, const float* y, std::int64_t n);
+  // Adds the totals of another accumulator over other pairs (a shard's): every statistic
+  // is a sum over pairs, so the shards' totals add up to the whole's. std::invalid_argument
+  // when the dimensions differ or `other` lacks the XᵀX this one keeps.
+  void merge(const GramAccumulator& other);
+  // An accumulator holding stored totals (align/fit_statistics.h); xtx may be empty
+  // (0 x 0) for one without XᵀX.
+  static GramAccumulator from_totals(std::int64_t count, double sum_x_squared, double sum_y_squared,
+                                     const Eigen::MatrixXd& xtx, const Eigen::MatrixXd& xty,
+                                     Accumulation accumulation = Accumulation::mixed);
 
   std::int64_t count() const { return count_; }
   std::int64_t x_dim() const { return x_dim_; }

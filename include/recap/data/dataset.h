@@ -39,6 +39,8 @@
 #include <string>
 #include <vector>
 
+#include "recap/common/shard.h"
+
 namespace recap::data {
 
 struct Sample {
@@ -54,6 +56,7 @@ struct Dataset {
   std::size_t empty_captions = 0;                // captions left out: empty or whitespace only
   std::size_t rejected_captions = 0;             // VizWiz: captions left out as rejected or pre-canned
   std::size_t images_without_captions = 0;       // images left out: no caption left (captions required)
+  std::size_t outside_shard = 0;                 // images of the other shards (DatasetOptions::shard)
 };
 
 struct DatasetOptions {
@@ -63,6 +66,7 @@ struct DatasetOptions {
   std::filesystem::path msrvtt_test_list;   // MSR-VTT test-1k / train-9k: the 1k-A video list
   bool captions_required = true;            // false: keep images without captions (to caption them)
   bool media_required = true;               // false: do not check that media files exist (references)
+  Shard shard;                              // keep only the samples of this slice (by stable hash of the id)
 };
 
 // "karpathy", "coco", "vizwiz", "msrvtt", "flickr8k", "folder".

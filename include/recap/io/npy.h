@@ -79,7 +79,12 @@ FloatMatrix read_npy_matrix(const std::filesystem::path& path);
 std::vector<std::int64_t> read_npy_int64(const std::filesystem::path& path,
                                          std::vector<std::int64_t>* shape = nullptr);
 
+// Loads a float64 .npy without rounding (statistics that must add up exactly); InputError
+// for any other dtype. `shape` receives its shape.
+std::vector<double> read_npy_float64(const std::filesystem::path& path, std::vector<std::int64_t>* shape = nullptr);
+
 void write_npy(const std::filesystem::path& path, const float* data, const std::vector<std::int64_t>& shape);
+void write_npy(const std::filesystem::path& path, const double* data, const std::vector<std::int64_t>& shape);
 void write_npy(const std::filesystem::path& path, const std::int64_t* data, const std::vector<std::int64_t>& shape);
 void write_npy(const std::filesystem::path& path, const std::int32_t* data, const std::vector<std::int64_t>& shape);
 inline void write_npy(const std::filesystem::path& path, const FloatMatrix& m) {

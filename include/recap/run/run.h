@@ -71,6 +71,8 @@ struct RunContents {
   // The datastore: caption records and their (not yet normalised) text embeddings.
   const std::vector<nlohmann::json>* captions = nullptr;
   const io::NpyMatrixReader* text_embeddings = nullptr;
+  // Or the datastores of shards (run/fit_shards.h), merged as they are, in this order.
+  std::vector<std::filesystem::path> datastore_parts;
 };
 
 // Writes a run into `dir`, an empty folder (a staging folder the caller commits), and

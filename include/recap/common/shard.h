@@ -1,0 +1,35 @@
+#pragma once
+// Deterministic slices of a data set, one job per slice (a cluster's job array): the item
+// with key K (an image id, a caption) belongs to shard stable_hash(K) mod N. The slice
+// depends on the key alone, so the N slices are disjoint, cover everything, and stay the
+// same when the files are listed in another order or on another machine.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace recap {
+
+struct Shard {
+  std::int64_t index = 0;  // 0 <= index < count
+  std::int64_t count = 1;  // 1: the whole data set
+
+  bool whole() const { return count == 1; }
+  bool contains(std::string_view key) const;
+  std::string label() const;  // "I/N"
+  bool operator==(const Shard& other) const { return index == other.index && count == other.count; }
+};
+
+// "I/N" with 0 <= I < N (zero-based, like Slurm's SLURM_ARRAY_TASK_ID); UsageError otherwise.
+Shard parse_shard(const std::string& text);
+
+// A 64-bit hash of the bytes of `key` that is the same on every machine and in every
+// build: FNV-1a, then splitmix64's finaliser so that the low bits (taken mod N) mix well.
+std::uint64_t stable_hash(std::string_view key);
+
+// Checks that the shards of a set of partial results (shard i came from sources[i]) are
+// all slices of one count N and name each of 0..N-1 exactly once. InputError naming the
+// sources of a duplicate, the missing indices, or the source whose count differs.
+void check_complete_shards(const std::vector<Shard>& shards, const std::vector<std::string>& sources);
+
+}  // namespace recap
