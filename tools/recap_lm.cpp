@@ -1,5 +1,6 @@
 // recap-lm: run a T5 / FLAN-T5 folder the way Hugging Face's generate() does, on token ids
 // (.npy) or text: generated sequences as JSON, teacher-forced logits as .npy.
+#include <chrono>
 #include <cstdio>
 
 #include "cli_support.h"
@@ -124,6 +125,9 @@ int main(int argc, char** argv) {
     // Batches of inputs; the sampling stream of each input follows its row number.
     std::vector<std::vector<std::int64_t>> sequences;
     std::vector<float> scores;
+    // The generation's own time, as recap-embed -v reports the model's: loading and
+    // writing are left out, so that a GPU run is not measured by its CUDA start-up.
+    const auto generation_start = std::chrono::steady_clock::now();
     for (std::int64_t first = 0; first < ids.rows; first += batch_size) {
       const auto count = std::min<std::int64_t>(batch_size, ids.rows - first);
       models::IdRows part(count, ids.cols), part_mask(count, ids.cols);
@@ -136,6 +140,12 @@ int main(int argc, char** argv) {
         sequences.emplace_back(g.sequences.row(r), g.sequences.row(r) + g.sequences.cols);
       scores.insert(scores.end(), g.scores.begin(), g.scores.end());
       if (ids.rows > batch_size) cli::note("generated " + std::to_string(first + count) + "/" + std::to_string(ids.rows));
+    }
+    if (common.verbose) {
+      char text[120];
+      std::snprintf(text, sizeof text, "generated %zu sequences in %.3f s of model time", sequences.size(),
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - generation_start).count());
+      cli::note(text);
     }
     // One padded matrix across batches, as a single generate() call returns it.
     const auto padded = models::IdRows::from_lists(sequences, lm.info().pad_token_id);

@@ -7,6 +7,11 @@ timed the way a researcher would run it. Debian's python3-torch and python3-pil.
   images     --model DIR --images DIR       decode + preprocess + encode_image, images/s
   preprocess --images DIR                   PIL preprocessing alone, images/s
   texts      --model DIR --token-ids T.npy  encode_text on token ids, texts/s
+  pixels     --model DIR --pixels P.npy     encode_image on preprocessed pixels (N x 3 x 224 x 224), images/s
+  texts and pixels take --device cpu|cuda and --dtype float32|bfloat16|float16; each batch
+  goes from host memory to the device and its embeddings back, as recap-embed's model time
+  counts them; on cuda one untimed batch first sets up cuBLAS and cuDNN (recap does at load),
+  and float32 runs with TF32 off, as recap does.
   compare    --model DIR --images DIR --embeddings E.npy   max abs diff / cosine vs recap's embeddings
 """
 import argparse, json, os, struct, sys, time
@@ -110,7 +115,8 @@ class Block(nn.Module):
 
     def forward(self, x):
         y = self.ln_1(x)
-        x = x + self.attn(y, y, y, need_weights=False, attn_mask=self.mask)[0]
+        mask = None if self.mask is None else self.mask.to(x.device, x.dtype)
+        x = x + self.attn(y, y, y, need_weights=False, attn_mask=mask)[0]
         return x + self.mlp(self.ln_2(x))
 
 
@@ -194,9 +200,11 @@ def report(**fields):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("command", choices=["make", "images", "preprocess", "texts", "compare"])
+    ap.add_argument("command", choices=["make", "images", "preprocess", "texts", "pixels", "compare"])
     ap.add_argument("--out"), ap.add_argument("--model"), ap.add_argument("--images"), ap.add_argument("--token-ids")
-    ap.add_argument("--embeddings")
+    ap.add_argument("--embeddings"), ap.add_argument("--pixels")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
@@ -214,14 +222,34 @@ def main():
             preprocess(f)
         report(what="PIL preprocess", items=len(files), seconds=time.perf_counter() - start)
         return
-    model = load_model(a.model)
+    if a.device == "cuda":
+        if not torch.cuda.is_available():
+            sys.exit("clip_reference.py: --device cuda: this PyTorch sees no GPU")
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    dtype = getattr(torch, a.dtype)
+    model = load_model(a.model).to(a.device, dtype)
+    sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
     with torch.inference_mode():
-        if a.command == "texts":
-            ids = torch.from_numpy(np.load(a.token_ids).astype(np.int64))
+        if a.command in ("texts", "pixels"):
+            host = torch.from_numpy(np.load(a.token_ids).astype(np.int64) if a.command == "texts" else np.load(a.pixels))
+            encode = model.encode_text if a.command == "texts" else model.encode_image
+
+            def run(part):
+                x = part.to(a.device) if a.command == "texts" else part.to(a.device, dtype)
+                return encode(x).float().cpu()
+
+            if a.device == "cuda":
+                run(host[:a.batch])
+                sync()
             start = time.perf_counter()
-            for i in range(0, len(ids), a.batch):
-                model.encode_text(ids[i:i + a.batch])
-            report(what="torch encode_text", items=len(ids), seconds=time.perf_counter() - start)
+            out = [run(host[i:i + a.batch]) for i in range(0, len(host), a.batch)]
+            sync()
+            seconds = time.perf_counter() - start
+            if a.out:
+                np.save(a.out, torch.cat(out).numpy())
+            report(what=f"torch encode_{'text' if a.command == 'texts' else 'image'} on {a.device} {a.dtype}",
+                   items=len(host), seconds=seconds, rate=len(host) / seconds)
         elif a.command == "images":
             files = image_files(a.images)
             start = time.perf_counter()

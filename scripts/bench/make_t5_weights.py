@@ -6,7 +6,7 @@ sentencepiece vocabulary is trained with Debian's spm_train on generated words.
 
   make_t5_weights.py --out DIR [--size base|large] [--seed 0]
 """
-import argparse, json, os, random, string, struct, subprocess, sys
+import argparse, json, os, random, shutil, string, struct, subprocess, sys
 
 import numpy as np
 
@@ -71,7 +71,7 @@ def write_safetensors(path, arrays):
     os.replace(path + ".tmp", path)
 
 
-def train_vocabulary(folder, seed):
+def train_vocabulary(folder, seed, threads=2):
     """spm_train on generated words: enough distinct strings for 32,000 unigram pieces."""
     rng = random.Random(seed)
     corpus = os.path.join(folder, "corpus.txt")
@@ -79,10 +79,15 @@ def train_vocabulary(folder, seed):
         for _ in range(60000):
             f.write(" ".join("".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 9)))
                              for _ in range(12)) + "\n")
-    subprocess.run(["spm_train", f"--input={corpus}", f"--model_prefix={os.path.join(folder, 'spiece')}",
-                    f"--vocab_size={PIECES}", "--model_type=unigram", "--character_coverage=1.0",
-                    "--pad_id=0", "--eos_id=1", "--unk_id=2", "--bos_id=-1", "--num_threads=2",
-                    "--input_sentence_size=60000", "--minloglevel=2"], check=True)
+    flags = [f"--input={corpus}", f"--model_prefix={os.path.join(folder, 'spiece')}",
+             f"--vocab_size={PIECES}", "--model_type=unigram", "--character_coverage=1.0",
+             "--pad_id=0", "--eos_id=1", "--unk_id=2", "--bos_id=-1", f"--num_threads={threads}",
+             "--input_sentence_size=60000", "--minloglevel=2"]
+    if shutil.which("spm_train"):  # Debian's sentencepiece tools
+        subprocess.run(["spm_train", *flags], check=True)
+    else:  # a machine with pip's sentencepiece module only (the same trainer)
+        import sentencepiece
+        sentencepiece.SentencePieceTrainer.train(" ".join(flags))
     os.remove(corpus)
     os.remove(os.path.join(folder, "spiece.vocab"))
 
@@ -92,11 +97,12 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--size", choices=sorted(SIZES), default="base")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2, help="sentencepiece training threads")
     a = ap.parse_args()
     shape = SIZES[a.size]
     os.makedirs(a.out, exist_ok=True)
     if not os.path.exists(os.path.join(a.out, "spiece.model")):
-        train_vocabulary(a.out, a.seed)
+        train_vocabulary(a.out, a.seed, a.threads)
     config = dict(architectures=["T5ForConditionalGeneration"], model_type="t5", vocab_size=32128,
                   d_model=shape["d_model"], d_ff=shape["d_ff"], d_kv=shape["d_kv"], num_heads=shape["num_heads"],
                   num_layers=shape["num_layers"], num_decoder_layers=shape["num_layers"],

@@ -12,6 +12,9 @@ every position: random weights would otherwise stop at arbitrary points.
         float32 ones against this model in float64 (max abs difference)
   bench --model DIR --ids I.npy [--beams 4] [--samples 36] [--new-tokens 30] [--threads 2]
         prints one JSON line: seconds of beam search and of sampling, decoder tokens/s
+  Both take --device cpu|cuda and --dtype float32|bfloat16|float16 (the model's weights and
+  activations; LayerNorm variance and softmax in float32, as transformers does). On cuda,
+  float32 runs with TF32 off, as recap does, and bench first decodes one untimed step.
 """
 import argparse, json, math, os, struct, time
 
@@ -35,17 +38,18 @@ def read_safetensors(path):
 
 
 class T5:
-    def __init__(self, folder):
+    def __init__(self, folder, device="cpu", dtype=torch.float32):
         self.cfg = json.load(open(os.path.join(folder, "config.json")))
-        self.w = read_safetensors(os.path.join(folder, "model.safetensors"))
+        self.device = torch.device(device)
+        self.w = {k: v.to(self.device, dtype) for k, v in read_safetensors(os.path.join(folder, "model.safetensors")).items()}
         self.heads, self.d_kv = self.cfg["num_heads"], self.cfg["d_kv"]
         self.eps = self.cfg.get("layer_norm_epsilon", 1e-6)
         self.layers = self.cfg["num_layers"]
         self.dec_layers = self.cfg.get("num_decoder_layers", self.layers)
 
     def norm(self, x, name):
-        var = x.pow(2).mean(-1, keepdim=True)
-        return self.w[name] * (x * torch.rsqrt(var + self.eps))
+        var = x.float().pow(2).mean(-1, keepdim=True)
+        return self.w[name] * (x * torch.rsqrt(var + self.eps)).to(self.w[name].dtype)
 
     def split(self, x):  # [B, L, H*dk] -> [B, H, L, dk]
         return x.view(x.shape[0], -1, self.heads, self.d_kv).transpose(1, 2)
@@ -67,8 +71,8 @@ class T5:
         return out + torch.where(small, relative, large)
 
     def position_bias(self, table, queries, keys, bidirectional, first_query=0):
-        q = torch.arange(first_query, first_query + queries)[:, None]
-        k = torch.arange(keys)[None, :]
+        q = torch.arange(first_query, first_query + queries, device=self.device)[:, None]
+        k = torch.arange(keys, device=self.device)[None, :]
         values = self.w[table][self.bucket(k - q, bidirectional)]  # [Lq, Lk, H]
         return values.permute(2, 0, 1).unsqueeze(0)  # [1, H, Lq, Lk]
 
@@ -140,8 +144,9 @@ def beam_search(model, ids, mask, beams, new_tokens):
     batch, eos = ids.shape[0], model.cfg["eos_token_id"]
     cache = model.start(model.encode(ids, mask), mask)
     repeat_cache(model, cache, beams)
-    tokens = torch.full((batch * beams,), model.cfg["decoder_start_token_id"], dtype=torch.long)
-    scores = torch.full((batch, beams), -1e9)
+    device = model.device
+    tokens = torch.full((batch * beams,), model.cfg["decoder_start_token_id"], dtype=torch.long, device=device)
+    scores = torch.full((batch, beams), -1e9, device=device)
     scores[:, 0] = 0  # only the first beam is live at the start
     history = tokens[:, None]
     for _ in range(new_tokens):
@@ -150,7 +155,7 @@ def beam_search(model, ids, mask, beams, new_tokens):
         vocab = logp.shape[1]
         total = (logp.view(batch, beams, vocab) + scores[:, :, None]).view(batch, beams * vocab)
         scores, flat = total.topk(beams, 1)
-        source = (flat // vocab + torch.arange(batch)[:, None] * beams).view(-1)
+        source = (flat // vocab + torch.arange(batch, device=device)[:, None] * beams).view(-1)
         tokens = (flat % vocab).view(-1)
         model.reorder(cache, source)
         history = torch.cat([history[source], tokens[:, None]], 1)
@@ -158,11 +163,12 @@ def beam_search(model, ids, mask, beams, new_tokens):
 
 
 def nucleus(model, ids, mask, samples, new_tokens, top_p, seed):
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator(device=model.device).manual_seed(seed)
     eos = model.cfg["eos_token_id"]
     cache = model.start(model.encode(ids, mask), mask)
     repeat_cache(model, cache, samples)
-    tokens = torch.full((ids.shape[0] * samples,), model.cfg["decoder_start_token_id"], dtype=torch.long)
+    tokens = torch.full((ids.shape[0] * samples,), model.cfg["decoder_start_token_id"], dtype=torch.long,
+                        device=model.device)
     history = [tokens]
     for _ in range(new_tokens):
         logits = model.step(tokens, cache).float()
@@ -188,17 +194,24 @@ def main():
     p.add_argument("--samples", type=int, default=36)
     p.add_argument("--new-tokens", type=int, default=30)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    model = T5(a.model)
-    ids = torch.from_numpy(np.load(a.ids)).long()
+    if a.device == "cuda":
+        if not torch.cuda.is_available():
+            raise SystemExit("t5_reference.py: --device cuda: this PyTorch sees no GPU")
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    model = T5(a.model, a.device, getattr(torch, a.dtype))
+    ids = torch.from_numpy(np.load(a.ids)).long().to(a.device)
     mask = (ids != model.cfg["pad_token_id"]).long()
     with torch.inference_mode():
         if a.mode == "check":
             # Random weights amplify rounding through 24 layers (float32 engines differ from
             # one another by ~1e-2 in the logits), so both float32 sides are measured against
             # this model in float64: recap should be as close to it as PyTorch float32 is.
-            dec = torch.from_numpy(np.load(a.decoder_ids)).long()
+            dec = torch.from_numpy(np.load(a.decoder_ids)).long().to(a.device)
 
             def logits():
                 cache = model.start(model.encode(ids, mask), mask)
@@ -207,16 +220,22 @@ def main():
             torch32 = logits()
             model.w = {k: v.double() for k, v in model.w.items()}
             exact = logits()
-            recap = torch.from_numpy(np.load(a.logits)).double()
+            recap = torch.from_numpy(np.load(a.logits)).double().to(a.device)
             print(json.dumps({"recap_vs_float64": float((recap - exact).abs().max()),
                               "pytorch_float32_vs_float64": float((torch32 - exact).abs().max()),
                               "max_abs_logit": float(exact.abs().max())}))
             return
+        sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
+        if a.device == "cuda":  # cuBLAS's set-up, as recap does at load
+            beam_search(model, ids[:1], mask[:1], 1, 1)
+            sync()
         start = time.perf_counter()
         beam_search(model, ids, mask, a.beams, a.new_tokens)
+        sync()
         beam_s = time.perf_counter() - start
         start = time.perf_counter()
         nucleus(model, ids, mask, a.samples, a.new_tokens, 0.9, 0)
+        sync()
         sample_s = time.perf_counter() - start
     rows = ids.shape[0] * (a.beams + a.samples)
     print(json.dumps({"beam_seconds": beam_s, "sample_seconds": sample_s, "seconds": beam_s + sample_s,

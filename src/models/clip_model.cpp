@@ -14,6 +14,7 @@
 #include <set>
 
 #include "clip_modules.h"
+#include "cuda_settings.h"
 #include "recap/common/compute.h"
 #include "recap/common/error.h"
 #include "recap/common/parallel.h"
@@ -244,13 +245,18 @@ void load_state(detail::Clip& model, StateDict& state, const std::string& source
   detail::check_weights_fit(source, "the CLIP architecture inferred from them", missing, unexpected, mismatched);
 }
 
-std::string fingerprint_of(detail::Clip& model, Precision precision) {
+std::string fingerprint_of(detail::Clip& model, Precision precision, Device device) {
   std::uint64_t h = 0x9E3779B97F4A7C15ULL;
   auto mix = [&](std::uint64_t v) {
     h ^= v + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
   };
   for (const char c : model->config.describe()) mix(static_cast<unsigned char>(c));
   mix(static_cast<std::uint64_t>(precision));
+  // A GPU's bfloat16 rounds activations too where the CPU's rounds only the dense weights
+  // (and float16 exists only there): different numbers, so embeddings cached by one must
+  // not be taken for the other's. float32 computes the same on both (to rounding, as
+  // OpenBLAS and oneDNN differ) and keeps one fingerprint; the CPU's never changes.
+  if (device == Device::cuda && precision != Precision::float32) mix(0xC0DAULL);
   // FNV-style over the float32 bits, in four interleaved lanes so that the multiplies do
   // not wait on each other (one chain over 150M words took ~0.3 s of every start).
   auto digest = [](const torch::Tensor& tensor) {
@@ -289,6 +295,8 @@ Device parse_device(const std::string& name) {
   if (name == "cuda") return Device::cuda;
   throw UsageError("--device must be cpu or cuda, got \"" + name + "\"");
 }
+
+bool cuda_available() { return torch::cuda::is_available(); }
 
 Precision parse_precision(const std::string& name) {
   if (name == "float32" || name == "fp32") return Precision::float32;
@@ -356,10 +364,16 @@ struct ClipModel::Impl {
       }
     };
     if (threads > 1 && n <= 2 * threads && products_on_onednn()) {
+      // oneDNN's team size is set on its own OpenMP runtime too: with a LibTorch that
+      // brings its own libgomp (a PyTorch wheel's), at::set_num_threads does not reach
+      // Debian's, which oneDNN uses. With Debian's LibTorch both are one runtime and this
+      // changes nothing.
+      detail::ScopedProductThreads products_on_every_thread(threads);
       encode_range(0, n);
       return out;
     }
     detail::ScopedTorchThreads single_threaded_torch(1);
+    detail::ScopedProductThreads one_product_thread(1);  // see products_on_every_thread above
     ScopedSingleThreadedBlas single_threaded_blas;
     if (shards <= 1) {
       encode_range(0, n);
@@ -367,6 +381,7 @@ struct ClipModel::Impl {
     }
     parallel_ranges(n, shards, [&](std::int64_t begin, std::int64_t end) {
       at::set_num_threads(1);  // per thread: LibTorch's and oneDNN's OpenMP teams of one
+      detail::ScopedProductThreads one_product_thread(1);  // the same where oneDNN's runtime is not LibTorch's
       encode_range(begin, end);
     });
     return out;
@@ -469,10 +484,13 @@ ClipModel ClipModel::load(const fs::path& path, const ClipLoadOptions& options) 
   load_state(impl->module, state, path.string());
   state.clear();
   impl->module->eval();
-  impl->info.fingerprint = fingerprint_of(impl->module, options.precision);
+  impl->info.fingerprint = fingerprint_of(impl->module, options.precision, options.device);
   impl->logit_scale = std::exp(impl->module->logit_scale.item<float>());
 
-  if (options.device == Device::cuda) impl->device = torch::Device(torch::kCUDA);
+  if (options.device == Device::cuda) {
+    impl->device = torch::Device(torch::kCUDA);
+    if (options.precision == Precision::float32) detail::use_ieee_float32_on_cuda();
+  }
   impl->dtype = options.precision == Precision::float16    ? torch::kFloat16
                 : options.precision == Precision::bfloat16 ? torch::kBFloat16
                                                            : torch::kFloat32;
@@ -504,7 +522,17 @@ ClipModel ClipModel::load(const fs::path& path, const ClipLoadOptions& options) 
       fs::exists(tokenizer_path / "bpe_simple_vocab_16e6.txt.gz")) {
     impl->tokenizer.emplace(text::ClipTokenizer::load(tokenizer_path));
   }
-  return ClipModel(std::move(impl));
+  ClipModel model(std::move(impl));
+  if (options.device == Device::cuda) {
+    // A GPU's first product and convolution set up cuBLAS and cuDNN, a second or so: done
+    // here, with one blank image and one end-of-text token, so that the time of the first
+    // batch is the model's own.
+    const std::vector<float> blank(static_cast<std::size_t>(3) * config.image_resolution * config.image_resolution, 0.0f);
+    model.encode_images(blank.data(), 1);
+    const std::int64_t end_of_text = config.vocab_size - 1;
+    model.encode_token_ids(&end_of_text, 1, 1);
+  }
+  return model;
 }
 
 const ClipInfo& ClipModel::info() const { return impl_->info; }

@@ -37,6 +37,26 @@ class ProductThreadCount {
   int previous_;
 };
 
+// The oneDNN these calls reach at run time is the one recap was compiled against. A
+// LibTorch that carries its own oneDNN and exports its symbols (cmake/RecapTorch.cmake
+// warns of one) can take the calls instead; its API differs between major versions, so
+// the products then stay with LibTorch. Always true with Debian's LibTorch, which links
+// Debian's oneDNN.
+bool onednn_is_ours() {
+  static const bool ours = [] {
+    const auto* v = dnnl::version();
+    return v->major == DNNL_VERSION_MAJOR && v->minor == DNNL_VERSION_MINOR;
+  }();
+  return ours;
+}
+
+std::string onednn_mismatch() {
+  const auto* v = dnnl::version();
+  return "oneDNN at run time is " + std::to_string(v->major) + "." + std::to_string(v->minor) + ", not the " +
+         std::to_string(DNNL_VERSION_MAJOR) + "." + std::to_string(DNNL_VERSION_MINOR) +
+         " recap was built with (another copy in this LibTorch?)";
+}
+
 dnnl::engine& cpu_engine() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   return engine;
@@ -151,6 +171,10 @@ std::string rates(double libtorch, double onednn) {
 GemmChoice make_choice() {
   torch::NoGradGuard no_grad;
   GemmChoice choice;
+  if (!onednn_is_ours()) {
+    choice.reason = onednn_mismatch();
+    return choice;
+  }
   const bool verified = onednn_matches_reference(&choice.onednn_implementation);
   if (const char* forced = std::getenv("RECAP_MODEL_GEMM"); forced != nullptr && *forced != '\0') {
     const bool onednn = std::strcmp(forced, "onednn") == 0;
@@ -195,7 +219,7 @@ std::string describe_model_gemm() {
   const auto& c = model_gemm_choice();
   return std::string("model float32 products: ") +
          (c.float32 == GemmEngine::onednn ? "oneDNN " + c.onednn_implementation : std::string("LibTorch (OpenBLAS)")) +
-         " (" + c.reason + "); bfloat16 products: oneDNN";
+         " (" + c.reason + "); bfloat16 products: " + (onednn_is_ours() ? "oneDNN" : "LibTorch");
 }
 
 namespace detail {
@@ -229,7 +253,7 @@ torch::Tensor dense(const torch::Tensor& x, const torch::Tensor& weight, const t
       (!bias.defined() || (bias.dim() == 1 && bias.is_contiguous() &&
                            (bias.scalar_type() == type || bias.scalar_type() == x.scalar_type()))) &&
       !(torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()));
-  if (eligible && (type == torch::kBFloat16 || model_gemm_choice().float32 == GemmEngine::onednn)) {
+  if (eligible && onednn_is_ours() && (type == torch::kBFloat16 || model_gemm_choice().float32 == GemmEngine::onednn)) {
     auto out = onednn_linear(x, weight, bias, activation);
     if (out.defined()) return out;
   }

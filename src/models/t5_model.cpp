@@ -15,6 +15,7 @@
 #include "recap/common/error.h"
 #include "recap/io/json_file.h"
 #include "recap/io/safetensors.h"
+#include "cuda_settings.h"
 #include "t5_generate.h"
 #include "t5_modules.h"
 #include "state_dict.h"
@@ -191,10 +192,20 @@ struct T5Model::Impl {
 
   void finish(const detail::T5Config& config, const T5LoadOptions& options, const std::string& path) {
     device = options.device == Device::cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+    if (options.device == Device::cuda && options.precision == Precision::float32) detail::use_ieee_float32_on_cuda();
     dtype = dtype_of(options.precision);
     threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     net->eval();
     net->to(device, dtype);
+    if (device.is_cuda()) {
+      // A GPU's first products set up cuBLAS, a second or so: done here with one token
+      // through the encoder, a decoder step and the head, so that generation time is the
+      // model's own.
+      torch::InferenceMode guard;
+      const auto one = torch::full({1, 1}, config.eos_token_id, torch::TensorOptions().dtype(torch::kInt64).device(device));
+      auto cache = net->start_decoder(net->encode(one, {}), {});
+      net->head(net->decode(one, cache));
+    }
     info.path = path;
     info.d_model = config.d_model;
     info.d_kv = config.d_kv;

@@ -34,6 +34,8 @@ const models::T5Model& model(const std::string& name) {
     o.threads = std::getenv("RECAP_BENCH_THREADS") ? std::atoi(std::getenv("RECAP_BENCH_THREADS")) : 0;
     // RECAP_BENCH_DTYPE=bfloat16 measures recap-lm --dtype bfloat16 (default float32).
     if (const char* dtype = std::getenv("RECAP_BENCH_DTYPE")) o.precision = models::parse_precision(dtype);
+    // RECAP_BENCH_DEVICE=cuda measures recap-lm --device cuda (default cpu).
+    if (const char* device = std::getenv("RECAP_BENCH_DEVICE")) o.device = models::parse_device(device);
     slot = std::make_unique<models::T5Model>(models::T5Model::random(name == "tiny" ? kTiny : kBase, 1, o));
   }
   return *slot;

@@ -229,3 +229,75 @@ TEST(ClipGolden, BFloat16OnCpuStaysCloseToFloat32) {
     std::printf("  %-8s bfloat16 vs float32 golden: min cosine image %.6f, text %.6f\n", name.c_str(), image_cos, text_cos);
   }
 }
+
+// The same comparisons on a GPU, where this LibTorch has CUDA and one is visible (skipped
+// otherwise). Tolerances (tests/data/README.md): float32 runs with TF32 off
+// (src/models/cuda_settings.h), so the CPU's max abs diff 1e-4 holds; bfloat16 and float16
+// round activations as well as weights on a GPU and are held to a direction, min cosine
+// 0.99 against the float32 reference, as bfloat16 is on the CPU.
+namespace {
+
+ClipLoadOptions on_cuda(ClipLoadOptions o, recap::models::Precision precision = recap::models::Precision::float32) {
+  o.device = recap::models::Device::cuda;
+  o.precision = precision;
+  return o;
+}
+
+}  // namespace
+
+TEST(ClipGoldenCuda, Float32MatchesTheReferenceInEveryLayout) {
+  if (!recap::models::cuda_available()) GTEST_SKIP() << "no CUDA: this LibTorch is CPU-only or no GPU is visible";
+  check_layout("tiny-vit", golden("tiny-vit") / "hf", on_cuda(cpu_options()), "hf-folder");
+  check_layout("tiny-vit", golden("tiny-vit") / "openai_torchscript.pt", on_cuda(cpu_options()), "openai-torchscript");
+  check_layout("tiny-vit", golden("tiny-vit") / "openai_state_dict.safetensors", on_cuda(safetensors_options()),
+               "openai-safetensors");
+  check_layout("tiny-rn", golden("tiny-rn") / "openai_torchscript.pt", on_cuda(cpu_options()), "openai-torchscript");
+  check_layout("tiny-rn", golden("tiny-rn") / "openai_state_dict.safetensors", on_cuda(safetensors_options()),
+               "openai-safetensors");
+}
+
+TEST(ClipGoldenCuda, HalfPrecisionsStayCloseToFloat32) {
+  if (!recap::models::cuda_available()) GTEST_SKIP() << "no CUDA: this LibTorch is CPU-only or no GPU is visible";
+  using recap::models::Precision;
+  for (const std::string name : {"tiny-vit", "tiny-rn"}) {
+    for (const auto precision : {Precision::bfloat16, Precision::float16}) {
+      const auto model = ClipModel::load(golden(name) / "openai_torchscript.pt", on_cuda(cpu_options(), precision));
+      const auto pixels = recap::io::read_npy_float(golden(name) / "input_pixels.npy");
+      std::vector<std::int64_t> id_shape;
+      const auto ids = recap::io::read_npy_int64(golden(name) / "input_ids.npy", &id_shape);
+      const double image_cos = min_row_cosine(model.encode_images(pixels.values.data(), pixels.shape[0]),
+                                              recap::io::read_npy_matrix(golden(name) / "image_embeds.npy"));
+      const double text_cos = min_row_cosine(model.encode_token_ids(ids.data(), id_shape[0], id_shape[1]),
+                                             recap::io::read_npy_matrix(golden(name) / "text_embeds.npy"));
+      const auto what = name + " " + recap::models::precision_name(precision);
+      EXPECT_GE(image_cos, 0.99) << what;
+      EXPECT_GE(text_cos, 0.99) << what;
+      std::printf("  %-8s %-8s on cuda vs float32 golden: min cosine image %.6f, text %.6f\n", name.c_str(),
+                  recap::models::precision_name(precision).c_str(), image_cos, text_cos);
+    }
+  }
+}
+
+// Embeddings cached by one run are reused by another with the same fingerprint: float32
+// computes the same on both devices, a GPU's bfloat16 does not compute the CPU's.
+TEST(ClipGoldenCuda, FingerprintSaysWhereHalfPrecisionRan) {
+  if (!recap::models::cuda_available()) GTEST_SKIP() << "no CUDA: this LibTorch is CPU-only or no GPU is visible";
+  using recap::models::Precision;
+  const auto path = golden("tiny-vit") / "hf";
+  EXPECT_EQ(ClipModel::load(path, cpu_options()).info().fingerprint,
+            ClipModel::load(path, on_cuda(cpu_options())).info().fingerprint);
+  ClipLoadOptions cpu_bf16 = cpu_options();
+  cpu_bf16.precision = Precision::bfloat16;
+  EXPECT_NE(ClipModel::load(path, cpu_bf16).info().fingerprint,
+            ClipModel::load(path, on_cuda(cpu_options(), Precision::bfloat16)).info().fingerprint);
+}
+
+TEST(ClipLoad, CudaIsAClearUsageErrorWithoutIt) {
+  if (recap::models::cuda_available()) GTEST_SKIP() << "CUDA is available here";
+  try {
+    ClipModel::load(golden("tiny-vit") / "hf", on_cuda(cpu_options()));
+    FAIL() << "--device cuda accepted without CUDA";
+  } catch (const recap::UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("--device cuda"), std::string::npos) << e.what();
+  }
+}

@@ -125,6 +125,65 @@ TEST_P(T5Golden, BeamSearchMatches) {
   }
 }
 
+// The same comparisons on a GPU, where this LibTorch has CUDA and one is visible (skipped
+// otherwise). Tolerances (tests/data/README.md): float32 runs with TF32 off
+// (src/models/cuda_settings.h), so states and logits keep the CPU's max abs diff 1e-4 and
+// greedy and beam generations stay identical; bfloat16 and float16 are held to the
+// direction of every position's logits, min cosine 0.99 against the float32 reference.
+TEST_P(T5Golden, MatchesOnCuda) {
+  if (!recap::models::cuda_available()) GTEST_SKIP() << "no CUDA: this LibTorch is CPU-only or no GPU is visible";
+  recap::models::T5LoadOptions cuda;
+  cuda.device = recap::models::Device::cuda;
+  const auto model = T5Model::load(golden(GetParam()), cuda);
+  const auto g = recap::io::read_json(golden(GetParam()) / "golden.json");
+  const auto ids = read_ids(golden(GetParam()) / "input_ids.npy");
+  const auto mask = read_ids(golden(GetParam()) / "attention_mask.npy");
+  const double states = max_abs_diff(model.encode(ids, &mask), read_floats(golden(GetParam()) / "encoder_last_hidden_state.npy"));
+  const double logits = max_abs_diff(model.logits(ids, &mask, read_ids(golden(GetParam()) / "decoder_input_ids.npy")),
+                                     read_floats(golden(GetParam()) / "logits.npy"));
+  EXPECT_LE(states, 1e-4);
+  EXPECT_LE(logits, 1e-4);
+  std::printf("[ %s ] on cuda: encoder states max abs diff %.3g, logits %.3g\n", GetParam().c_str(), states, logits);
+  GenerationOptions o;
+  o.max_new_tokens = 16;
+  expect_same_generations(model.generate(ids, &mask, o).sequences, g["greedy_max_new_tokens_16"], "greedy on cuda");
+  o.decoding = Decoding::beam;
+  o.num_beams = 4;
+  o.num_return_sequences = 2;
+  expect_same_generations(model.generate(ids, &mask, o).sequences,
+                          g["beam4_max_new_tokens_16_length_penalty_1_two_returned"], "beam on cuda");
+}
+
+TEST_P(T5Golden, HalfPrecisionsOnCudaStayClose) {
+  if (!recap::models::cuda_available()) GTEST_SKIP() << "no CUDA: this LibTorch is CPU-only or no GPU is visible";
+  const auto ids = read_ids(golden(GetParam()) / "input_ids.npy");
+  const auto mask = read_ids(golden(GetParam()) / "attention_mask.npy");
+  const auto decoder_ids = read_ids(golden(GetParam()) / "decoder_input_ids.npy");
+  const auto want = read_floats(golden(GetParam()) / "logits.npy");
+  for (const auto precision : {recap::models::Precision::bfloat16, recap::models::Precision::float16}) {
+    recap::models::T5LoadOptions o;
+    o.device = recap::models::Device::cuda;
+    o.precision = precision;
+    const auto model = T5Model::load(golden(GetParam()), o);
+    const auto got = model.logits(ids, &mask, decoder_ids);
+    ASSERT_EQ(got.size(), want.values.size());
+    const auto vocab = static_cast<std::size_t>(model.info().vocab_size);
+    double worst = 1;
+    for (std::size_t row = 0; row + vocab <= got.size(); row += vocab) {
+      double dot = 0, a = 0, b = 0;
+      for (std::size_t j = row; j < row + vocab; ++j) {
+        dot += double(got[j]) * want.values[j];
+        a += double(got[j]) * got[j];
+        b += double(want.values[j]) * want.values[j];
+      }
+      worst = std::min(worst, dot / std::sqrt(a * b));
+    }
+    EXPECT_GE(worst, 0.99) << GetParam() << " " << recap::models::precision_name(precision);
+    std::printf("[ %s ] %s on cuda: logits min cosine %.6f\n", GetParam().c_str(),
+                recap::models::precision_name(precision).c_str(), worst);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Models, T5Golden, ::testing::Values("tiny-gated", "tiny-gated-untied"));
 
 TEST(T5Golden, HeadAndRescaleFollowTheConfig) {
@@ -203,6 +262,7 @@ TEST(T5Golden, BadModelFoldersAreClearErrors) {
 }
 
 TEST(T5Golden, CudaIsAClearUsageErrorWithoutIt) {
+  if (recap::models::cuda_available()) GTEST_SKIP() << "CUDA is available here";
   recap::models::T5LoadOptions o;
   o.device = recap::models::Device::cuda;
   EXPECT_THROW(T5Model::load(golden("tiny-gated"), o), recap::UsageError);

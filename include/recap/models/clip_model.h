@@ -27,6 +27,8 @@ enum class Device { cpu, cuda };
 enum class Precision { float32, float16, bfloat16 };
 
 Device parse_device(const std::string& name);        // "cpu" | "cuda"; UsageError otherwise
+// Whether this LibTorch has CUDA and sees a GPU: what --device cuda needs.
+bool cuda_available();
 Precision parse_precision(const std::string& name);  // "float32" | "float16" | "bfloat16" (fp32/fp16/bf16)
 std::string precision_name(Precision p);
 
