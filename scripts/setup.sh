@@ -7,6 +7,7 @@
 #   scripts/setup.sh --gallery       also the headless browser of scripts/check_gallery.sh
 #   scripts/setup.sh --fuzz          also clang and libFuzzer for scripts/fuzz.sh
 #   scripts/setup.sh --models        also curl, with which scripts/download_models.sh fetches models
+#   scripts/setup.sh --slurm         also Slurm and munge, for the one-node cluster of the slurm test
 #   scripts/setup.sh --no-build      install only
 #   scripts/setup.sh --list          print "GROUP PACKAGE" for every package named here
 #                                    (read by scripts/check_setup.sh), install nothing
@@ -51,6 +52,9 @@ fuzz_packages=(clang-14 libclang-rt-14-dev)
 
 # scripts/download_models.sh fetches the Hugging Face models over HTTPS.
 models_packages=(curl ca-certificates)
+# The test labelled slurm runs scripts/slurm's pipeline on a one-node cluster of this machine
+# (scripts/slurm/local_cluster.sh); the pipeline itself needs only the user's cluster.
+slurm_packages=(slurm-wlm munge)
 
 groups=(build)
 build=1
@@ -60,6 +64,7 @@ for arg in "$@"; do
     --gallery) groups+=(gallery) ;;
     --fuzz) groups+=(fuzz) ;;
     --models) groups+=(models) ;;
+    --slurm) groups+=(slurm) ;;
     --no-build) build=0 ;;
     --list)
       for p in "${build_packages[@]}"; do echo "build $p"; done
@@ -67,6 +72,7 @@ for arg in "$@"; do
       for p in "${gallery_packages[@]}"; do echo "gallery $p"; done
       for p in "${fuzz_packages[@]}"; do echo "fuzz $p"; done
       for p in "${models_packages[@]}"; do echo "models $p"; done
+      for p in "${slurm_packages[@]}"; do echo "slurm $p"; done
       exit 0 ;;
     *) echo "setup.sh: unknown option '$arg' (see the comment at the top of scripts/setup.sh)" >&2; exit 2 ;;
   esac
