@@ -109,7 +109,7 @@ stop_cluster() {
   # A socket folder of our own under /tmp goes with the daemon.
   if [[ -s $socket_record ]]; then
     local folder; folder=$(dirname "$(<"$socket_record")")
-    [[ $folder == /tmp/recap-munge.* ]] && rm -rf "$folder"
+    if [[ $folder == /tmp/recap-munge.* ]]; then rm -rf "$folder"; fi
   fi
 }
 

@@ -153,12 +153,11 @@ join() { local IFS=$1; shift; echo "$*"; }
 # ranges 0,1,2,5 -> 0-2,5 (an array spec sbatch reads, short for thousands of shards)
 ranges() {
   local IFS=, out=() first="" last="" i
-  for i in $1; do
-    if [[ -n $last && $i -eq $((last + 1)) ]]; then last=$i; continue; fi
-    [[ -n $first ]] && out+=("$first$([[ $last != "$first" ]] && echo "-$last")")
+  for i in $1 ""; do
+    if [[ -n $i && -n $last && $i -eq $((last + 1)) ]]; then last=$i; continue; fi
+    if [[ -n $first && $first == "$last" ]]; then out+=("$first"); elif [[ -n $first ]]; then out+=("$first-$last"); fi
     first=$i last=$i
   done
-  [[ -n $first ]] && out+=("$first$([[ $last != "$first" ]] && echo "-$last")")
   echo "${out[*]}"
 }
 
