@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   cli::CommonOptions common;
   cli::CaptionFlags flags;
   fs::path run_dir, embeddings_path, images_path, dataset_path, clip_path, lm_path, ids_path, datastore_dir;
-  std::string split;
+  std::string split, shard;
   caption::CaptionOutputs outputs;
   caption::PipelineOptions pipeline;
   std::string cache_dir;
@@ -52,6 +52,10 @@ int main(int argc, char** argv) {
                      "where the file mixes splits; image ids are the dataset's")
       ->check(CLI::ExistingFile | CLI::ExistingDirectory);
   app.add_option("--split", split, "With --dataset: the split to caption (e.g. test)");
+  app.add_option("--shard", shard,
+                 "I/N (zero-based): caption only the images whose id hashes to shard I of N (one job of an array); "
+                 "each image gets the caption the whole run gives it. Score the shards' results together: "
+                 "recap-score --results A B ...");
   cli::DatasetFlags dataset_flags;
   cli::add_dataset_options(app, dataset_flags);
   app.add_option("--clip", clip_path, "CLIP model (the one the run was fitted with): embeds --images and the candidates");
@@ -101,6 +105,7 @@ int main(int argc, char** argv) {
     if (embeddings_path.empty() && !ids_path.empty())
       throw UsageError("--ids goes with --image-embeddings; --images and --dataset name images themselves");
     const auto lm_options = with_lm ? cli::lm_caption_options(flags, common.threads) : caption::LmCaptionOptions{};
+    const Shard slice = shard.empty() ? Shard{} : parse_shard(shard);
     const fs::path partial = outputs.results.string() + ".partial.jsonl";
     io::check_output_plan({{run_dir, embeddings_path, ids_path, images_path, dataset_path, clip_path, lm_path, datastore_dir},
                            {outputs.results, outputs.details, outputs.html},
@@ -111,10 +116,11 @@ int main(int argc, char** argv) {
     // A dataset's test split may have no captions: it is captioned, not scored.
     auto dataset_options = cli::dataset_options(dataset_flags, split);
     dataset_options.captions_required = false;
-    const auto in = from_dataset ? caption::CaptionInputs::from_dataset(
+    auto in = from_dataset ? caption::CaptionInputs::from_dataset(
                                        dataset_path, data::read_dataset(dataset_path, images_path, dataset_options))
                     : images_path.empty() ? caption::CaptionInputs::from_embeddings(embeddings_path, ids_path)
                                           : caption::CaptionInputs::from_media(images_path);
+    in.shard = slice;
 
     const auto run = run::Run::open(run_dir);
     const auto store = run.open_datastore({}, datastore_dir);

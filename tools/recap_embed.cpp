@@ -10,6 +10,8 @@
 #include "model_options.h"
 #include "recap/common/error.h"
 #include "recap/common/rows.h"
+#include "recap/common/shard.h"
+#include "recap/data/captions.h"
 #include "recap/data/media_index.h"
 #include "recap/io/atomic_file.h"
 #include "recap/io/json_file.h"
@@ -88,7 +90,8 @@ struct EmbedFlags {
   fs::path model_path, out, tokenizer_path;
   std::string cache_dir;
   std::optional<fs::path> pixels_in, token_ids_in, texts_in, images_in;
-  fs::path token_ids_out, pixels_out, ids_out, files_out;
+  fs::path token_ids_out, pixels_out, ids_out, files_out, rows_out;
+  std::string shard;
   std::string prefix, device = "cpu", dtype = "float32";
   embed::EmbedOptions embed;
   bool force = false, no_cache = false;
@@ -117,6 +120,11 @@ void add_embed_flags(CLI::App& app, EmbedFlags& f) {
   app.add_option("--ids-out", f.ids_out, "With --images: JSON list of the image id of each output row (the number in COCO-style names, else "
                  "the path relative to the folder), as recap-caption and recap-score name images");
   cli::add_video_frames_option(app, f.embed.video_frames);
+  app.add_option("--shard", f.shard,
+                 "I/N (zero-based): with --images or --texts, embed only the slice whose image ids (captions) hash to "
+                 "shard I of N; the N slices are disjoint, cover the input and do not depend on its order");
+  app.add_option("--rows-out", f.rows_out,
+                 "JSON list of the input row (0-based line of --texts, file of --images) of each output row");
   app.add_flag("--strict", f.embed.strict, "Fail on the first unreadable image instead of skipping it");
   cli::add_max_image_pixels_option(app, f.max_image_pixels);
   cli::add_cache_options(app, f.cache_dir, f.no_cache);
@@ -143,9 +151,12 @@ int main(int argc, char** argv) {
     if ((!f.pixels_out.empty() || !f.ids_out.empty() || !f.files_out.empty()) && !f.images_in)
       throw UsageError("--pixels-out, --ids-out and --files-out need --images");
     if (!f.prefix.empty() && !f.texts_in) throw UsageError("--prefix needs --texts");
+    if ((!f.shard.empty() || !f.rows_out.empty()) && !f.texts_in && !f.images_in)
+      throw UsageError("--shard and --rows-out apply to --images and --texts");
+    const Shard shard = f.shard.empty() ? Shard{} : parse_shard(f.shard);
     io::check_output_plan({{f.model_path, f.tokenizer_path, f.pixels_in.value_or(""), f.token_ids_in.value_or(""),
                             f.texts_in.value_or(""), f.images_in.value_or("")},
-                           {f.out, f.token_ids_out, f.pixels_out, f.ids_out, f.files_out},
+                           {f.out, f.token_ids_out, f.pixels_out, f.ids_out, f.files_out, f.rows_out},
                            {},
                            f.force});
     models::ClipLoadOptions load;
@@ -172,6 +183,7 @@ int main(int argc, char** argv) {
     f.embed.progress = [&](std::int64_t done, std::int64_t total) { progress(done, total); };
 
     io::FloatMatrix result;
+    std::vector<std::size_t> input_rows;  // the input row of each output row (--texts, --images)
     if (f.pixels_in) {
       const auto pixels = io::read_npy_float(*f.pixels_in);
       const int r = info.image_resolution;
@@ -206,7 +218,14 @@ int main(int argc, char** argv) {
         throw InputError(f.token_ids_in->string() + ": " + e.what());
       }
     } else if (f.texts_in) {
-      const auto captions = read_captions(*f.texts_in, f.prefix);
+      auto captions = read_captions(*f.texts_in, f.prefix);
+      input_rows = select_shard(captions, shard);
+      if (!shard.whole()) {
+        std::vector<std::string> mine;
+        for (auto row : input_rows) mine.push_back(std::move(captions[row]));
+        captions = std::move(mine);
+        if (captions.empty()) throw InputError(f.texts_in->string() + ": shard " + shard.label() + " holds none of its captions");
+      }
       const int length = info.context_length;
       std::vector<std::int64_t> ids(captions.size() * static_cast<std::size_t>(length));
       std::size_t truncated = 0;
@@ -220,7 +239,22 @@ int main(int argc, char** argv) {
       result = embed::embed_token_ids(model, ids.data(), static_cast<std::int64_t>(captions.size()), length, f.embed);
       if (!f.token_ids_out.empty()) io::write_npy(f.token_ids_out, ids.data(), {static_cast<std::int64_t>(captions.size()), length});
     } else {
-      const auto files = embed::list_media(*f.images_in);
+      auto files = embed::list_media(*f.images_in);
+      auto all_ids = data::image_ids_of_files(files, *f.images_in);
+      std::vector<std::string> keys;
+      for (const auto& id : all_ids) keys.push_back(data::id_key(id));
+      const auto in_shard = select_shard(keys, shard);
+      if (!shard.whole()) {
+        std::vector<fs::path> mine;
+        std::vector<nlohmann::json> mine_ids;
+        for (auto row : in_shard) {
+          mine.push_back(files[row]);
+          mine_ids.push_back(all_ids[row]);
+        }
+        files = std::move(mine);
+        all_ids = std::move(mine_ids);
+        if (files.empty()) throw InputError(f.images_in->string() + ": shard " + shard.label() + " holds none of its files");
+      }
       std::vector<float> pixels;
       const auto media = embed::embed_media(model, files, f.embed, f.pixels_out.empty() ? nullptr : &pixels);
       if (media.embeddings.rows == 0) throw InputError(f.images_in->string() + ": no file could be embedded");
@@ -231,8 +265,8 @@ int main(int argc, char** argv) {
         const std::int64_t r = info.image_resolution;
         io::write_npy(f.pixels_out, pixels.data(), {static_cast<std::int64_t>(pixels.size() / (3 * r * r)), 3, r, r});
       }
+      for (std::size_t i : media.kept) input_rows.push_back(in_shard[i]);
       if (!f.ids_out.empty()) {
-        const auto all_ids = data::image_ids_of_files(files, *f.images_in);
         nlohmann::json ids = nlohmann::json::array();
         for (std::size_t i : media.kept) ids.push_back(all_ids[i]);
         io::write_json(f.ids_out, ids);
@@ -243,6 +277,7 @@ int main(int argc, char** argv) {
         io::write_json(f.files_out, kept_files);
       }
     }
+    if (!f.rows_out.empty()) io::write_json(f.rows_out, nlohmann::json(input_rows));
     io::write_npy(f.out, result);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     cli::note("wrote " + f.out.string() + " (" + std::to_string(result.rows) + " x " + std::to_string(result.cols) + ", " +

@@ -22,7 +22,9 @@ using namespace recap;
 namespace {
 
 struct Options {
-  std::string results, refs, split, metrics_list = "bleu,rouge,cider", json_out, per_image_out;
+  std::vector<std::string> results_files;
+  std::string results;  // the results files' names, for messages
+  std::string refs, split, metrics_list = "bleu,rouge,cider", json_out, per_image_out;
   std::string image_embeddings, image_ids, candidate_embeddings, reference_embeddings, run, mapping;
   std::string images, prefix = "A photo depicts ";
   embed::EmbedSettings embed;
@@ -140,7 +142,9 @@ metrics::ClipEmbeddings clip_embeddings(Options& o, const metrics::MetricSet& wa
 
 // The flags of scoring (the correlate subcommand has its own).
 void add_score_options(CLI::App& app, Options& o) {
-  app.add_option("--results", o.results, "Captions to score: COCO results [{\"image_id\", \"caption\"}]")
+  app.add_option("--results", o.results_files,
+                 "Captions to score: COCO results [{\"image_id\", \"caption\"}]; several files (the shards of a "
+                 "recap-caption --shard job array) are scored as one, and an image in two of them is an error")
       ->check(CLI::ExistingFile);
   app.add_option("--refs,--dataset", o.refs,
                  "References: COCO or VizWiz annotations, a Karpathy split file, MSR-VTT's MSRVTT_data.json or "
@@ -263,7 +267,8 @@ int main(int argc, char** argv) {
       io::check_output_plan({{c.root, c.clip, c.images, c.run}, {correlate_json}, {}, correlate_force});
       return print_correlation(metrics::correlate_flickr8k(c), correlate_set, correlate_json);
     }
-    if (o.results.empty() || o.refs.empty()) throw UsageError("--results and --refs are required (or use: correlate)");
+    if (o.results_files.empty() || o.refs.empty()) throw UsageError("--results and --refs are required (or use: correlate)");
+    for (const auto& file : o.results_files) o.results += (o.results.empty() ? "" : " + ") + file;
     const auto wanted = metrics::MetricSet::parse(o.metrics_list);
     const bool from_model = !o.embed.clip.empty() || !o.images.empty();
     if (from_model) {
@@ -277,14 +282,18 @@ int main(int argc, char** argv) {
     } else if (app.count("--prefix") > 0) {
       throw UsageError("--prefix applies to --clip (precomputed embeddings carry their prefix already)");
     }
-    io::check_output_plan({{o.results, o.refs, o.image_embeddings, o.image_ids, o.candidate_embeddings,
-                            o.reference_embeddings, o.run, o.mapping, o.images, o.embed.clip, o.meteor_jar, o.spice_jar},
+    const std::vector<std::filesystem::path> result_paths(o.results_files.begin(), o.results_files.end());
+    std::vector<std::filesystem::path> inputs = result_paths;
+    for (const auto& path : {o.refs, o.image_embeddings, o.image_ids, o.candidate_embeddings, o.reference_embeddings,
+                             o.run, o.mapping, o.images, o.embed.clip, o.meteor_jar, o.spice_jar})
+      inputs.push_back(path);
+    io::check_output_plan({inputs,
                            {o.json_out, o.per_image_out},
                            {},
                            o.force});
 
     // Results and references, matched by image id.
-    const auto results = data::read_results(o.results);
+    const auto results = data::read_results(result_paths);
     if (results.empty()) throw InputError(o.results + ": no results to score");
     const auto refs = data::read_references(o.refs, o.split.empty() ? std::nullopt : std::optional(o.split),
                                            cli::dataset_options(o.dataset, ""));

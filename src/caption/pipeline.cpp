@@ -7,6 +7,7 @@
 #include "recap/common/error.h"
 #include "recap/common/progress.h"
 #include "recap/common/rows.h"
+#include "recap/data/captions.h"
 #include "recap/data/media_index.h"
 #include "recap/io/json_file.h"
 #include "recap/io/npy.h"
@@ -79,6 +80,16 @@ CaptionInputs CaptionInputs::from_embeddings(const fs::path& npy, const fs::path
   return in;
 }
 
+bool CaptionInputs::in_shard(std::int64_t i) const {
+  return shard.whole() || shard.contains(data::id_key(ids[static_cast<std::size_t>(i)]));
+}
+
+std::int64_t CaptionInputs::shard_size() const {
+  std::int64_t n = 0;
+  for (std::int64_t i = 0; i < size(); ++i) n += in_shard(i);
+  return n;
+}
+
 Pipeline::Pipeline(const run::Run& run, const Captioner& captioner, const models::ClipModel* clip, PipelineOptions options)
     : run_(run), captioner_(captioner), clip_(clip), options_(std::move(options)) {
   if (options_.batch_size < 1) throw UsageError("the batch size must be at least 1");
@@ -105,6 +116,7 @@ nlohmann::json Pipeline::settings(const CaptionInputs& inputs, const retrieval::
   s["datastore"] = one_layer ? layers[0] : layers;
   s["input"] = fs::absolute(inputs.source).string();
   s["images"] = inputs.size();
+  if (!inputs.shard.whole()) s["shard"] = inputs.shard.label();
   if (!inputs.files.empty()) s["video_frames"] = options_.embed.video_frames;
   s["content"] = {{"mapping", run_.mapping_hash()},
                   {"datastore", one_layer ? layer_content[0] : layer_content},
@@ -116,10 +128,16 @@ nlohmann::json Pipeline::settings(const CaptionInputs& inputs, const retrieval::
 
 PipelineResult Pipeline::caption(const CaptionInputs& inputs, io::ResumeLog& log) const {
   check_inputs(inputs);
-  const std::int64_t total = inputs.size();
+  std::int64_t total = 0;
   std::vector<std::int64_t> pending;
-  for (std::int64_t i = 0; i < total; ++i)
+  for (std::int64_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs.in_shard(i)) continue;
+    ++total;
     if (log.find(inputs.ids[i]) == nullptr) pending.push_back(i);
+  }
+  if (total == 0)
+    throw InputError(inputs.source.string() + ": shard " + inputs.shard.label() + " holds none of its " +
+                     std::to_string(inputs.size()) + " images; use fewer shards");
 
   PipelineResult result;
   Progress progress(options_.progress_label, total, "images");
@@ -159,8 +177,9 @@ PipelineResult Pipeline::caption(const CaptionInputs& inputs, io::ResumeLog& log
   }
   progress.finish();
 
-  for (const auto& id : inputs.ids)
-    if (const nlohmann::json* r = log.find(id)) result.records.push_back(*r);  // absent: unreadable, reported
+  for (std::int64_t i = 0; i < inputs.size(); ++i)
+    if (inputs.in_shard(i))
+      if (const nlohmann::json* r = log.find(inputs.ids[i])) result.records.push_back(*r);  // absent: unreadable, reported
   return result;
 }
 

@@ -37,6 +37,18 @@ std::uint64_t stable_hash(std::string_view key) {
   return splitmix64_finalize(h);
 }
 
+std::vector<std::size_t> select_shard(const std::vector<std::string>& keys, const Shard& shard) {
+  std::vector<std::size_t> rows;
+  std::map<std::string_view, std::int64_t> seen;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const std::int64_t occurrence = ++seen[keys[i]];
+    const bool mine = occurrence == 1 ? shard.contains(keys[i])
+                                      : shard.contains(keys[i] + '\x1f' + std::to_string(occurrence));
+    if (mine) rows.push_back(i);
+  }
+  return rows;
+}
+
 void check_complete_shards(const std::vector<Shard>& shards, const std::vector<std::string>& sources) {
   if (shards.empty()) throw InputError("no shards were given");
   const std::int64_t count = shards.front().count;

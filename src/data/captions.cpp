@@ -1,5 +1,6 @@
 #include "recap/data/captions.h"
 
+#include <map>
 #include <set>
 
 #include "recap/common/error.h"
@@ -117,6 +118,22 @@ std::vector<CaptionResult> read_results(const std::filesystem::path& path) {
     results.push_back(std::move(r));
   }
   return results;
+}
+
+std::vector<CaptionResult> read_results(const std::vector<std::filesystem::path>& paths) {
+  std::vector<CaptionResult> all;
+  std::map<std::string, std::size_t> file_of;  // image id -> index of the file that has it
+  for (std::size_t f = 0; f < paths.size(); ++f) {
+    auto results = read_results(paths[f]);
+    for (auto& r : results) {
+      const auto [at, fresh] = file_of.emplace(r.key, f);
+      if (!fresh)
+        throw InputError(paths[f].string() + ": image id " + r.key + " is also in " + paths[at->second].string() +
+                         " (shards overlap, or one file was given twice)");
+      all.push_back(std::move(r));
+    }
+  }
+  return all;
 }
 
 }  // namespace recap::data

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "recap/caption/captioner.h"
+#include "recap/common/shard.h"
 #include "recap/data/dataset.h"
 #include "recap/embed/embed_pipeline.h"
 #include "recap/io/matrix.h"
@@ -28,6 +29,10 @@ struct CaptionInputs {
   std::vector<std::filesystem::path> files;   // empty for precomputed embeddings
   io::FloatMatrix embeddings;                 // rows, when there are no files
   std::vector<nlohmann::json> ids;
+  // Only the inputs whose id hashes to this shard are captioned. The others stay in the
+  // list, so every image keeps its position, which seeds its samples: a shard's captions
+  // are the ones the whole run gives those images.
+  Shard shard;
 
   // Images and videos in a folder (recursively, sorted) or a list file; ids as
   // data::image_ids_of_files names them. InputError when there are none.
@@ -40,6 +45,8 @@ struct CaptionInputs {
   static CaptionInputs from_embeddings(const std::filesystem::path& npy, const std::filesystem::path& ids_path = {});
 
   std::int64_t size() const { return static_cast<std::int64_t>(ids.size()); }
+  bool in_shard(std::int64_t i) const;
+  std::int64_t shard_size() const;  // the inputs this run captions
 };
 
 struct PipelineOptions {

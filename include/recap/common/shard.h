@@ -27,6 +27,12 @@ Shard parse_shard(const std::string& text);
 // build: FNV-1a, then splitmix64's finaliser so that the low bits (taken mod N) mix well.
 std::uint64_t stable_hash(std::string_view key);
 
+// The positions of `keys` that belong to `shard`, in order. Repeats of one key are told
+// apart by their count (the second "a dog" is keyed "a dog" and 2), so they spread over
+// the shards like any other keys, and a slice holds the same lines (as a multiset)
+// whatever order the list is in.
+std::vector<std::size_t> select_shard(const std::vector<std::string>& keys, const Shard& shard);
+
 // Checks that the shards of a set of partial results (shard i came from sources[i]) are
 // all slices of one count N and name each of 0..N-1 exactly once. InputError naming the
 // sources of a duplicate, the missing indices, or the source whose count differs.

@@ -47,5 +47,8 @@ struct CaptionResult {
 // COCO results [{"image_id", "caption"}]. Throws InputError on a malformed entry, a
 // duplicate image id or invalid UTF-8.
 std::vector<CaptionResult> read_results(const std::filesystem::path& path);
+// The results of several files (the shards of a captioning job array), in file order.
+// InputError as above, and when an image id appears in two files (naming both).
+std::vector<CaptionResult> read_results(const std::vector<std::filesystem::path>& paths);
 
 }  // namespace recap::data
