@@ -113,9 +113,14 @@ stop_cluster() {
   fi
 }
 
-# One start or stop at a time per state folder.
-exec 9>"$state_dir/.lock"
-flock 9
+# One start or stop at a time per state folder (status only reads, and writes nothing there).
+if [[ $action != status ]]; then
+  [[ $action == start || -e $marker ]] || die "$state_dir holds no local cluster (no $marker)"
+  [[ -e $marker || -z $(ls -A "$state_dir") ]] ||
+    die "$state_dir is not empty and holds no local cluster: choose another --state-dir"
+  exec 9>"$state_dir/.lock"
+  flock 9
+fi
 
 case "$action" in
 status)
@@ -130,7 +135,6 @@ status)
   fi
   exit "$status" ;;
 stop)
-  [[ -e $marker ]] || die "$state_dir holds no local cluster (no $marker)"
   stop_cluster
   echo "local_cluster.sh: stopped the cluster of $state_dir (logs in $state_dir/log)" >&2
   exit 0 ;;
@@ -146,8 +150,6 @@ if [[ -e $marker ]]; then
   running && die "a cluster already runs in $state_dir (local_cluster.sh stop --state-dir $state_dir first)"
   stop_cluster  # what is left of a half-started or crashed one
   rm -rf "${state_dir:?}/munge" "$state_dir/key" "$state_dir/run" "$state_dir/ctld" "$state_dir/spool" "$state_dir/log"
-elif [[ -n $(ls -A "$state_dir" | grep -vx .lock || true) ]]; then
-  die "$state_dir is not empty and holds no local cluster: choose another --state-dir"
 fi
 touch "$marker"
 start=$(date +%s.%N)
