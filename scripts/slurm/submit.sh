@@ -17,8 +17,9 @@
 #   scripts/slurm/submit.sh --config FILE --only STAGE [--shard I]   one stage, or one shard
 #                                 of it, without dependencies (its inputs must be done)
 #   scripts/slurm/submit.sh --config FILE --status   each stage's shards: done, queued, missing
-#   scripts/slurm/submit.sh --config FILE --wait     wait until the pipeline's jobs have left
-#                                 the queue; exit 0 when every stage is done, 1 otherwise
+#   scripts/slurm/submit.sh --config FILE --wait     wait until the pipeline's jobs have left the
+#                                 queue (a look every $RECAP_SLURM_POLL_SECONDS, default 10);
+#                                 exit 0 when every stage is done, 1 otherwise
 #   --force      recompute outputs that exist (the tools replace them); --dry-run prints the
 #                sbatch commands instead of running them.
 #
@@ -51,7 +52,7 @@ while [[ $# -gt 0 ]]; do
     --wait) mode=wait; shift ;;
     --force) force=1; shift ;;
     --dry-run) dry_run=1; shift ;;
-    -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) usage_error "unknown option $1 (see --help)" ;;
   esac
 done
