@@ -134,6 +134,7 @@ void finish(Dataset& dataset, const formats::ReadContext& context) {
     if (dataset.samples.empty()) throw InputError(context.name + ": no image has a caption");
   }
   if (dataset.samples.empty()) throw InputError(context.name + ": no images");
+  for (std::size_t i = 0; i < dataset.samples.size(); ++i) dataset.samples[i].position = i;
   const Shard& shard = context.options.shard;
   if (!shard.whole()) {
     const std::size_t before = dataset.samples.size();

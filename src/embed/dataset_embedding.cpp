@@ -44,7 +44,9 @@ EmbeddedDataset embed_dataset(const DatasetRequest& request, EmbedSubprocess& em
       dropped_captions += sample.captions.size();
       continue;
     }
-    for (const auto& caption : sample.captions) {
+    for (std::size_t c = 0; c < sample.captions.size(); ++c) {
+      const auto& caption = sample.captions[c];
+      out.caption_order.insert(out.caption_order.end(), {static_cast<std::int64_t>(sample.position), static_cast<std::int64_t>(c)});
       pairs.insert(pairs.end(), {static_cast<std::int64_t>(row), static_cast<std::int64_t>(texts.size())});
       out.captions.push_back({{"caption", caption}, {"image_id", sample.id}});
       texts.push_back(caption);

@@ -4,6 +4,7 @@
 #include "recap/common/error.h"
 #include "recap/common/stopwatch.h"
 #include "recap/retrieval/datastore.h"
+#include "recap/retrieval/datastore_merge.h"
 
 namespace fs = std::filesystem;
 
@@ -11,9 +12,14 @@ namespace recap::run {
 
 void write_statistics_folder(const fs::path& dir, const align::GramAccumulator& gram, bool normalize,
                              const Shard& shard, const nlohmann::json& provenance,
-                             const std::vector<nlohmann::json>* captions, const io::NpyMatrixReader* text_embeddings) {
-  if (captions != nullptr && text_embeddings != nullptr)
+                             const std::vector<nlohmann::json>* captions, const io::NpyMatrixReader* text_embeddings,
+                             const std::vector<std::int64_t>* caption_order) {
+  if (captions != nullptr && text_embeddings != nullptr) {
     retrieval::write_datastore(dir / "datastore", *captions, *text_embeddings);
+    if (caption_order != nullptr && caption_order->size() == 2 * captions->size())
+      io::write_npy(dir / "datastore" / retrieval::kMergeOrderFile, caption_order->data(),
+                    {static_cast<std::int64_t>(captions->size()), 2});
+  }
   nlohmann::json description = provenance;
   description["datastore"] = text_embeddings != nullptr ? nlohmann::json("datastore/") : nlohmann::json(nullptr);
   align::write_fit_statistics(dir, gram, normalize, shard, description);  // last: it marks the folder complete

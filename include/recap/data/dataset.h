@@ -47,6 +47,7 @@ struct Sample {
   std::string id;                     // id_key form (see captions.h)
   std::filesystem::path media;        // the image (or video) file
   std::vector<std::string> captions;  // in file order, none empty
+  std::size_t position = 0;           // its place among all samples kept, before any shard is taken
 };
 
 struct Dataset {

@@ -24,6 +24,9 @@ struct DatasetRequest {
 struct EmbeddedDataset {
   std::filesystem::path image_embeddings, text_embeddings, pairs;  // in the scratch folder
   std::vector<nlohmann::json> captions;  // datastore records {"caption", "image_id"}, one per text row
+  // Per text row: its sample's position in the whole dataset and its own among the
+  // sample's captions, so that shards' datastores merge back into the whole's order.
+  std::vector<std::int64_t> caption_order;  // rows x 2
   nlohmann::json provenance;             // dataset, splits, CLIP model, counts (for run.json / mapping.json)
 };
 

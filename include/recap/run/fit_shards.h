@@ -15,11 +15,14 @@
 namespace recap::run {
 
 // Writes a statistics folder into `dir` (an empty staging folder the caller commits):
-// the statistics, and datastore/ when `captions` are given (with their embeddings).
+// the statistics, and datastore/ when `captions` are given (with their embeddings), with
+// each caption's place in the whole data set when `caption_order` is given (rows x 2,
+// retrieval/datastore_merge.h), so that the merged datastore has the whole's order.
 void write_statistics_folder(const std::filesystem::path& dir, const align::GramAccumulator& gram, bool normalize,
                              const Shard& shard, const nlohmann::json& provenance,
                              const std::vector<nlohmann::json>* captions = nullptr,
-                             const io::NpyMatrixReader* text_embeddings = nullptr);
+                             const io::NpyMatrixReader* text_embeddings = nullptr,
+                             const std::vector<std::int64_t>* caption_order = nullptr);
 
 struct ShardedFit {
   align::FitResult fit;
