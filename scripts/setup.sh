@@ -33,6 +33,7 @@ build_packages=(
   libdnnl-dev             # oneDNN: bfloat16 matmul on AMX / AVX-512 BF16 screens exact retrieval (~10x SGEMM)
   ocl-icd-opencl-dev      # oneDNN's CMake config requires OpenCL; Debian lists it only as a Recommends of libdnnl-dev
   zlib1g-dev              # reads OpenAI's bpe_simple_vocab_16e6.txt.gz (CLIP tokenizer)
+  libfaiss-dev            # FAISS IVF / PQ / HNSW indexes for datastores too large for exact search (recap-index)
 )
 # The engines the benchmarks compare with (scripts/bench*.sh); not needed to build or test.
 bench_packages=(

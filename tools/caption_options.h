@@ -26,6 +26,8 @@ struct CaptionFlags {
   std::string sampling = "nucleus";
   std::string candidate_choice = "aligned";
   std::string search_kernel = "auto";
+  bool exact = false;                     // ignore the run's FAISS index
+  std::int64_t nprobe = 0, ef_search = 0;  // override the index's stored settings
   std::string device = "cpu", dtype = "float32";
 
   CaptionFlags() {
@@ -58,12 +60,23 @@ inline void add_caption_options(CLI::App& app, CaptionFlags& f) {
                  "Exact search kernel: auto (bf16 screening where the CPU has AMX/AVX-512 BF16, else fp32), fp32, bf16; "
                  "all return the same captions")
       ->check(CLI::IsMember({"auto", "fp32", "bf16"}))->capture_default_str();
+  app.add_flag("--exact", f.exact, "Search exactly even when the run has a FAISS index (recap-index)");
+  app.add_option("--nprobe", f.nprobe, "With a run's IVF index: cells visited per query (default: the index's, see "
+                                       "RUN/index/index.json; more is slower and recalls more)")
+      ->check(kPositive);
+  app.add_option("--ef-search", f.ef_search, "With a run's HNSW index: the graph walk's candidate list (default: the "
+                                             "index's; more is slower and recalls more)")
+      ->check(kPositive);
 }
 
 inline retrieval::SearchOptions search_options(const CaptionFlags& f, int threads) {
   retrieval::SearchOptions search;
   search.kernel = retrieval::parse_search_kernel(f.search_kernel);
   search.threads = threads;
+  if (f.exact && (f.nprobe > 0 || f.ef_search > 0)) throw UsageError("--exact searches without the index: drop --nprobe / --ef-search");
+  search.exact = f.exact;
+  search.nprobe = f.nprobe;
+  search.ef_search = f.ef_search;
   return search;
 }
 

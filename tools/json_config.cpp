@@ -8,7 +8,7 @@ namespace recap::cli {
 namespace {
 
 // The sections a shared config may hold: the recap tools, without "recap-".
-const std::vector<std::string> kToolSections = {"embed", "fit", "caption", "score", "lm", "synth", "dal", "report"};
+const std::vector<std::string> kToolSections = {"embed", "fit", "caption", "score", "lm", "synth", "dal", "report", "index"};
 
 bool contains(const std::vector<std::string>& list, const std::string& item) {
   return std::find(list.begin(), list.end(), item) != list.end();
@@ -64,7 +64,7 @@ std::vector<CLI::ConfigItem> JsonConfig::from_config(std::istream& input) const 
     if (it.value().is_object()) {
       if (!contains(kToolSections, it.key()))
         throw CLI::ConversionError("config file has a section '" + it.key() +
-                                   "' that names no recap tool (sections: embed, fit, caption, score, lm, synth, dal)");
+                                   "' that names no recap tool (sections: embed, fit, caption, score, lm, synth, dal, report, index)");
     } else if (is_mine(name)) {
       values[name] = it.value();
     } else if (!contains(kAllToolOptions, name)) {
@@ -94,15 +94,15 @@ std::vector<CLI::ConfigItem> JsonConfig::from_config(std::istream& input) const 
 const std::vector<std::string> kAllToolOptions = {
     "attention-mask", "baseline", "batch-size", "bootstrap", "cache", "candidate-beams", "candidate-choice", "candidate-embeddings",
     "candidate-samples", "captions", "captions-per-image", "chunk-rows", "clip", "clip-weight", "columns", "command", "concepts", "config", "csv",
-    "dataset", "dataset-format", "datastore", "decimals", "decoder-input-ids", "decoding", "details", "device", "dim", "dtype", "early-stopping",
-    "files-out", "force", "help", "html", "ids", "ids-out", "image-embeddings", "image-ids", "image-noise", "images", "input", "input-ids", "iterations",
+    "dataset", "dataset-format", "datastore", "decimals", "decoder-input-ids", "decoding", "details", "device", "dim", "dtype", "early-stopping", "ef-search", "exact",
+    "files-out", "force", "help", "html", "ids", "ids-out", "image-embeddings", "image-ids", "image-noise", "images", "index", "input", "input-ids", "iterations",
     "java", "java-timeout", "json", "k", "keep-rejected", "key", "ks", "lambda", "length-penalty", "lm", "logits-out", "mapping", "markdown", "max-image-pixels",
     "max-input-tokens", "max-new-tokens", "meteor-jar", "method", "metric", "metrics", "min-new-tokens", "msrvtt-test-list", "no-cache",
-    "no-kv-cache", "no-normalize", "no-repeat-ngram-size", "no-texts", "no-tokenize", "normalize", "num-beams",
+    "no-kv-cache", "no-normalize", "no-repeat-ngram-size", "no-texts", "no-tokenize", "normalize", "nprobe", "num-beams",
     "num-return-sequences", "out", "pairs", "per-image", "pixels", "pixels-out", "precision", "prefix", "prompt",
-    "prompt-template", "prompts", "provenance", "queries", "reference-embeddings", "refs", "repetition-penalty", "results", "root", "row",
+    "prompt-template", "prompts", "provenance", "queries", "recall-k", "recall-queries", "reference-embeddings", "refs", "repetition-penalty", "results", "root", "row",
     "run", "sampling", "search-kernel", "seed", "select", "separator", "spice-jar", "split", "stop-after-batches", "stop-after-iterations", "strict",
     "temperature", "text-embeddings", "text-heads", "text-noise", "texts", "threads", "thumbnail-size", "title", "token-ids",
-    "token-ids-out", "tokenizer", "top-k", "top-p", "train", "train-split", "val", "val-metrics", "val-split", "verbose", "video-frames", "vision-heads", "workers"};
+    "token-ids-out", "tokenizer", "top-k", "top-p", "train", "train-rows", "train-split", "val", "val-metrics", "val-split", "verbose", "video-frames", "vision-heads", "workers"};
 
 }  // namespace recap::cli

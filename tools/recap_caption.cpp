@@ -125,6 +125,8 @@ int main(int argc, char** argv) {
     const auto run = run::Run::open(run_dir);
     const auto store = run.open_datastore({}, datastore_dir);
     store.check_k(flags.k);  // before the models load
+    if (!store.has_index() && (flags.nprobe > 0 || flags.ef_search > 0))
+      throw UsageError("--nprobe / --ef-search: " + run_dir.string() + " has no FAISS index for this datastore (recap-index builds one)");
     std::optional<models::ClipModel> clip;
     std::optional<models::T5Model> lm;
     if (!clip_path.empty()) clip.emplace(cli::load_clip(clip_path, flags, common.threads, run));

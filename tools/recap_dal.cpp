@@ -100,6 +100,8 @@ int main(int argc, char** argv) {
     const auto val = read_split("val", val_path, images, val_splits, dataset_flags);
 
     const auto run = run::Run::open(run_dir);
+    if (!run.has_index() && (flags.nprobe > 0 || flags.ef_search > 0))
+      throw UsageError("--nprobe / --ef-search: " + run_dir.string() + " has no FAISS index (recap-index builds one)");
     const auto clip = cli::load_clip(clip_path, flags, common.threads, run);
     std::optional<models::T5Model> lm;
     if (!lm_path.empty()) lm.emplace(cli::load_lm(lm_path, flags, common.threads, common.verbose));

@@ -23,6 +23,8 @@
 #include "recap/retrieval/datastore.h"
 #include "recap/run/fit_shards.h"
 #include "recap/run/run.h"
+#include "recap/run/run_index.h"
+#include "index_report.h"
 
 using namespace recap;
 
@@ -69,6 +71,7 @@ struct FitFlags {
   cli::DatasetFlags dataset;
   std::string shard, stats_out;          // sharded fitting, step 1
   std::vector<std::string> from_stats;   // sharded fitting, step 2
+  std::string index;                     // FAISS factory string of the run's index
 };
 
 void add_fit_options(CLI::App& app, FitFlags& f) {
@@ -93,6 +96,8 @@ void add_fit_options(CLI::App& app, FitFlags& f) {
       ->check(CLI::IsMember({"mixed", "float64"}))->capture_default_str();
   app.add_option("--out", f.out_dir, "Run directory to create");
   app.add_flag("--force", f.force, "Replace an existing run directory (only once the new one is complete)");
+  app.add_option("--index", f.index, "Also build a FAISS index over the datastore, e.g. \"IVF4096,PQ64\", \"HNSW32\" "
+                                     "(recap-index builds one on an existing run and has its settings)");
   app.add_option("--clip", f.embed.clip, "CLIP model to embed --dataset with (anything recap-embed --clip loads)");
   app.add_option("--dataset", f.dataset_path,
                  "Training dataset: a Karpathy split file (dataset_coco.json, dataset_flickr30k.json; needs --split), "
@@ -156,8 +161,19 @@ void check_modes(const FitFlags& f, const CLI::App& app, bool from_dataset, bool
     throw UsageError("--method and --lambda are chosen when statistics are combined (--from-stats), not per shard");
 }
 
+// --index: the run's FAISS index, built in the staged run before it is committed (recall
+// measured with the fit's image embeddings when there are any: the queries captioning asks).
+run::RunIndexResult build_index_into(const std::filesystem::path& staged_run, const std::string& factory,
+                                     const std::string& image_embeddings, int threads) {
+  run::RunIndexOptions options;
+  options.build.factory = factory;
+  options.build.threads = threads;
+  options.queries = image_embeddings;
+  return run::build_run_index(run::Run::open(staged_run), options);
+}
+
 // Step 2 of sharded fitting: every shard's statistics folder into one run.
-void combine_shards(const FitFlags& f, const align::FitOptions& options, const CLI::App& app) {
+void combine_shards(const FitFlags& f, const align::FitOptions& options, const CLI::App& app, int threads) {
   std::vector<std::filesystem::path> dirs(f.from_stats.begin(), f.from_stats.end());
   io::check_output_plan({{f.from_stats.begin(), f.from_stats.end()}, {}, {f.out_dir}, f.force});
   io::StagingDirectory staging(f.out_dir, f.force);
@@ -175,7 +191,13 @@ void combine_shards(const FitFlags& f, const align::FitOptions& options, const C
        nullptr,
        nullptr,
        sharded.datastores});
+  std::optional<run::RunIndexResult> index;
+  if (!f.index.empty()) {
+    if (sharded.datastores.empty()) throw UsageError("--index needs a datastore, and the shards had no captions");
+    index = build_index_into(staging.path(), f.index, "", threads);
+  }
   staging.commit();
+  if (index) cli::print_index(f.out_dir, *index);
   std::printf("combined %zu shards\n", dirs.size());
   print_fit(used, sharded.fit.report, write_seconds);
   std::printf("wrote %s%s\n", f.out_dir.c_str(), sharded.datastores.empty() ? " (no datastore: the shards had no captions)" : "");
@@ -203,7 +225,11 @@ int main(int argc, char** argv) {
     const bool from_dataset = !f.embed.clip.empty() || !f.dataset_path.empty() || !f.images_root.empty() || !f.split_list.empty();
     const bool precomputed = !f.image_path.empty() || !f.text_path.empty() || !f.pairs_path.empty() || !f.captions_path.empty();
     check_modes(f, app, from_dataset, precomputed);
-    if (!f.from_stats.empty()) return combine_shards(f, options, app);
+    if (!f.index.empty() && !f.stats_out.empty())
+      throw UsageError("--index goes with the run (--out or --from-stats), not with a shard's --stats-out");
+    if (!f.index.empty() && f.from_stats.empty() && !from_dataset && f.captions_path.empty())
+      throw UsageError("--index needs a datastore to index: give --captions");
+    if (!f.from_stats.empty()) return combine_shards(f, options, app, common.threads);
     const Shard shard = f.shard.empty() ? Shard{} : parse_shard(f.shard);
     if (from_dataset && precomputed)
       throw UsageError("give either precomputed embeddings (--image-embeddings, --text-embeddings, --pairs, --captions) "
@@ -227,7 +253,6 @@ int main(int argc, char** argv) {
     std::optional<io::TemporaryDirectory> scratch;
     std::optional<embed::EmbedSubprocess> embedder;
     std::vector<nlohmann::json> captions;
-    std::vector<std::int64_t> caption_order;  // a dataset's: each caption's place in the whole
     nlohmann::json dataset_provenance;
     if (from_dataset) {
       f.embed.threads = common.threads;
@@ -243,7 +268,6 @@ int main(int argc, char** argv) {
       f.text_path = embedded.text_embeddings.string();
       f.pairs_path = embedded.pairs.string();
       captions = std::move(embedded.captions);
-      caption_order = std::move(embedded.caption_order);
       dataset_provenance = std::move(embedded.provenance);
       dataset_provenance["clip_model"] = {
           {"path", std::filesystem::absolute(f.embed.clip).string()},
@@ -288,8 +312,7 @@ int main(int argc, char** argv) {
                                     {"command", cli::command_line()},
                                     {"inputs", inputs_json},
                                     {"clip_model", from_dataset ? dataset_provenance["clip_model"] : nlohmann::json(nullptr)}},
-                                   text_reader ? &captions : nullptr, text_reader ? &*text_reader : nullptr,
-                                   caption_order.empty() ? nullptr : &caption_order);
+                                   text_reader ? &captions : nullptr, text_reader ? &*text_reader : nullptr);
       staging.commit();
       if (from_dataset) print_dataset(dataset_provenance, f.dataset_path, f.split_list);
       std::printf("accumulated shard %s: %lld pairs (%lld x %lld)\n", shard.label().c_str(),
@@ -314,7 +337,10 @@ int main(int argc, char** argv) {
          &captions,
          text_reader ? &*text_reader : nullptr,
          {}});
+    std::optional<run::RunIndexResult> index;
+    if (!f.index.empty()) index = build_index_into(staging.path(), f.index, f.image_path, common.threads);
     staging.commit();
+    if (index) cli::print_index(f.out_dir, *index);
 
     if (from_dataset) print_dataset(dataset_provenance, f.dataset_path, f.split_list);
     print_fit(options, report, write_seconds);

@@ -56,6 +56,7 @@ nlohmann::json LmCaptioner::settings() const {
             {"max_input_tokens", options_.max_input_tokens}}}};
   // Only when set, so that runs resumed from before the option existed keep their settings.
   if (options_.random_choice) settings["candidate_choice"] = "random";
+  if (auto search = store_.search_settings(options_.search); !search.is_null()) settings["search"] = search;
   return settings;
 }
 

@@ -32,6 +32,13 @@ RetrievalCaptioner::RetrievalCaptioner(const retrieval::Datastore& store, std::i
   store_.check_k(k_);
 }
 
+nlohmann::json RetrievalCaptioner::settings() const {
+  nlohmann::json settings = {{"k", k_}};
+  // An approximate search decides captions too (absent for exact search, as before indexes).
+  if (auto search = store_.search_settings(search_); !search.is_null()) settings["search"] = search;
+  return settings;
+}
+
 std::vector<nlohmann::json> RetrievalCaptioner::caption(const CaptionBatch& batch) const {
   const auto lists = retrieve(batch);
   std::vector<nlohmann::json> records;

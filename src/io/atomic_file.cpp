@@ -114,6 +114,18 @@ void check_can_write(const std::filesystem::path& path, bool force) {
 
 }  // namespace
 
+void add_to_output_listing(const std::filesystem::path& dir, const std::filesystem::path& sub) {
+  std::ifstream in(dir / kManifest);
+  if (!in) return;
+  std::set<std::string> written;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) written.insert(line);
+  for (const auto& file : relative_files(dir / sub)) written.insert((sub / file).generic_string());
+  std::string listing;
+  for (const auto& file : written) listing += file + "\n";
+  write_text_file(dir / kManifest, listing);
+}
+
 void check_output_path(const std::filesystem::path& path, bool force) {
   check_can_write(path, force);
   std::error_code ec;

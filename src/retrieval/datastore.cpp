@@ -82,12 +82,9 @@ void Datastore::add_layer(const std::filesystem::path& dir) {
     throw InputError(dir.string() + ": embeddings have dimension " + std::to_string(layer.reader->cols()) +
                      " but the datastore it extends (" + layers_.front().dir.string() + ") has " + std::to_string(cols_));
   cols_ = layer.reader->cols();
+  // float32 is used in place; another type (float16) stays mapped until a whole-layer
+  // float32 copy is needed (float_rows), which a search through an index never needs.
   layer.embeddings = layer.reader->direct_rows(0);
-  if (layer.embeddings == nullptr) {
-    layer.converted.resize(static_cast<std::size_t>(layer.rows * cols_));
-    layer.reader->read_rows(0, layer.rows, layer.converted.data());
-    layer.embeddings = layer.converted.data();
-  }
   for (auto& r : records) {
     if (r.contains("image_id")) rows_by_image_[r["image_id"].dump()].push_back(static_cast<std::int64_t>(captions_.size()));
     captions_.push_back(r["caption"].get<std::string>());
@@ -116,6 +113,50 @@ void Datastore::check_k(std::int64_t k, std::size_t most_excluded) const {
                    (most_excluded ? ", " + std::to_string(most_excluded) + " of them excluded for an image" : "") + ")");
 }
 
+const float* Datastore::float_rows(const Layer& layer) {
+  std::call_once(*layer.converting, [&layer] {
+    if (layer.embeddings != nullptr) return;
+    layer.converted.resize(static_cast<std::size_t>(layer.rows * layer.reader->cols()));
+    layer.reader->read_rows(0, layer.rows, layer.converted.data());
+    layer.embeddings = layer.converted.data();
+  });
+  return layer.embeddings;
+}
+
+void Datastore::read_rows(std::int64_t first, std::int64_t count, float* out) const {
+  const Layer& base = layers_.front();
+  if (first < 0 || count < 0 || first + count > base.rows)
+    throw Error(ExitCode::internal, "Datastore::read_rows: rows out of range");
+  if (base.embeddings != nullptr) std::copy_n(base.embeddings + first * cols_, count * cols_, out);
+  else base.reader->read_rows(first, count, out);
+}
+
+namespace {
+
+struct Hit {
+  float score;
+  std::int64_t row;
+};
+
+// Per query: drops its excluded rows, orders the rest by score (ties to the lower row) and
+// keeps the first k into `out`. Returns false when fewer than k are left.
+bool keep_best(std::vector<Hit>& list, const std::vector<std::int64_t>* out_rows, std::int64_t k, TopK& out) {
+  if (out_rows != nullptr)
+    list.erase(std::remove_if(list.begin(), list.end(),
+                              [&](const Hit& h) { return std::find(out_rows->begin(), out_rows->end(), h.row) != out_rows->end(); }),
+               list.end());
+  if (static_cast<std::int64_t>(list.size()) < k) return false;
+  std::stable_sort(list.begin(), list.end(),
+                   [](const Hit& a, const Hit& b) { return a.score > b.score || (a.score == b.score && a.row < b.row); });
+  for (std::int64_t j = 0; j < k; ++j) {
+    out.ids.push_back(list[j].row);
+    out.scores.push_back(list[j].score);
+  }
+  return true;
+}
+
+}  // namespace
+
 TopK Datastore::search(const float* queries, std::int64_t nq, std::int64_t k, const SearchOptions& options,
                        const std::vector<std::vector<std::int64_t>>* excluded) const {
   std::size_t most_excluded = 0;
@@ -124,42 +165,117 @@ TopK Datastore::search(const float* queries, std::int64_t nq, std::int64_t k, co
     for (const auto& e : *excluded) most_excluded = std::max(most_excluded, e.size());
   }
   check_k(k, most_excluded);
+  if (index_ != nullptr && !options.exact) return index_search(queries, nq, k, options, excluded, most_excluded);
+  if (options.nprobe > 0 || options.ef_search > 0)
+    throw UsageError(dir().string() + ": --nprobe and --ef-search apply to a FAISS index, and this datastore is searched "
+                     "exactly (build an index with recap-index, or drop the flags)");
+  return exact_search(queries, nq, k, options, excluded, most_excluded);
+}
+
+TopK Datastore::exact_search(const float* queries, std::int64_t nq, std::int64_t k, const SearchOptions& options,
+                             const std::vector<std::vector<std::int64_t>>* excluded, std::size_t most_excluded) const {
   if (layers_.size() == 1 && most_excluded == 0)
-    return exact_top_k(queries, nq, layers_.front().embeddings, rows_, cols_, k, options);
+    return exact_top_k(queries, nq, float_rows(layers_.front()), rows_, cols_, k, options);
 
   // Each layer's top (k + the most any query excludes), merged per query: every row that
   // could be among a query's k best once its exclusions are gone is among these.
-  struct Hit {
-    float score;
-    std::int64_t row;
-  };
   std::vector<std::vector<Hit>> hits(static_cast<std::size_t>(nq));
   TopK merged;
   for (const auto& layer : layers_) {
     const std::int64_t kl = std::min(layer.rows, k + static_cast<std::int64_t>(most_excluded));
-    const TopK top = exact_top_k(queries, nq, layer.embeddings, layer.rows, cols_, kl, options);
+    const TopK top = exact_top_k(queries, nq, float_rows(layer), layer.rows, cols_, kl, options);
     if (merged.kernel.empty()) merged.kernel = top.kernel;
     for (std::int64_t q = 0; q < nq; ++q)
       for (std::int64_t j = 0; j < kl; ++j) hits[q].push_back({top.scores_of(q)[j], layer.first_row + top.ids_of(q)[j]});
   }
   merged.queries = nq;
   merged.k = k;
+  for (std::int64_t q = 0; q < nq; ++q)
+    if (!keep_best(hits[q], excluded != nullptr ? &(*excluded)[q] : nullptr, k, merged))
+      throw Error(ExitCode::internal, "search: fewer than k rows left after exclusions");
+  return merged;
+}
+
+IndexSearchParams Datastore::index_params(const SearchOptions& options) const {
+  IndexSearchParams params = index_->search_defaults();
+  if (options.nprobe > 0) params.nprobe = options.nprobe;
+  if (options.ef_search > 0) params.ef_search = options.ef_search;
+  params.threads = options.threads;
+  return params;
+}
+
+TopK Datastore::index_search(const float* queries, std::int64_t nq, std::int64_t k, const SearchOptions& options,
+                             const std::vector<std::vector<std::int64_t>>* excluded, std::size_t most_excluded) const {
+  const Layer& base = layers_.front();
+  const std::int64_t wanted = k + static_cast<std::int64_t>(most_excluded);
+  // Twice the rows a query can need, rescored exactly: cheap next to the index's own work,
+  // and it lets rows whose compressed (PQ) scores rank them just outside the top k back in.
+  const std::int64_t candidates = std::min(base.rows, 2 * wanted);
+  const IndexSearchParams params = index_params(options);
+  std::vector<std::int64_t> ids;
+  std::vector<float> approximate;
+  index_->search(queries, nq, candidates, params, ids, approximate);
+
+  std::vector<std::vector<Hit>> hits(static_cast<std::size_t>(nq));
+  std::vector<float> row(static_cast<std::size_t>(cols_));
   for (std::int64_t q = 0; q < nq; ++q) {
-    auto& list = hits[q];
-    if (excluded != nullptr) {
-      const auto& out = (*excluded)[q];
-      list.erase(std::remove_if(list.begin(), list.end(),
-                                [&](const Hit& h) { return std::find(out.begin(), out.end(), h.row) != out.end(); }),
-                 list.end());
-    }
-    std::stable_sort(list.begin(), list.end(),
-                     [](const Hit& a, const Hit& b) { return a.score > b.score || (a.score == b.score && a.row < b.row); });
-    for (std::int64_t j = 0; j < k; ++j) {
-      merged.ids.push_back(list[j].row);
-      merged.scores.push_back(list[j].score);
+    const float* query = queries + q * cols_;
+    for (std::int64_t j = 0; j < candidates; ++j) {
+      const std::int64_t id = ids[static_cast<std::size_t>(q * candidates + j)];
+      if (id < 0) continue;  // the visited cells held fewer rows
+      const float* values = base.embeddings != nullptr ? base.embeddings + id * cols_ : row.data();
+      if (base.embeddings == nullptr) base.reader->read_rows(id, 1, row.data());
+      double dot = 0;
+      for (std::int64_t c = 0; c < cols_; ++c) dot += static_cast<double>(query[c]) * values[c];
+      hits[q].push_back({static_cast<float>(dot), id});
     }
   }
+  // Added layers are exact, as in exact_search.
+  for (std::size_t l = 1; l < layers_.size(); ++l) {
+    const Layer& layer = layers_[l];
+    const std::int64_t kl = std::min(layer.rows, wanted);
+    const TopK top = exact_top_k(queries, nq, float_rows(layer), layer.rows, cols_, kl, options);
+    for (std::int64_t q = 0; q < nq; ++q)
+      for (std::int64_t j = 0; j < kl; ++j) hits[q].push_back({top.scores_of(q)[j], layer.first_row + top.ids_of(q)[j]});
+  }
+
+  TopK merged;
+  merged.kernel = "FAISS " + index_->describe() +
+                  (params.nprobe > 0 ? ", nprobe " + std::to_string(params.nprobe) : std::string()) +
+                  (params.ef_search > 0 ? ", efSearch " + std::to_string(params.ef_search) : std::string()) +
+                  ", candidates rescored exactly" + (layers_.size() > 1 ? "; added layers exact" : "");
+  merged.queries = nq;
+  merged.k = k;
+  for (std::int64_t q = 0; q < nq; ++q) {
+    const auto* out_rows = excluded != nullptr ? &(*excluded)[q] : nullptr;
+    if (keep_best(hits[q], out_rows, k, merged)) continue;
+    // The cells an IVF index visited held fewer than k rows for this query: it is searched
+    // exactly instead, so a caption never comes back short.
+    std::vector<std::vector<std::int64_t>> one;
+    if (out_rows != nullptr) one.push_back(*out_rows);
+    const TopK exact = exact_search(queries + q * cols_, 1, k, options, out_rows != nullptr ? &one : nullptr,
+                                    out_rows != nullptr ? out_rows->size() : 0);
+    merged.ids.insert(merged.ids.end(), exact.ids.begin(), exact.ids.end());
+    merged.scores.insert(merged.scores.end(), exact.scores.begin(), exact.scores.end());
+  }
   return merged;
+}
+
+void Datastore::attach_index(std::shared_ptr<const FaissIndex> index, const std::string& source, nlohmann::json identity) {
+  const Layer& base = layers_.front();
+  if (index->rows() != base.rows || index->dim() != cols_)
+    throw InputError(source + ": the index holds " + std::to_string(index->rows()) + " rows of dimension " +
+                     std::to_string(index->dim()) + " but the datastore " + base.dir.string() + " has " +
+                     std::to_string(base.rows) + " of dimension " + std::to_string(cols_) +
+                     " (rebuild it: recap-index --force)");
+  index_ = std::move(index);
+  index_identity_ = std::move(identity);
+}
+
+nlohmann::json Datastore::search_settings(const SearchOptions& options) const {
+  if (index_ == nullptr || options.exact) return nullptr;
+  const IndexSearchParams params = index_params(options);
+  return {{"index", index_identity_}, {"nprobe", params.nprobe}, {"ef_search", params.ef_search}};
 }
 
 void write_datastore(const std::filesystem::path& dir, const std::vector<nlohmann::json>& records,

@@ -6,6 +6,7 @@
 #include "recap/common/stopwatch.h"
 #include "recap/io/json_file.h"
 #include "recap/io/provenance.h"
+#include "recap/retrieval/index_files.h"
 #include "recap/retrieval/datastore_merge.h"
 
 namespace fs = std::filesystem;
@@ -46,6 +47,8 @@ io::FloatMatrix Run::align(io::FloatMatrix x, const std::string& source) const {
   return align::apply_map(x, w_, true);
 }
 
+bool Run::has_index() const { return fs::exists(index_dir() / retrieval::kIndexFile); }
+
 bool Run::has_datastore() const { return fs::exists(datastore_dir() / "captions.jsonl"); }
 
 retrieval::Datastore Run::open_datastore(const std::vector<fs::path>& additions, const fs::path& dir) const {
@@ -61,6 +64,17 @@ retrieval::Datastore Run::open_datastore(const std::vector<fs::path>& additions,
   if (store.dim() != w_.cols)
     throw InputError(base.string() + ": datastore embeddings have dimension " + std::to_string(store.dim()) +
                      " but the mapping produces " + std::to_string(w_.cols));
+  // The index describes the run's own datastore only; another one given instead is searched exactly.
+  std::error_code ec;
+  if (has_index() && fs::equivalent(base, datastore_dir(), ec)) {
+    if (!index_) {
+      auto stored = retrieval::read_index_folder(index_dir(), datastore_dir());
+      index_identity_ = {{"factory", stored.manifest["factory"]}, {"built", stored.manifest.value("built", "")},
+                         {"file", stored.manifest.value("file", nlohmann::json())}};
+      index_ = std::move(stored.index);
+    }
+    store.attach_index(index_, (index_dir() / retrieval::kIndexFile).string(), index_identity_);
+  }
   return store;
 }
 

@@ -28,7 +28,7 @@ std::set<std::string> help_options(const std::string& tool, const std::string& s
 // exactly what the tools offer, or a typo could pass (or a real option be refused).
 TEST(Config, TheListOfAllOptionsIsWhatTheToolsOffer) {
   std::set<std::string> offered;
-  for (const char* tool : {"recap-fit", "recap-caption", "recap-synth", "recap-score", "recap-embed", "recap-lm", "recap-dal", "recap-report", "recap-demo"})
+  for (const char* tool : {"recap-fit", "recap-caption", "recap-synth", "recap-score", "recap-embed", "recap-lm", "recap-dal", "recap-report", "recap-demo", "recap-index"})
     for (const auto& name : help_options(tool)) offered.insert(name);
   for (const auto& name : help_options("recap-score", "correlate")) offered.insert(name);
   for (const auto& name : help_options("recap-score", "recall")) offered.insert(name);

@@ -31,7 +31,7 @@ class RetrievalCaptioner : public Captioner {
     return caption::retrieve(store_, batch, k_, search_);
   }
   std::string kind() const override { return "retrieval only"; }
-  nlohmann::json settings() const override { return {{"k", k_}}; }
+  nlohmann::json settings() const override;
   std::int64_t k() const override { return k_; }
 
  private:

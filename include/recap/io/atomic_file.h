@@ -56,6 +56,11 @@ class StagingDirectory {
   bool committed_ = false;
 };
 
+// Adds every file under `dir`/`sub` to the list of files of `dir`, a directory a
+// StagingDirectory committed (a tool that later writes into it, such as recap-index into a
+// run, keeps it replaceable with --force). Does nothing when `dir` has no list.
+void add_to_output_listing(const std::filesystem::path& dir, const std::filesystem::path& sub);
+
 // Throws a UsageError when `path` exists and `force` is not set, or when its directory
 // cannot be written. Call before long work so that the user learns early.
 void check_output_path(const std::filesystem::path& path, bool force);

@@ -6,12 +6,14 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "recap/io/npy.h"
 #include "recap/retrieval/exact_search.h"
+#include "recap/retrieval/faiss_index.h"
 
 namespace recap::retrieval {
 
@@ -34,8 +36,13 @@ class Datastore {
   std::int64_t dim() const { return cols_; }
   const std::string& caption(std::int64_t i) const { return captions_[static_cast<std::size_t>(i)]; }
   const nlohmann::json& record(std::int64_t i) const { return records_[static_cast<std::size_t>(i)]; }
-  // The embeddings of the base layer (its rows come first), contiguous.
-  const float* embeddings() const { return layers_.front().embeddings; }
+  // The embeddings of the base layer (its rows come first), contiguous float32. A file in
+  // another type (float16) is converted into memory on the first call, or on the first
+  // exact search; a search through an index never needs it (read_rows instead).
+  const float* embeddings() const { return float_rows(layers_.front()); }
+  // Copies base rows [first, first+count) as float32 into out, converting a float16 file
+  // as it reads (memory-mapped: only these rows are paged in).
+  void read_rows(std::int64_t first, std::int64_t count, float* out) const;
   std::int64_t base_size() const { return layers_.front().rows; }
   const std::filesystem::path& dir() const { return layers_.front().dir; }
   std::vector<std::filesystem::path> layer_dirs() const;
@@ -50,24 +57,49 @@ class Datastore {
   // UsageError unless k captions are left for every query after removing up to
   // `most_excluded` rows: the one check of k against the datastore's size.
   void check_k(std::int64_t k, std::size_t most_excluded = 0) const;
+  // With an index attached and options.exact unset, the base layer is searched through the
+  // index and any added layers exactly, merged (see attach_index).
   TopK search(const float* queries, std::int64_t nq, std::int64_t k, const SearchOptions& options = {},
               const std::vector<std::vector<std::int64_t>>* excluded = nullptr) const;
+
+  // Searches the base layer through `index` from now on (exact search stays one option
+  // away: SearchOptions::exact). The index must hold exactly the base layer's rows and
+  // dimension (InputError naming `source` otherwise). Added layers (DAL's captions) are not
+  // in it: they change every iteration and are small next to the base, so they are
+  // searched exactly and merged. Every candidate the index returns is rescored exactly
+  // from the datastore's own rows, so the scores of both parts are comparable and exact;
+  // the index decides only which rows are candidates. `identity` says which index it is,
+  // for resume settings and provenance.
+  void attach_index(std::shared_ptr<const FaissIndex> index, const std::string& source, nlohmann::json identity);
+  bool has_index() const { return index_ != nullptr; }
+  // What decides search()'s results beyond the datastore: null when it is exact, else the
+  // index's identity and the nprobe / efSearch in effect.
+  nlohmann::json search_settings(const SearchOptions& options) const;
 
  private:
   struct Layer {
     std::filesystem::path dir;
     std::unique_ptr<io::NpyMatrixReader> reader;
-    std::vector<float> converted;  // used when the file is not float32
-    const float* embeddings = nullptr;
+    mutable std::vector<float> converted;  // the float32 copy of a file in another type, made when first needed
+    mutable const float* embeddings = nullptr;
+    std::unique_ptr<std::once_flag> converting = std::make_unique<std::once_flag>();
     std::int64_t rows = 0, first_row = 0;
   };
   void add_layer(const std::filesystem::path& dir);
+  static const float* float_rows(const Layer& layer);
+  TopK exact_search(const float* queries, std::int64_t nq, std::int64_t k, const SearchOptions& options,
+                    const std::vector<std::vector<std::int64_t>>* excluded, std::size_t most_excluded) const;
+  TopK index_search(const float* queries, std::int64_t nq, std::int64_t k, const SearchOptions& options,
+                    const std::vector<std::vector<std::int64_t>>* excluded, std::size_t most_excluded) const;
+  IndexSearchParams index_params(const SearchOptions& options) const;
 
   std::vector<Layer> layers_;
   std::vector<nlohmann::json> records_;
   std::vector<std::string> captions_;
   std::map<std::string, std::vector<std::int64_t>> rows_by_image_;  // key: the id's JSON text
   std::int64_t rows_ = 0, cols_ = 0;
+  std::shared_ptr<const FaissIndex> index_;
+  nlohmann::json index_identity_;
 };
 
 // Writes datastore/ into `dir`: the records as JSONL and `text_embeddings` rows

@@ -35,6 +35,11 @@ struct SearchOptions {
   std::int64_t query_block = 512;   // queries per SGEMM
   std::int64_t base_block = 16384;  // base rows per SGEMM; scores buffer = query_block x base_block floats
   int threads = 0;                  // selection threads (0: all cores)
+  // When the datastore has a FAISS index (Datastore::attach_index): `exact` searches
+  // exactly anyway; nprobe / ef_search override the index's stored settings (0: keep them).
+  bool exact = false;
+  std::int64_t nprobe = 0;
+  std::int64_t ef_search = 0;
 };
 
 // queries: nq x d, base: nb x d, both row-major float32. Requires 1 <= k <= nb.

@@ -9,6 +9,7 @@
 // is the only place that knows how an image embedding is aligned.
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -44,9 +45,14 @@ class Run {
   bool has_datastore() const;
   std::filesystem::path datastore_dir() const { return dir_ / "datastore"; }
   // The run's datastore (or `dir` instead of it), with `additions` layered on top
-  // (retrieval::Datastore::open_layers), checked against W's output dimension.
+  // (retrieval::Datastore::open_layers), checked against W's output dimension. The run's
+  // own datastore comes with the run's FAISS index attached when it has one (index/,
+  // written by recap-index or recap-fit --index; read once, checked against the datastore).
   retrieval::Datastore open_datastore(const std::vector<std::filesystem::path>& additions = {},
                                       const std::filesystem::path& dir = {}) const;
+
+  std::filesystem::path index_dir() const { return dir_ / "index"; }
+  bool has_index() const;
 
   // run.json (null for a bare mapping), and a hash of W's bytes for resume settings.
   const nlohmann::json& provenance() const { return provenance_; }
@@ -57,6 +63,8 @@ class Run {
   io::FloatMatrix w_;
   bool normalize_ = true;
   nlohmann::json provenance_;
+  mutable std::shared_ptr<const retrieval::FaissIndex> index_;  // read on first use
+  mutable nlohmann::json index_identity_;
 };
 
 // The part of mapping.json that describes the fit: method, λ, the alignment rule
