@@ -330,6 +330,10 @@ def main():
     owners = Owners()
 
     used = {}  # path -> (what used it, packages allowed)
+    # Programs a script only probes for (`command -v X`) and otherwise runs through a
+    # variable: optional by construction (CUDA's nvcc on a GPU machine), so one from
+    # outside Debian is reported, not an error; a program also run by name is required.
+    probed, run_by_name = set(), set()
     def use(path, where, allowed):
         if not inside_project(path, build):
             used.setdefault(path, (where, allowed))
@@ -369,6 +373,7 @@ def main():
                 if kind != "probe":
                     unchecked.setdefault(f"program {name}", []).append(where)
             else:
+                (probed if kind == "probe" else run_by_name).add(program)
                 use(program, where, allowed)
 
     missing = {}  # package -> [(path, what used it)]
@@ -377,6 +382,9 @@ def main():
     for path, (where, allowed) in sorted(used.items()):
         package = owners.owner(path)
         if package is None:
+            if path in probed and path not in run_by_name:
+                print(f"check_setup: optional, not from Debian: {path} (probed by {where})")
+                continue
             unowned.append(f"{path} (used by {where}) belongs to no Debian package")
             continue
         packages_seen.add(package)

@@ -63,7 +63,8 @@ TORCH_DIR=${TORCH_DIR:-${torch_prefix:+$torch_prefix/Torch}}
 [ -n "$TORCH_DIR" ] && [ ! -f "$TORCH_DIR/TorchConfig.cmake" ] && problem "TORCH_DIR=$TORCH_DIR has no TorchConfig.cmake"
 [ -n "$TORCH_DIR" ] || problem "no CUDA LibTorch: set TORCH_DIR, or PYTHON to a python3 with a CUDA PyTorch"
 nvcc=${CUDACXX:-$(command -v nvcc || true)}
-[ -z "$nvcc" ] && [ -x /usr/local/cuda/bin/nvcc ] && nvcc=/usr/local/cuda/bin/nvcc
+cuda_home=${CUDA_HOME:-/usr/local/cuda}  # the CUDA toolkit's usual home, when nvcc is not on the PATH
+[ -z "$nvcc" ] && [ -x "$cuda_home/bin/nvcc" ] && nvcc="$cuda_home/bin/nvcc"
 [ -n "$nvcc" ] && [ -x "$nvcc" ] || problem "no nvcc: install the CUDA toolkit ($torch_cuda for this PyTorch) or set CUDACXX"
 command -v cmake >/dev/null || problem "no cmake: run scripts/setup.sh"
 machine="${torch_gpu:-${gpu%%,*}} (nvidia-smi: ${gpu:-none}), $(nproc) CPU cores; PyTorch ${torch_version:-?} CUDA ${torch_cuda:-?}"

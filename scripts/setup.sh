@@ -44,6 +44,7 @@ bench_packages=(
                                               # Debian's npm package, or the npm that NodeSource's nodejs bundles)
   time                                        # /usr/bin/time -v: peak memory
   sentencepiece                               # spm_train: a 32k-piece vocabulary for FLAN-T5-shaped weights
+  python3-sentencepiece                       # the T5 tokenizer of the Python captioning pipeline (caption_pipeline_reference.py)
 )
 # scripts/check_gallery.sh renders a captioning gallery in a headless browser.
 gallery_packages=(chromium)
