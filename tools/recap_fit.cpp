@@ -253,6 +253,7 @@ int main(int argc, char** argv) {
     std::optional<io::TemporaryDirectory> scratch;
     std::optional<embed::EmbedSubprocess> embedder;
     std::vector<nlohmann::json> captions;
+    std::vector<std::int64_t> caption_order;  // a dataset's: each caption's place in the whole
     nlohmann::json dataset_provenance;
     if (from_dataset) {
       f.embed.threads = common.threads;
@@ -268,6 +269,7 @@ int main(int argc, char** argv) {
       f.text_path = embedded.text_embeddings.string();
       f.pairs_path = embedded.pairs.string();
       captions = std::move(embedded.captions);
+      caption_order = std::move(embedded.caption_order);
       dataset_provenance = std::move(embedded.provenance);
       dataset_provenance["clip_model"] = {
           {"path", std::filesystem::absolute(f.embed.clip).string()},
@@ -312,7 +314,8 @@ int main(int argc, char** argv) {
                                     {"command", cli::command_line()},
                                     {"inputs", inputs_json},
                                     {"clip_model", from_dataset ? dataset_provenance["clip_model"] : nlohmann::json(nullptr)}},
-                                   text_reader ? &captions : nullptr, text_reader ? &*text_reader : nullptr);
+                                   text_reader ? &captions : nullptr, text_reader ? &*text_reader : nullptr,
+                                   caption_order.empty() ? nullptr : &caption_order);
       staging.commit();
       if (from_dataset) print_dataset(dataset_provenance, f.dataset_path, f.split_list);
       std::printf("accumulated shard %s: %lld pairs (%lld x %lld)\n", shard.label().c_str(),
