@@ -95,13 +95,13 @@ const std::vector<std::string> kAllToolOptions = {
     "attention-mask", "baseline", "batch-size", "bootstrap", "cache", "candidate-beams", "candidate-choice", "candidate-embeddings",
     "candidate-samples", "captions", "captions-per-image", "chunk-rows", "clip", "clip-weight", "columns", "command", "concepts", "config", "csv",
     "dataset", "dataset-format", "datastore", "decimals", "decoder-input-ids", "decoding", "details", "device", "dim", "dtype", "early-stopping", "ef-search", "exact",
-    "files-out", "force", "help", "html", "ids", "ids-out", "image-embeddings", "image-ids", "image-noise", "images", "index", "input", "input-ids", "iterations",
+    "files-out", "force", "from-stats", "help", "html", "ids", "ids-out", "image-embeddings", "image-ids", "image-noise", "images", "index", "input", "input-ids", "iterations",
     "java", "java-timeout", "json", "k", "keep-rejected", "key", "ks", "lambda", "length-penalty", "lm", "logits-out", "mapping", "markdown", "max-image-pixels",
     "max-input-tokens", "max-new-tokens", "meteor-jar", "method", "metric", "metrics", "min-new-tokens", "msrvtt-test-list", "no-cache",
     "no-kv-cache", "no-normalize", "no-repeat-ngram-size", "no-texts", "no-tokenize", "normalize", "nprobe", "num-beams",
     "num-return-sequences", "out", "pairs", "per-image", "pixels", "pixels-out", "precision", "prefix", "prompt",
-    "prompt-template", "prompts", "provenance", "queries", "recall-k", "recall-queries", "reference-embeddings", "refs", "repetition-penalty", "results", "root", "row",
-    "run", "sampling", "search-kernel", "seed", "select", "separator", "spice-jar", "split", "stop-after-batches", "stop-after-iterations", "strict",
+    "prompt-template", "prompts", "provenance", "queries", "recall-k", "recall-queries", "reference-embeddings", "refs", "repetition-penalty", "results", "root", "row", "rows-out",
+    "run", "sampling", "search-kernel", "seed", "select", "separator", "shard", "spice-jar", "split", "stats-out", "stop-after-batches", "stop-after-iterations", "strict",
     "temperature", "text-embeddings", "text-heads", "text-noise", "texts", "threads", "thumbnail-size", "title", "token-ids",
     "token-ids-out", "tokenizer", "top-k", "top-p", "train", "train-rows", "train-split", "val", "val-metrics", "val-split", "verbose", "video-frames", "vision-heads", "workers"};
 
