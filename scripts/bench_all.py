@@ -14,6 +14,10 @@ side in one run on this machine, as one Markdown table (also BENCH_DIR/bench-all
             FLAN-T5-base-shaped weights, whose logits are first checked against recap's;
             and recap's decoding rates (bench_t5), float32 and bfloat16.
 
+  captioner recap-caption --lm (configs/coco.json, 15 new tokens, 4 JPEGs, the search datastore) against
+            the same pipeline in PyTorch eager + numpy (scripts/bench/caption_pipeline_reference.py),
+            both whole processes.
+
 Not compared here (see the README): T5 against ONNX Runtime (no export with the key/value
 cache yet), and the metrics against pycocoevalcap (not packaged by Debian;
 scripts/bench/metrics_speed.py takes a checkout).
@@ -215,6 +219,58 @@ def t5_compare_rows(bench):
     return table, note
 
 
+CAPTION_IMAGES = 4  # whole captioner: images per run (2 runs of each side: 6.5 min on the busy 2-core machine)
+
+
+def caption_compare_rows(bench, weights):
+    """The whole captioner: recap-caption --lm with configs/coco.json's settings (k = 8, 4
+    beams + 36 nucleus samples at p = 0.9) and --max-new-tokens 15, on COCO-sized JPEGs with
+    the ViT-B/32- and FLAN-T5-base-shaped weights and search_rows' COCO-sized datastore,
+    against scripts/bench/caption_pipeline_reference.py (PyTorch eager + numpy, the same
+    steps, all prompts of a batch in one generate call). Both whole processes (loading
+    included), run in turn A B A B; the ratio is the median of the pairs'. Checked: the same
+    retrieved captions per image and the beam candidates that agree."""
+    import importlib.util
+    if importlib.util.find_spec("sentencepiece") is None:
+        return [("whole captioner images per minute", float("nan"), "(python3-sentencepiece is not installed)", None, "3x")]
+    model = t5_weights(bench)
+    images = os.path.join(bench, f"lm-images-{CAPTION_IMAGES}")
+    if not os.path.isdir(images):
+        source = bench_inputs.coco_images(os.path.join(bench, "images-128"), 128)
+        os.makedirs(images)
+        for i in range(CAPTION_IMAGES):
+            shutil.copy(os.path.join(source, f"{i:05d}.jpg"), images)
+    run_dir, config = os.path.join(bench, "search-run"), os.path.join(ROOT, "configs", "coco.json")
+    e = lambda name: os.path.join(bench, name)
+    recap_cmd = [f"{BUILD}/recap-caption", "--config", config, "--run", run_dir, "--clip", weights, "--lm", model,
+                 "--images", images, "--no-cache", "--max-new-tokens", "15", "--threads", THREADS, "--force",
+                 "--out", e("caption-recap.json"), "--details", e("caption-recap.jsonl")]
+    python_cmd = [PY, os.path.join(ROOT, "scripts/bench/caption_pipeline_reference.py"), "--config", config, "--run",
+                  run_dir, "--clip", os.path.dirname(weights), "--lm", model, "--images", images, "--max-new-tokens", "15",
+                  "--threads", THREADS, "--out", e("caption-python.json"), "--details", e("caption-python.jsonl")]
+    recap_s, python_s, stats = [], [], None
+    for _ in range(2):
+        recap_s.append(run(recap_cmd)[0])
+        seconds, out, _, _ = run(python_cmd)
+        python_s.append(seconds)
+        stats = json.loads(out.strip().splitlines()[-1])
+    ours = [json.loads(line) for line in open(e("caption-recap.jsonl"))]
+    theirs = {d["image_id"]: d for d in map(json.loads, open(e("caption-python.jsonl")))}
+    same_retrieved = sum([r["index"] for r in d["retrieved"]] == [r["index"] for r in theirs[d["image_id"]]["retrieved"]]
+                         for d in ours)
+    beams = lambda d: [c["text"] for c in d["candidates"] if c["source"] == "beam"]
+    same_beams = sum(beams(d) == beams(theirs[d["image_id"]]) for d in ours)
+    ratios = sorted(p / r for r, p in zip(recap_s, python_s))
+    recap_rate, python_rate = 60 * CAPTION_IMAGES / min(recap_s), 60 * CAPTION_IMAGES / min(python_s)  # per minute
+    phases = ", ".join(f"{k} {v:.0f}" for k, v in stats["phases_s"].items())
+    return [(f"whole captioner images per minute, float32: recap-caption --lm, {CAPTION_IMAGES} JPEGs, k = 8, 4 beams + 36 "
+             f"nucleus samples, 15 new tokens, 566,735-caption datastore; whole processes, best of 2 "
+             f"(recap {' / '.join(f'{s:.0f}' for s in recap_s)} s); same retrieved captions {same_retrieved}/"
+             f"{len(ours)} images, same beam candidates {same_beams}/{len(ours)}", recap_rate,
+             f"PyTorch eager + numpy pipeline {python_rate:.2f} ({' / '.join(f'{s:.0f}' for s in python_s)} s; "
+             f"{stats['tokens_generated']} tokens generated; s: {phases})", sum(ratios) / len(ratios), "3x")]
+
+
 def t5_rows():
     """bench_t5 on FLAN-T5-base-shaped random weights: a batch of 16 prompts of 64 tokens,
     16 new tokens, greedy and beam-4, float32 and bfloat16."""
@@ -235,7 +291,7 @@ def main():
     weights, onnx, ort, pixels, tokens = prepare(bench)
     rows, diff = clip_rows(bench, weights, onnx, ort, pixels, tokens)
     t5_table, t5_note = t5_compare_rows(bench)
-    rows += search_rows(bench) + fit_rows(bench) + t5_table + t5_rows()
+    rows += search_rows(bench) + fit_rows(bench) + t5_table + t5_rows() + caption_compare_rows(bench, weights)
     lines = [f"Machine: {machine()}; {THREADS} threads each side; {time.strftime('%Y-%m-%d')}. recap against ONNX "
              f"Runtime on the same weights and inputs: max abs difference {diff:.1e}. {t5_note} "
              f"recap's model float32 products: {GEMM_CHOICE.get('float32', 'unknown')}.", "",
