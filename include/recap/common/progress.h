@@ -22,6 +22,7 @@ class Progress {
   Stopwatch clock_;
   double last_print_ = -1;
   bool printed_ = false;
+  std::int64_t first_done_ = -1;  // done at the first update: work resumed, not done now
 };
 
 }  // namespace recap
