@@ -30,7 +30,7 @@ python3-numpy, python3-pil and python3-sentencepiece):
   recap's, so sampled candidates differ from recap's; beam candidates and retrieved
   captions are comparable.
 """
-import argparse, html, json, os, re, struct, sys, time
+import argparse, html, json, os, re, sys, time
 
 import numpy as np
 import sentencepiece
@@ -39,28 +39,11 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import clip_reference  # noqa: E402
 import t5_reference  # noqa: E402
+from safetensors_mmap import read_safetensors  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-# ---- weights: safetensors read through a memory map, as safetensors.torch.load_file does
-# (the references' readers read the whole file, then copy each tensor: 2-3x slower to load).
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + n)
-    out = {}
-    for name, meta in header.items():
-        if name == "__metadata__":
-            continue
-        assert meta["dtype"] == "F32", f"{name}: {meta['dtype']}"
-        a, b = meta["data_offsets"]
-        out[name] = torch.from_numpy(data[a:b].view("<f4").reshape(meta["shape"]).copy())
-    return out
-
-
-t5_reference.read_safetensors = read_safetensors
 
 
 def load_clip(folder):

@@ -21,6 +21,9 @@ import torch
 from torch import nn
 from PIL import Image
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_mmap import read_safetensors  # noqa: E402
+
 MEAN = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32)
 STD = np.array([0.26862954, 0.26130258, 0.27577711], dtype=np.float32)
 VISION = dict(width=768, layers=12, heads=12, patch=32, resolution=224)
@@ -85,15 +88,6 @@ def save_safetensors(sd, path, metadata):
         for c in chunks:
             f.write(c)
 
-
-def load_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    return {k: torch.from_numpy(np.frombuffer(data[v["data_offsets"][0]:v["data_offsets"][1]], dtype="<f4")
-                                .reshape(v["shape"]).copy())
-            for k, v in header.items() if k != "__metadata__"}
 
 
 # ---- reference model (OpenAI CLIP's ViT and text transformer) --------------------------
@@ -172,7 +166,7 @@ class Clip(nn.Module):
 
 def load_model(folder):
     model = Clip()
-    model.load_state_dict(load_safetensors(os.path.join(folder, "openai_vitb32.safetensors")))
+    model.load_state_dict(read_safetensors(os.path.join(folder, "openai_vitb32.safetensors")))
     return model.eval()
 
 

@@ -16,25 +16,14 @@ every position: random weights would otherwise stop at arbitrary points.
   activations; LayerNorm variance and softmax in float32, as transformers does). On cuda,
   float32 runs with TF32 off, as recap does, and bench first decodes one untimed step.
 """
-import argparse, json, math, os, struct, time
+import argparse, json, math, os, sys, time
 
 import numpy as np
 import torch
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_mmap import read_safetensors  # noqa: E402
 
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, meta in header.items():
-        if name == "__metadata__":
-            continue
-        assert meta["dtype"] == "F32", f"{name}: {meta['dtype']}"
-        a, b = meta["data_offsets"]
-        out[name] = torch.from_numpy(np.frombuffer(data[a:b], dtype="<f4").reshape(meta["shape"]).copy())
-    return out
 
 
 class T5:
