@@ -7,19 +7,13 @@
 #include <nlohmann/json.hpp>
 
 #include "recap/io/json_file.h"
+#include "clip_tools_support.h"  // test::expect_failure
 #include "test_support.h"
 
 using namespace recap;
 namespace fs = std::filesystem;
 
 namespace {
-
-void expect_failure(const test::ToolRun& run, int status, const std::string& fragment) {
-  EXPECT_EQ(run.status, status) << run.err;
-  EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
-  EXPECT_NE(run.err.find(": error: "), std::string::npos) << run.err;
-  EXPECT_NE(run.err.find(fragment), std::string::npos) << "expected '" << fragment << "' in: " << run.err;
-}
 
 class RecapIndex : public ::testing::Test {
  protected:
@@ -103,10 +97,10 @@ TEST_F(RecapIndex, IndexToolBuildsReplacesOnlyWithForceAndRecordsRecall) {
   EXPECT_EQ(manifest["recall"]["at_k"], 1.0);
 
   auto again = test::run_tool("recap-index", "--run " + path("run").string() + " --index IVF8,Flat");
-  expect_failure(again, 2, "pass --force");
+  test::expect_failure(again, 2, "pass --force");
   EXPECT_EQ(io::read_json(path("run") / "index" / "index.json")["factory"], "HNSW16");
   auto bad = test::run_tool("recap-index", "--run " + path("run").string() + " --index Nonsense7 --force");
-  expect_failure(bad, 2, "--index 'Nonsense7'");
+  test::expect_failure(bad, 2, "--index 'Nonsense7'");
   EXPECT_EQ(io::read_json(path("run") / "index" / "index.json")["factory"], "HNSW16");
   auto replaced = test::run_tool("recap-index", "--run " + path("run").string() + " --index IVF8,PQ4 --force");
   ASSERT_EQ(replaced.status, 0) << replaced.err;
@@ -115,18 +109,18 @@ TEST_F(RecapIndex, IndexToolBuildsReplacesOnlyWithForceAndRecordsRecall) {
   auto searched = caption(path("run"), path("pq.json"));
   ASSERT_EQ(searched.status, 0) << searched.err;
   // --ef-search is an HNSW knob; this is an IVF index.
-  expect_failure(caption(path("run"), path("ef.json"), "--ef-search 10"), 2, "--ef-search applies to HNSW indexes");
+  test::expect_failure(caption(path("run"), path("ef.json"), "--ef-search 10"), 2, "--ef-search applies to HNSW indexes");
   EXPECT_FALSE(fs::exists(path("ef.json")));
 }
 
 TEST_F(RecapIndex, BrokenOrMissingIndexIsOneLineAndNoOutput) {
   ASSERT_EQ(test::run_tool("recap-fit", fit_args(path("run"))).status, 0);
-  expect_failure(caption(path("run"), path("out.json"), "--nprobe 4"), 2, "has no FAISS index");
+  test::expect_failure(caption(path("run"), path("out.json"), "--nprobe 4"), 2, "has no FAISS index");
   ASSERT_EQ(test::run_tool("recap-index", "--run " + path("run").string() + " --index IVF8,Flat").status, 0);
   const fs::path file = path("run") / "index" / "index.faiss";
   const auto bytes = test::read_bytes(file);
   test::write_bytes(file, bytes.substr(0, bytes.size() - 100));
-  expect_failure(caption(path("run"), path("out.json")), 3, file.string());
+  test::expect_failure(caption(path("run"), path("out.json")), 3, file.string());
   EXPECT_FALSE(fs::exists(path("out.json")));
   // A broken index is refused even where exact search would do, so that it never goes
   // unnoticed; recap-index --force repairs it.
@@ -136,5 +130,5 @@ TEST_F(RecapIndex, BrokenOrMissingIndexIsOneLineAndNoOutput) {
   // A datastore changed under its index is refused by its fingerprint.
   fs::copy_file(syn("text_embeddings.npy"), path("run") / "datastore" / "embeddings.npy",
                 fs::copy_options::overwrite_existing);
-  expect_failure(caption(path("run"), path("other.json")), 3, "built from another datastore");
+  test::expect_failure(caption(path("run"), path("other.json")), 3, "built from another datastore");
 }
