@@ -17,6 +17,31 @@ bool starts_with(std::string_view b, std::string_view magic, std::size_t at = 0)
   return b.size() >= at + magic.size() && b.substr(at, magic.size()) == magic;
 }
 
+// TIFF: ImageWidth (256) and ImageLength (257) from the first IFD, in the file's byte
+// order, as SHORT or LONG; entries of other tags (even of unknown types) are skipped. Without
+// this, OpenCV sized its buffer from a forged width x height (a fuzzed 200-byte file asked
+// for 3.6 GB).
+std::optional<DeclaredSize> tiff_size(std::string_view b) {
+  const bool little = starts_with(b, std::string_view("II*\0", 4));
+  if (!little && !starts_with(b, std::string_view("MM\0*", 4))) return std::nullopt;
+  const auto u16 = [&](std::size_t at) { return little ? little16(b, at) : (byte(b, at) << 8 | byte(b, at + 1)); };
+  const auto u32 = [&](std::size_t at) { return little ? little32(b, at) : big32(b, at); };
+  if (b.size() < 8) return std::nullopt;
+  const std::uint64_t ifd = u32(4);
+  if (ifd + 2 > b.size()) return std::nullopt;
+  const std::uint64_t entries = u16(ifd);
+  std::uint64_t width = 0, height = 0;
+  for (std::uint64_t i = 0; i < entries && ifd + 2 + 12 * (i + 1) <= b.size(); ++i) {
+    const std::size_t at = ifd + 2 + 12 * i;
+    const auto tag = u16(at), type = u16(at + 2);
+    if ((tag != 256 && tag != 257) || (type != 3 && type != 4)) continue;
+    const std::uint64_t value = type == 3 ? u16(at + 8) : u32(at + 8);
+    (tag == 256 ? width : height) = value;
+  }
+  if (width == 0 || height == 0) return std::nullopt;
+  return DeclaredSize{width, height};
+}
+
 }  // namespace
 
 std::optional<DeclaredSize> declared_image_size(std::string_view b) {
@@ -41,7 +66,7 @@ std::optional<DeclaredSize> declared_image_size(std::string_view b) {
       return DeclaredSize{(bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1};
     }
   }
-  return std::nullopt;
+  return tiff_size(b);
 }
 
 bool is_supported_image_format(std::string_view b) {

@@ -223,7 +223,11 @@ TEST(ImageDecode, ImagesOverThePixelLimitAreRefusedFromTheirHeader) {
   std::string webp = "RIFF" + std::string("\x40\x00\x00\x00", 4) + "WEBPVP8 " + std::string("\x30\x00\x00\x00", 4) +
                      std::string("\x10\x02\x00\x9d\x01\x2a\xff\x3f\xff\x3f", 10) + std::string(38, '\0');
   recap::test::write_bytes(dir / "bomb.webp", webp);
-  for (const char* name : {"bomb.jpg", "wide.jpg", "bomb.png", "bomb.bmp", "bomb.gif", "bomb.webp"}) {
+  // The fuzzer's TIFF (tests/fuzz/findings): 55807 x 16389 in its first IFD, between entries
+  // of unknown types; OpenCV sized a 3.6 GB buffer from it.
+  recap::test::write_bytes(dir / "bomb.tif",
+                           recap::test::read_bytes(recap::test::source_dir() / "tests/fuzz/findings/fuzz_image_decode-tiff-forged-size-oom"));
+  for (const char* name : {"bomb.jpg", "wide.jpg", "bomb.png", "bomb.bmp", "bomb.gif", "bomb.webp", "bomb.tif"}) {
     const std::string message = message_of([&] { read_image(dir / name); });
     EXPECT_EQ(message.rfind((dir / name).string() + ": image declares ", 0), 0u) << message;
     EXPECT_NE(message.find("--max-image-pixels"), std::string::npos) << message;
@@ -238,6 +242,13 @@ TEST(ImageDecode, ImagesOverThePixelLimitAreRefusedFromTheirHeader) {
   ASSERT_TRUE(webp_size.has_value());
   EXPECT_EQ(webp_size->width, 16383u);
   EXPECT_FALSE(declared_image_size("\x89PNG\r\n\x1A\n too short").has_value());
+  // TIFF in big-endian order: width 300 (SHORT), height 200 (LONG).
+  const std::string tiff_be = std::string("MM\0*\0\0\0\x08\0\x02", 10) + std::string("\x01\x00\x00\x03\0\0\0\x01\x01\x2c\0\0", 12) +
+                              std::string("\x01\x01\x00\x04\0\0\0\x01\0\0\0\xc8", 12);
+  const auto tiff = declared_image_size(tiff_be);
+  ASSERT_TRUE(tiff.has_value());
+  EXPECT_EQ(tiff->width, 300u);
+  EXPECT_EQ(tiff->height, 200u);
 
   // The limit is a setting: a real 320 x 240 image passes by default and is refused under 76,800 pixels.
   EXPECT_NO_THROW(read_image(golden_dir() / "images/synthetic_exif_rotate90.jpg"));
