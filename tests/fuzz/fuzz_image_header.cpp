@@ -1,9 +1,9 @@
 // recap::vision::declared_image_size (include/recap/vision/image_header.h): the pixel size
-// a PNG, GIF, BMP or WebP header declares, read before any decoder runs (the decompression
+// a PNG, GIF, BMP, WebP or TIFF header declares, read before any decoder runs (the decompression
 // bomb check of decode_image). No OpenCV. It never throws; any exception is a finding.
 // Checked properties: a size is only returned for the formats the header names, and each
-// side fits the field it was read from (32 bits for PNG and BMP, 16 for GIF, 24 + 1 for
-// WebP), so that the caller's width x height cannot overflow 64 bits.
+// side fits the field it was read from (32 bits for PNG, BMP and TIFF, 16 for GIF, 24 + 1
+// for WebP), so that the caller's width x height cannot overflow 64 bits.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -24,6 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     else if (starts("GIF87a") || starts("GIF89a")) limit = 0xFFFFu;
     else if (starts("BM")) limit = 0x80000000u;
     else if (starts("RIFF") && bytes.size() >= 12 && bytes.substr(8, 4) == "WEBP") limit = 0x1000000u;
+    else if (starts(std::string_view("II*\0", 4)) || starts(std::string_view("MM\0*", 4))) limit = 0xFFFFFFFFu;  // TIFF SHORT/LONG
     FUZZ_CHECK(limit != 0, "a size for an unknown format");
     FUZZ_CHECK(declared->width <= limit && declared->height <= limit,
                std::to_string(declared->width) + " x " + std::to_string(declared->height));
