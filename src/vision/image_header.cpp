@@ -1,5 +1,6 @@
 #include "recap/vision/image_header.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 
@@ -35,8 +36,10 @@ std::optional<DeclaredSize> tiff_size(std::string_view b) {
     const std::size_t at = ifd + 2 + 12 * i;
     const auto tag = u16(at), type = u16(at + 2);
     if ((tag != 256 && tag != 257) || (type != 3 && type != 4)) continue;
+    // A tag given twice: the larger value, whichever one the decoder believes.
     const std::uint64_t value = type == 3 ? u16(at + 8) : u32(at + 8);
-    (tag == 256 ? width : height) = value;
+    auto& side = tag == 256 ? width : height;
+    side = std::max(side, value);
   }
   if (width == 0 || height == 0) return std::nullopt;
   return DeclaredSize{width, height};
