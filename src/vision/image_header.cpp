@@ -18,6 +18,29 @@ bool starts_with(std::string_view b, std::string_view magic, std::size_t at = 0)
   return b.size() >= at + magic.size() && b.substr(at, magic.size()) == magic;
 }
 
+// PBM/PGM/PPM (P1-P6): the width and height after the magic, between whitespace and
+// '#' comments. OpenCV's own pixel cap is read when the library loads (1 << 30 pixels), too
+// late for --max-image-pixels, so every format OpenCV decodes is sized here.
+std::optional<DeclaredSize> pnm_size(std::string_view b) {
+  if (b.size() < 3 || b[0] != 'P' || b[1] < '1' || b[1] > '6') return std::nullopt;
+  std::size_t at = 2;
+  std::uint64_t sides[2] = {0, 0};
+  for (auto& side : sides) {
+    while (at < b.size() && (std::isspace(static_cast<unsigned char>(b[at])) || b[at] == '#')) {
+      if (b[at] == '#') while (at < b.size() && b[at] != '\n') ++at;
+      else ++at;
+    }
+    std::size_t digits = 0;
+    while (at < b.size() && std::isdigit(static_cast<unsigned char>(b[at])) && digits < 12) {
+      side = side * 10 + static_cast<std::uint64_t>(b[at] - '0');
+      ++at;
+      ++digits;
+    }
+    if (digits == 0) return std::nullopt;
+  }
+  return DeclaredSize{sides[0], sides[1]};
+}
+
 // TIFF: ImageWidth (256) and ImageLength (257) from the first IFD, in the file's byte
 // order, as SHORT or LONG; entries of other tags (even of unknown types) are skipped. Without
 // this, OpenCV sized its buffer from a forged width x height (a fuzzed 200-byte file asked
@@ -69,6 +92,7 @@ std::optional<DeclaredSize> declared_image_size(std::string_view b) {
       return DeclaredSize{(bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1};
     }
   }
+  if (const auto pnm = pnm_size(b)) return pnm;
   return tiff_size(b);
 }
 

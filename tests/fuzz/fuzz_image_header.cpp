@@ -25,6 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     else if (starts("BM")) limit = 0x80000000u;
     else if (starts("RIFF") && bytes.size() >= 12 && bytes.substr(8, 4) == "WEBP") limit = 0x1000000u;
     else if (starts(std::string_view("II*\0", 4)) || starts(std::string_view("MM\0*", 4))) limit = 0xFFFFFFFFu;  // TIFF SHORT/LONG
+    else if (bytes.size() >= 2 && bytes[0] == 'P' && bytes[1] >= '1' && bytes[1] <= '6') limit = 999999999999u;  // PNM: 12 digits
     FUZZ_CHECK(limit != 0, "a size for an unknown format");
     FUZZ_CHECK(declared->width <= limit && declared->height <= limit,
                std::to_string(declared->width) + " x " + std::to_string(declared->height));

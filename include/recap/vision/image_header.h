@@ -13,7 +13,7 @@ struct DeclaredSize {
   std::uint64_t height = 0;
 };
 
-// PNG (IHDR), GIF (logical screen), BMP (DIB header), WebP (VP8, VP8L, VP8X), TIFF (first IFD). Nothing for
+// PNG (IHDR), GIF (logical screen), BMP (DIB header), WebP (VP8, VP8L, VP8X), TIFF (first IFD), PNM. Nothing for
 // other formats or headers too short to hold a size; JPEG is read by libjpeg itself.
 std::optional<DeclaredSize> declared_image_size(std::string_view bytes);
 

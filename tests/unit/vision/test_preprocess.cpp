@@ -227,7 +227,8 @@ TEST(ImageDecode, ImagesOverThePixelLimitAreRefusedFromTheirHeader) {
   // of unknown types; OpenCV sized a 3.6 GB buffer from it.
   recap::test::write_bytes(dir / "bomb.tif",
                            recap::test::read_bytes(recap::test::source_dir() / "tests/fuzz/findings/fuzz_image_decode-tiff-forged-size-oom"));
-  for (const char* name : {"bomb.jpg", "wide.jpg", "bomb.png", "bomb.bmp", "bomb.gif", "bomb.webp", "bomb.tif"}) {
+  recap::test::write_bytes(dir / "bomb.pgm", "P5\n# a comment\n40000 40000\n255\n" + std::string(64, '\x7f'));
+  for (const char* name : {"bomb.jpg", "wide.jpg", "bomb.png", "bomb.bmp", "bomb.gif", "bomb.webp", "bomb.tif", "bomb.pgm"}) {
     const std::string message = message_of([&] { read_image(dir / name); });
     EXPECT_EQ(message.rfind((dir / name).string() + ": image declares ", 0), 0u) << message;
     EXPECT_NE(message.find("--max-image-pixels"), std::string::npos) << message;
