@@ -19,8 +19,9 @@ bool starts_with(std::string_view b, std::string_view magic, std::size_t at = 0)
 }
 
 // PBM/PGM/PPM (P1-P6): the width and height after the magic, between whitespace and
-// '#' comments. OpenCV's own pixel cap is read when the library loads (1 << 30 pixels), too
-// late for --max-image-pixels, so every format OpenCV decodes is sized here.
+// '#' comments. OpenCV's own cap (OPENCV_IO_MAX_IMAGE_PIXELS, set by decode_image) did not
+// stop a fuzzed TIFF declaring 914 million pixels, so every format OpenCV decodes is sized
+// here rather than trusted to it.
 std::optional<DeclaredSize> pnm_size(std::string_view b) {
   if (b.size() < 3 || b[0] != 'P' || b[1] < '1' || b[1] > '6') return std::nullopt;
   std::size_t at = 2;

@@ -207,7 +207,7 @@ std::string bmp_header(std::int32_t width, std::int32_t height) {
 }  // namespace
 
 // Decompression bombs are refused from the header, before the pixels are allocated: JPEG
-// and PNG by recap's own header checks, other formats through OpenCV's cap.
+// and PNG by recap's own header checks, BMP, GIF, WebP, TIFF and PNM by their declared sizes.
 TEST(ImageDecode, ImagesOverThePixelLimitAreRefusedFromTheirHeader) {
   recap::test::TempDir dir;
   const std::string jpeg = recap::test::read_bytes(golden_dir() / "images/synthetic_gray_wide.jpg");
