@@ -5,8 +5,7 @@
 #include <optional>
 
 #include "cli_support.h"
-#include "dataset_options.h"
-#include "model_options.h"
+#include "fit_flags.h"
 #include "recap/embed/embed_subprocess.h"
 #include "recap/embed/dataset_embedding.h"
 #include "recap/common/progress.h"
@@ -27,6 +26,7 @@
 #include "index_report.h"
 
 using namespace recap;
+using cli::FitFlags;
 
 namespace {
 
@@ -46,90 +46,6 @@ void print_fit(const align::FitOptions& options, const align::FitReport& report,
               report.seconds_solve, write_seconds);
 }
 
-align::FitOptions fit_options(const std::string& method, double lambda, bool no_normalize, std::int64_t chunk_rows,
-                              const std::string& precision) {
-  align::FitOptions options;
-  options.method = align::parse_method(method);
-  options.lambda = lambda;
-  options.normalize = !no_normalize;
-  options.chunk_rows = chunk_rows;
-  options.accumulation = precision == "float64" ? align::Accumulation::float64 : align::Accumulation::mixed;
-  if (options.method == align::Method::ridge && !(lambda > 0)) throw UsageError("--method ridge needs --lambda > 0");
-  if (options.method != align::Method::ridge && lambda > 0) throw UsageError("--lambda applies only to --method ridge");
-  return options;
-}
-
-// Every flag of recap-fit.
-struct FitFlags {
-  std::string image_path, text_path, pairs_path, captions_path, out_dir, method_name = "procrustes";
-  double lambda = 0;
-  bool no_normalize = false, force = false, strict = false;
-  std::int64_t chunk_rows = 16384;
-  std::string precision = "mixed";
-  embed::EmbedSettings embed;
-  std::string dataset_path, images_root, split_list;
-  cli::DatasetFlags dataset;
-  std::string shard, stats_out;          // sharded fitting, step 1
-  std::vector<std::string> from_stats;   // sharded fitting, step 2
-  std::string index;                     // FAISS factory string of the run's index
-};
-
-void add_fit_options(CLI::App& app, FitFlags& f) {
-  app.add_option("--image-embeddings", f.image_path, "Image embeddings X (.npy, n_img x d_img, float32/float16)")
-      ->check(CLI::ExistingFile);
-  app.add_option("--text-embeddings", f.text_path, "Caption embeddings Y (.npy, n_txt x d_txt)")
-      ->check(CLI::ExistingFile);
-  app.add_option("--pairs", f.pairs_path, "int32/int64 .npy, n x 2 (image row, caption row); default: row i with row i")
-      ->check(CLI::ExistingFile);
-  app.add_option("--captions", f.captions_path,
-                 "Captions of the text rows (.jsonl / .json / .txt), in row order; builds the run's datastore")
-      ->check(CLI::ExistingFile);
-  app.add_option("--method", f.method_name, "procrustes | ols | ridge | none (W = I: the unaligned baseline)")
-      ->check(CLI::IsMember({"procrustes", "ols", "ridge", "none"}))->capture_default_str();
-  app.add_option("--lambda", f.lambda, "Ridge penalty λ (required for --method ridge)")->check(cli::kNonNegative);
-  app.add_flag("--no-normalize", f.no_normalize, "Fit on the rows as given instead of L2-normalising them first");
-  app.add_option("--chunk-rows", f.chunk_rows, "Pairs per streamed chunk (memory: one chunk + O(d²))")
-      ->check(cli::kPositive)->capture_default_str();
-  app.add_option("--precision", f.precision,
-                 "mixed: float32 BLAS on blocks of 4096 pairs, summed in float64 (fast); float64: all products in "
-                 "float64 BLAS")
-      ->check(CLI::IsMember({"mixed", "float64"}))->capture_default_str();
-  app.add_option("--out", f.out_dir, "Run directory to create");
-  app.add_flag("--force", f.force, "Replace an existing run directory (only once the new one is complete)");
-  app.add_option("--index", f.index, "Also build a FAISS index over the datastore, e.g. \"IVF4096,PQ64\", \"HNSW32\" "
-                                     "(recap-index builds one on an existing run and has its settings)");
-  app.add_option("--clip", f.embed.clip, "CLIP model to embed --dataset with (anything recap-embed --clip loads)");
-  app.add_option("--dataset", f.dataset_path,
-                 "Training dataset: a Karpathy split file (dataset_coco.json, dataset_flickr30k.json; needs --split), "
-                 "COCO or VizWiz caption annotations (one split already), MSR-VTT's MSRVTT_data.json (needs --split), "
-                 "Flickr8k.token.txt (needs --split) or a folder of images with captions.json")
-      ->check(CLI::ExistingFile | CLI::ExistingDirectory);
-  app.add_option("--images", f.images_root,
-                 "With --dataset: the folder its image paths are relative to (Karpathy COCO: the folder holding "
-                 "train2014/ and val2014/; Flickr30k: flickr30k-images/; COCO annotations: e.g. train2014/)")
-      ->check(CLI::ExistingDirectory);
-  app.add_option("--split", f.split_list,
-                 "Comma-separated splits to train on (Karpathy COCO: train,restval; MSR-VTT: train or train-9k; Flickr8k: train)");
-  app.add_flag("--strict", f.strict,
-               "With --dataset: an empty caption, an image without captions or an unreadable image is an error "
-               "instead of a warning");
-  cli::add_dataset_options(app, f.dataset);
-  cli::add_embed_options(app, f.embed);
-  auto* sharding = "Sharded fitting (one job per shard, then one that combines them)";
-  app.add_option("--shard", f.shard,
-                 "I/N (zero-based): with --dataset, embed and accumulate only the images whose id hashes to shard I "
-                 "of N; with precomputed embeddings, the shard they hold (recap-embed --shard). Needs --stats-out")
-      ->group(sharding);
-  app.add_option("--stats-out", f.stats_out,
-                 "Instead of --out: write this shard's statistics (XᵀX, XᵀY, counts; the method is chosen when they "
-                 "are combined) and its datastore into this folder")
-      ->group(sharding);
-  app.add_option("--from-stats", f.from_stats,
-                 "Combine the --stats-out folders of all shards (0..N-1, each once) into W and the run --out, with its "
-                 "merged datastore")
-      ->check(CLI::ExistingDirectory)->group(sharding);
-}
-
 // run.json: what made the run.
 nlohmann::json run_provenance(const CLI::App& app, const nlohmann::json& inputs, bool has_datastore) {
   return {{"tool", "recap-fit"},
@@ -139,26 +55,6 @@ nlohmann::json run_provenance(const CLI::App& app, const nlohmann::json& inputs,
           {"config", nlohmann::json::parse(app.config_to_str(true, false))},
           {"inputs", inputs},
           {"datastore", has_datastore ? nlohmann::json("datastore/") : nlohmann::json(nullptr)}};
-}
-
-// The flags that decide which of the three jobs recap-fit does, checked together.
-void check_modes(const FitFlags& f, const CLI::App& app, bool from_dataset, bool precomputed) {
-  const bool stats_out = !f.stats_out.empty(), combine = !f.from_stats.empty();
-  if (combine) {
-    if (from_dataset || precomputed || stats_out || !f.shard.empty())
-      throw UsageError("--from-stats combines statistics folders: give them with --method and --out only");
-    if (f.no_normalize) throw UsageError("--no-normalize was decided when the statistics were written");
-    if (f.out_dir.empty()) throw UsageError("--from-stats needs --out, the run directory to write");
-    return;
-  }
-  if (stats_out == !f.out_dir.empty())
-    throw UsageError(stats_out ? "give --stats-out (a shard's statistics) or --out (a run), not both"
-                               : "--out is required: the run directory to create");
-  if (!f.shard.empty() && !stats_out)
-    throw UsageError("a shard's fit is only part of W: write its statistics with --stats-out and combine every "
-                     "shard's with --from-stats");
-  if (stats_out && (app.count("--method") > 0 || app.count("--lambda") > 0))
-    throw UsageError("--method and --lambda are chosen when statistics are combined (--from-stats), not per shard");
 }
 
 // --index: the run's FAISS index, built in the staged run before it is committed (recall
@@ -203,6 +99,109 @@ void combine_shards(const FitFlags& f, const align::FitOptions& options, const C
   std::printf("wrote %s%s\n", f.out_dir.c_str(), sharded.datastores.empty() ? " (no datastore: the shards had no captions)" : "");
 }
 
+// The inputs of a fit: precomputed files as given, or a dataset embedded by recap-embed
+// into a scratch folder, which then stands for the same four files (image and text
+// embeddings, pairs, captions).
+struct PreparedInputs {
+  std::optional<io::TemporaryDirectory> scratch;
+  std::optional<embed::EmbedSubprocess> embedder;
+  std::vector<nlohmann::json> captions;
+  std::vector<std::int64_t> caption_order;  // a dataset's: each caption's place in the whole
+  nlohmann::json dataset_provenance;
+  std::optional<io::NpyMatrixReader> text_reader;  // when there are captions: the datastore's rows
+  nlohmann::json description;                      // run.json's "inputs"
+  bool from_dataset = false;
+};
+
+void prepare_inputs(FitFlags& f, const cli::CommonOptions& common, const Shard& shard, PreparedInputs& in) {
+  if (in.from_dataset) {
+    f.embed.threads = common.threads;
+    f.embed.strict = f.strict;
+    f.embed.verbose = common.verbose;
+    in.embedder.emplace(f.embed);
+    in.scratch.emplace("recap-fit");
+    auto dataset_options = cli::dataset_options(f.dataset, f.split_list);
+    dataset_options.shard = shard;
+    embed::DatasetRequest request{f.dataset_path, f.images_root, dataset_options, !f.no_normalize, f.strict};
+    auto embedded = embed::embed_dataset(request, *in.embedder, in.scratch->path());
+    f.image_path = embedded.image_embeddings.string();
+    f.text_path = embedded.text_embeddings.string();
+    f.pairs_path = embedded.pairs.string();
+    in.captions = std::move(embedded.captions);
+    in.caption_order = std::move(embedded.caption_order);
+    in.dataset_provenance = std::move(embedded.provenance);
+    in.dataset_provenance["clip_model"] = {
+        {"path", std::filesystem::absolute(f.embed.clip).string()},
+        {"fingerprint", in.embedder->fingerprint().empty() ? nlohmann::json(nullptr) : nlohmann::json(in.embedder->fingerprint())}};
+    in.text_reader.emplace(f.text_path);
+    in.description = in.dataset_provenance;  // the scratch files are gone afterwards
+    return;
+  }
+  // Captions first: a count mismatch should not cost a whole fit.
+  if (!f.captions_path.empty()) {
+    in.captions = retrieval::read_caption_records(f.captions_path);
+    in.text_reader.emplace(f.text_path);
+    if (static_cast<std::int64_t>(in.captions.size()) != in.text_reader->rows())
+      throw InputError(f.captions_path + " has " + std::to_string(in.captions.size()) + " captions but " + f.text_path +
+                       " has " + std::to_string(in.text_reader->rows()) + " rows");
+  }
+  in.description = {
+      {"image_embeddings", io::describe_file(f.image_path)},
+      {"text_embeddings", io::describe_file(f.text_path)},
+      {"pairs", f.pairs_path.empty() ? nlohmann::json("row i with row i") : io::describe_file(f.pairs_path)},
+      {"captions", f.captions_path.empty() ? nlohmann::json(nullptr) : io::describe_file(f.captions_path)}};
+}
+
+// The CLIP model that embedded the inputs; precomputed embeddings come without one to name.
+nlohmann::json clip_model_of(const PreparedInputs& in) {
+  return in.from_dataset ? in.dataset_provenance["clip_model"] : nlohmann::json(nullptr);
+}
+
+// Step 1 of sharded fitting: XᵀX is kept whatever the method, which is chosen later.
+void write_shard_statistics(const FitFlags& f, const align::FitOptions& options, const Shard& shard,
+                            const align::FitInputs& inputs, PreparedInputs& in, io::StagingDirectory& staging,
+                            const align::ProgressFn& show_progress) {
+  const auto gram = align::accumulate_from_files(inputs, options, true, show_progress);
+  run::write_statistics_folder(staging.path(), gram, options.normalize, shard,
+                               {{"tool", "recap-fit"},
+                                {"created", io::utc_timestamp()},
+                                {"command", cli::command_line()},
+                                {"inputs", in.description},
+                                {"clip_model", clip_model_of(in)}},
+                               in.text_reader ? &in.captions : nullptr, in.text_reader ? &*in.text_reader : nullptr,
+                               in.caption_order.empty() ? nullptr : &in.caption_order);
+  staging.commit();
+  if (in.from_dataset) print_dataset(in.dataset_provenance, f.dataset_path, f.split_list);
+  std::printf("accumulated shard %s: %lld pairs (%lld x %lld)\n", shard.label().c_str(),
+              static_cast<long long>(gram.count()), static_cast<long long>(gram.x_dim()),
+              static_cast<long long>(gram.y_dim()));
+  std::printf("wrote %s (combine every shard's with recap-fit --from-stats)\n", f.stats_out.c_str());
+}
+
+// The whole fit: W, the run directory, its datastore and (--index) its index.
+void fit_run(const FitFlags& f, const align::FitOptions& options, const CLI::App& app, int threads,
+             const align::FitInputs& inputs, PreparedInputs& in, io::StagingDirectory& staging,
+             const align::ProgressFn& show_progress) {
+  auto result = align::fit_from_files(inputs, options, show_progress);
+  const auto& report = result.report;
+  nlohmann::json mapping = run::describe_fit(options, report);
+  mapping["precision"] = f.precision;
+  mapping["clip_model"] = clip_model_of(in);
+  mapping["inputs"] = in.description;
+  mapping["compute"] = describe_compute();
+  const double write_seconds = run::write_run(
+      staging.path(), {&result.w, mapping, run_provenance(app, in.description, in.text_reader.has_value()), &in.captions,
+                       in.text_reader ? &*in.text_reader : nullptr, {}});
+  std::optional<run::RunIndexResult> index;
+  if (!f.index.empty()) index = build_index_into(staging.path(), f.index, f.image_path, threads);
+  staging.commit();
+  if (index) cli::print_index(f.out_dir, *index);
+  if (in.from_dataset) print_dataset(in.dataset_provenance, f.dataset_path, f.split_list);
+  print_fit(options, report, write_seconds);
+  std::printf("wrote %s%s\n", f.out_dir.c_str(),
+              in.text_reader ? "" : " (no --captions: no datastore; give recap-caption --datastore)");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -216,138 +215,35 @@ int main(int argc, char** argv) {
       "recap-fit"};
   cli::CommonOptions common;
   FitFlags f;
-  add_fit_options(app, f);
+  cli::add_fit_options(app, f);
   cli::add_common_options(app, common);
 
   return cli::run(app, argc, argv, [&] {
-    const auto options = fit_options(f.method_name, f.lambda, f.no_normalize, f.chunk_rows, f.precision);
-
-    const bool from_dataset = !f.embed.clip.empty() || !f.dataset_path.empty() || !f.images_root.empty() || !f.split_list.empty();
+    const auto options = cli::fit_options(f.method_name, f.lambda, f.no_normalize, f.chunk_rows, f.precision);
+    PreparedInputs in;
+    in.from_dataset = !f.embed.clip.empty() || !f.dataset_path.empty() || !f.images_root.empty() || !f.split_list.empty();
     const bool precomputed = !f.image_path.empty() || !f.text_path.empty() || !f.pairs_path.empty() || !f.captions_path.empty();
-    check_modes(f, app, from_dataset, precomputed);
-    if (!f.index.empty() && !f.stats_out.empty())
-      throw UsageError("--index goes with the run (--out or --from-stats), not with a shard's --stats-out");
-    if (!f.index.empty() && f.from_stats.empty() && !from_dataset && f.captions_path.empty())
-      throw UsageError("--index needs a datastore to index: give --captions");
+    cli::check_modes(f, app, in.from_dataset, precomputed);
     if (!f.from_stats.empty()) return combine_shards(f, options, app, common.threads);
-    const Shard shard = f.shard.empty() ? Shard{} : parse_shard(f.shard);
-    if (from_dataset && precomputed)
-      throw UsageError("give either precomputed embeddings (--image-embeddings, --text-embeddings, --pairs, --captions) "
-                       "or a dataset to embed (--clip, --dataset, --images, --split), not both");
-    // A folder dataset holds its media; every other format names files under --images.
-    if (from_dataset && (f.embed.clip.empty() || f.dataset_path.empty() ||
-                         (f.images_root.empty() && !std::filesystem::is_directory(f.dataset_path))))
-      throw UsageError("embedding a dataset needs --clip, --dataset and --images");
-    if (!from_dataset && (f.image_path.empty() || f.text_path.empty()))
-      throw UsageError("give --image-embeddings and --text-embeddings, or --clip, --dataset and --images (see --help)");
-    if (!from_dataset && f.strict) throw UsageError("--strict applies to --dataset");
 
+    const Shard shard = f.shard.empty() ? Shard{} : parse_shard(f.shard);
     const std::string out_dir = f.stats_out.empty() ? f.out_dir : f.stats_out;
     io::check_output_plan({{f.image_path, f.text_path, f.pairs_path, f.captions_path, f.dataset_path, f.images_root, f.embed.clip},
                            {},
                            {out_dir},
                            f.force});
     io::StagingDirectory staging(out_dir, f.force);  // refuses an existing output early
-
-    // A dataset becomes the same four inputs as the precomputed path, in a scratch folder.
-    std::optional<io::TemporaryDirectory> scratch;
-    std::optional<embed::EmbedSubprocess> embedder;
-    std::vector<nlohmann::json> captions;
-    std::vector<std::int64_t> caption_order;  // a dataset's: each caption's place in the whole
-    nlohmann::json dataset_provenance;
-    if (from_dataset) {
-      f.embed.threads = common.threads;
-      f.embed.strict = f.strict;
-      f.embed.verbose = common.verbose;
-      embedder.emplace(f.embed);
-      scratch.emplace("recap-fit");
-      auto dataset_options = cli::dataset_options(f.dataset, f.split_list);
-      dataset_options.shard = shard;
-      embed::DatasetRequest request{f.dataset_path, f.images_root, dataset_options, !f.no_normalize, f.strict};
-      auto embedded = embed::embed_dataset(request, *embedder, scratch->path());
-      f.image_path = embedded.image_embeddings.string();
-      f.text_path = embedded.text_embeddings.string();
-      f.pairs_path = embedded.pairs.string();
-      captions = std::move(embedded.captions);
-      caption_order = std::move(embedded.caption_order);
-      dataset_provenance = std::move(embedded.provenance);
-      dataset_provenance["clip_model"] = {
-          {"path", std::filesystem::absolute(f.embed.clip).string()},
-          {"fingerprint", embedder->fingerprint().empty() ? nlohmann::json(nullptr) : nlohmann::json(embedder->fingerprint())}};
-    }
-
-    // Read captions first: a count mismatch should not cost a whole fit.
-    std::optional<io::NpyMatrixReader> text_reader;
-    if (from_dataset) {
-      text_reader.emplace(f.text_path);
-    } else if (!f.captions_path.empty()) {
-      captions = retrieval::read_caption_records(f.captions_path);
-      text_reader.emplace(f.text_path);
-      if (static_cast<std::int64_t>(captions.size()) != text_reader->rows())
-        throw InputError(f.captions_path + " has " + std::to_string(captions.size()) + " captions but " + f.text_path +
-                         " has " + std::to_string(text_reader->rows()) + " rows");
-    }
+    prepare_inputs(f, common, shard, in);
 
     align::FitInputs inputs{f.image_path, f.text_path, std::nullopt};
     if (!f.pairs_path.empty()) inputs.pairs = f.pairs_path;
     std::optional<Progress> progress;
-    const auto show_progress = [&](std::int64_t done, std::int64_t total) {
+    const align::ProgressFn show_progress = [&](std::int64_t done, std::int64_t total) {
       if (!progress) progress.emplace("accumulating XᵀX, XᵀY", total, "pairs");
       progress->update(done);
+      if (done == total) progress->finish();
     };
-
-    // Scratch files of a dataset run are gone afterwards: record the dataset instead.
-    const nlohmann::json inputs_json =
-        from_dataset ? dataset_provenance
-                     : nlohmann::json{
-                           {"image_embeddings", io::describe_file(f.image_path)},
-                           {"text_embeddings", io::describe_file(f.text_path)},
-                           {"pairs", f.pairs_path.empty() ? nlohmann::json("row i with row i") : io::describe_file(f.pairs_path)},
-                           {"captions", f.captions_path.empty() ? nlohmann::json(nullptr) : io::describe_file(f.captions_path)}};
-    if (!f.stats_out.empty()) {
-      // Step 1 of sharded fitting: XᵀX is kept whatever the method, which is chosen later.
-      const auto gram = align::accumulate_from_files(inputs, options, true, show_progress);
-      if (progress) progress->finish();
-      run::write_statistics_folder(staging.path(), gram, options.normalize, shard,
-                                   {{"tool", "recap-fit"},
-                                    {"created", io::utc_timestamp()},
-                                    {"command", cli::command_line()},
-                                    {"inputs", inputs_json},
-                                    {"clip_model", from_dataset ? dataset_provenance["clip_model"] : nlohmann::json(nullptr)}},
-                                   text_reader ? &captions : nullptr, text_reader ? &*text_reader : nullptr,
-                                   caption_order.empty() ? nullptr : &caption_order);
-      staging.commit();
-      if (from_dataset) print_dataset(dataset_provenance, f.dataset_path, f.split_list);
-      std::printf("accumulated shard %s: %lld pairs (%lld x %lld)\n", shard.label().c_str(),
-                  static_cast<long long>(gram.count()), static_cast<long long>(gram.x_dim()),
-                  static_cast<long long>(gram.y_dim()));
-      std::printf("wrote %s (combine every shard's with recap-fit --from-stats)\n", f.stats_out.c_str());
-      return;
-    }
-    auto result = align::fit_from_files(inputs, options, show_progress);
-    if (progress) progress->finish();
-    const auto& report = result.report;
-    nlohmann::json mapping = run::describe_fit(options, report);
-    mapping["precision"] = f.precision;
-    // Precomputed embeddings come without a model to name.
-    mapping["clip_model"] = from_dataset ? dataset_provenance["clip_model"] : nlohmann::json(nullptr);
-    mapping["inputs"] = inputs_json;
-    mapping["compute"] = describe_compute();
-    const double write_seconds = run::write_run(
-        staging.path(),
-        {&result.w, mapping,
-         run_provenance(app, inputs_json, text_reader.has_value()),
-         &captions,
-         text_reader ? &*text_reader : nullptr,
-         {}});
-    std::optional<run::RunIndexResult> index;
-    if (!f.index.empty()) index = build_index_into(staging.path(), f.index, f.image_path, common.threads);
-    staging.commit();
-    if (index) cli::print_index(f.out_dir, *index);
-
-    if (from_dataset) print_dataset(dataset_provenance, f.dataset_path, f.split_list);
-    print_fit(options, report, write_seconds);
-    std::printf("wrote %s%s\n", f.out_dir.c_str(),
-                text_reader ? "" : " (no --captions: no datastore; give recap-caption --datastore)");
+    if (!f.stats_out.empty()) return write_shard_statistics(f, options, shard, inputs, in, staging, show_progress);
+    fit_run(f, options, app, common.threads, inputs, in, staging, show_progress);
   });
 }

@@ -174,8 +174,7 @@ TopK Datastore::search(const float* queries, std::int64_t nq, std::int64_t k, co
 
 TopK Datastore::exact_search(const float* queries, std::int64_t nq, std::int64_t k, const SearchOptions& options,
                              const std::vector<std::vector<std::int64_t>>* excluded, std::size_t most_excluded) const {
-  if (layers_.size() == 1 && most_excluded == 0)
-    return exact_top_k(queries, nq, float_rows(layers_.front()), rows_, cols_, k, options);
+  if (layers_.size() == 1 && most_excluded == 0) return layer_top_k(layers_.front(), queries, nq, k, options);
 
   // Each layer's top (k + the most any query excludes), merged per query: every row that
   // could be among a query's k best once its exclusions are gone is among these.
@@ -183,7 +182,7 @@ TopK Datastore::exact_search(const float* queries, std::int64_t nq, std::int64_t
   TopK merged;
   for (const auto& layer : layers_) {
     const std::int64_t kl = std::min(layer.rows, k + static_cast<std::int64_t>(most_excluded));
-    const TopK top = exact_top_k(queries, nq, float_rows(layer), layer.rows, cols_, kl, options);
+    const TopK top = layer_top_k(layer, queries, nq, kl, options);
     if (merged.kernel.empty()) merged.kernel = top.kernel;
     for (std::int64_t q = 0; q < nq; ++q)
       for (std::int64_t j = 0; j < kl; ++j) hits[q].push_back({top.scores_of(q)[j], layer.first_row + top.ids_of(q)[j]});
@@ -193,6 +192,67 @@ TopK Datastore::exact_search(const float* queries, std::int64_t nq, std::int64_t
   for (std::int64_t q = 0; q < nq; ++q)
     if (!keep_best(hits[q], excluded != nullptr ? &(*excluded)[q] : nullptr, k, merged))
       throw Error(ExitCode::internal, "search: fewer than k rows left after exclusions");
+  return merged;
+}
+
+TopK Datastore::layer_top_k(const Layer& layer, const float* queries, std::int64_t nq, std::int64_t k,
+                            const SearchOptions& options) const {
+  const double copy_bytes = static_cast<double>(layer.rows) * static_cast<double>(cols_) * sizeof(float);
+  if (layer.embeddings != nullptr || copy_bytes <= static_cast<double>(options.convert_limit_bytes))
+    return exact_top_k(queries, nq, float_rows(layer), layer.rows, cols_, k, options);
+  return segmented_top_k(layer, queries, nq, k, options);
+}
+
+namespace {
+
+// The float64 score exact_top_k ranks by (the same products summed in the same order), so
+// that segments merged by it rank as one search over the whole layer would.
+double exact_score(const float* query, const float* row, std::int64_t d) {
+  double sum = 0;
+  for (std::int64_t c = 0; c < d; ++c) sum += static_cast<double>(query[c]) * row[c];
+  return sum;
+}
+
+}  // namespace
+
+TopK Datastore::segmented_top_k(const Layer& layer, const float* queries, std::int64_t nq, std::int64_t k,
+                                const SearchOptions& options) const {
+  // Segments of at most 512 MiB of float32 (or the limit, if smaller), and at least k rows.
+  const std::int64_t segment_bytes = std::min<std::int64_t>(options.convert_limit_bytes, std::int64_t{512} << 20);
+  const std::int64_t segment = std::max(k, segment_bytes / (cols_ * static_cast<std::int64_t>(sizeof(float))));
+  std::vector<float> rows(static_cast<std::size_t>(std::min(segment, layer.rows) * cols_));
+  // Per query, the best k so far as (float64 score, layer row): each segment's top k is
+  // the only part of it that can be in the layer's top k.
+  using Scored = std::pair<double, std::int64_t>;
+  std::vector<std::vector<Scored>> best(static_cast<std::size_t>(nq));
+  const auto better = [](const Scored& a, const Scored& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
+  std::string kernel;
+  for (std::int64_t first = 0; first < layer.rows; first += segment) {
+    const std::int64_t n = std::min(segment, layer.rows - first);
+    layer.reader->read_rows(first, n, rows.data());
+    layer.reader->release_rows(first, n);  // the file's pages: only this segment is resident
+    const TopK top = exact_top_k(queries, nq, rows.data(), n, cols_, std::min(k, n), options);
+    kernel = top.kernel;
+    for (std::int64_t q = 0; q < nq; ++q) {
+      auto& list = best[static_cast<std::size_t>(q)];
+      for (std::int64_t j = 0; j < top.k; ++j) {
+        const std::int64_t row = top.ids_of(q)[j];
+        list.emplace_back(exact_score(queries + q * cols_, rows.data() + row * cols_, cols_), first + row);
+      }
+      std::sort(list.begin(), list.end(), better);
+      if (static_cast<std::int64_t>(list.size()) > k) list.resize(static_cast<std::size_t>(k));
+    }
+  }
+  TopK merged;
+  merged.kernel = kernel + "; " + io::dtype_name(layer.reader->dtype()) + " rows converted a segment of " +
+                  std::to_string(segment) + " at a time";
+  merged.queries = nq;
+  merged.k = k;
+  for (const auto& list : best)
+    for (const auto& [score, row] : list) {
+      merged.ids.push_back(row);
+      merged.scores.push_back(static_cast<float>(score));
+    }
   return merged;
 }
 
@@ -234,7 +294,7 @@ TopK Datastore::index_search(const float* queries, std::int64_t nq, std::int64_t
   for (std::size_t l = 1; l < layers_.size(); ++l) {
     const Layer& layer = layers_[l];
     const std::int64_t kl = std::min(layer.rows, wanted);
-    const TopK top = exact_top_k(queries, nq, float_rows(layer), layer.rows, cols_, kl, options);
+    const TopK top = layer_top_k(layer, queries, nq, kl, options);
     for (std::int64_t q = 0; q < nq; ++q)
       for (std::int64_t j = 0; j < kl; ++j) hits[q].push_back({top.scores_of(q)[j], layer.first_row + top.ids_of(q)[j]});
   }

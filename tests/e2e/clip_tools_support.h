@@ -42,4 +42,19 @@ inline double max_abs_diff(const io::FloatMatrix& a, const io::FloatMatrix& b) {
   return worst;
 }
 
+// x W in float64, rounded to float. Where the training images span fewer dimensions than
+// d (a handful of test images), Procrustes' W is free outside their span and x W is what
+// the data determines: fits are compared by it.
+inline io::FloatMatrix mapped(const io::FloatMatrix& x, const io::FloatMatrix& w) {
+  EXPECT_EQ(x.cols, w.rows);
+  io::FloatMatrix out(x.rows, w.cols);
+  for (std::int64_t i = 0; i < x.rows; ++i)
+    for (std::int64_t j = 0; j < w.cols; ++j) {
+      double sum = 0;
+      for (std::int64_t k = 0; k < x.cols && k < w.rows; ++k) sum += double(x.row(i)[k]) * w.row(k)[j];
+      out.row(i)[j] = float(sum);
+    }
+  return out;
+}
+
 }  // namespace recap::test

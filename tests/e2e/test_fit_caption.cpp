@@ -9,6 +9,7 @@
 
 #include "recap/io/json_file.h"
 #include "recap/io/npy.h"
+#include "synthetic_world.h"
 #include "test_support.h"
 
 using namespace recap;
@@ -26,25 +27,10 @@ void expect_failure(const test::ToolRun& run, int status, const std::string& fra
   EXPECT_NE(run.err.find(fragment), std::string::npos) << "expected '" << fragment << "' in: " << run.err;
 }
 
-class FitCaption : public ::testing::Test {
+class FitCaption : public test::SyntheticWorld {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new test::TempDir();
-    auto run = test::run_tool("recap-synth", "--images 400 --captions-per-image 5 --queries 60 --dim 32 --concepts 150 "
-                                             "--seed 3 --out " + (*dir_ / "syn").string());
-    ASSERT_EQ(run.status, 0) << run.err;
-  }
-  static void TearDownTestSuite() { delete dir_; }
-  static fs::path syn(const std::string& name) { return *dir_ / "syn" / name; }
-  static fs::path path(const std::string& name) { return *dir_ / name; }
-  static std::string fit_args(const std::string& out) {
-    return "--image-embeddings " + syn("image_embeddings.npy").string() + " --text-embeddings " +
-           syn("text_embeddings.npy").string() + " --pairs " + syn("pairs.npy").string() + " --captions " +
-           syn("captions.jsonl").string() + " --out " + out;
-  }
-  static test::TempDir* dir_;
+  static fs::path path(const std::string& name) { return *world_ / name; }
 };
-test::TempDir* FitCaption::dir_ = nullptr;
 
 }  // namespace
 

@@ -8,6 +8,7 @@
 
 #include "recap/io/json_file.h"
 #include "clip_tools_support.h"  // test::expect_failure
+#include "synthetic_world.h"
 #include "test_support.h"
 
 using namespace recap;
@@ -15,31 +16,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class RecapIndex : public ::testing::Test {
+class RecapIndex : public test::SyntheticWorld {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new test::TempDir();
-    auto run = test::run_tool("recap-synth", "--images 400 --captions-per-image 5 --queries 60 --dim 32 --concepts 150 "
-                                             "--seed 3 --out " + (*dir_ / "syn").string());
-    ASSERT_EQ(run.status, 0) << run.err;
-  }
-  static void TearDownTestSuite() { delete dir_; }
-  static fs::path syn(const std::string& name) { return *dir_ / "syn" / name; }
   fs::path path(const std::string& name) const { return tmp_ / name; }
-  static std::string fit_args(const fs::path& out) {
-    return "--image-embeddings " + syn("image_embeddings.npy").string() + " --text-embeddings " +
-           syn("text_embeddings.npy").string() + " --pairs " + syn("pairs.npy").string() + " --captions " +
-           syn("captions.jsonl").string() + " --out " + out.string();
-  }
   test::ToolRun caption(const fs::path& run, const fs::path& out, const std::string& extra = "") const {
     return test::run_tool("recap-caption", "--run " + run.string() + " --image-embeddings " + syn("queries.npy").string() +
                                                " --k 5 --out " + out.string() + " --details " + out.string() + ".details.jsonl " +
                                                extra);
   }
-  static test::TempDir* dir_;
   test::TempDir tmp_;
 };
-test::TempDir* RecapIndex::dir_ = nullptr;
 
 }  // namespace
 

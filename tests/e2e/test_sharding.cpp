@@ -98,18 +98,7 @@ TEST_F(Sharding, ShardStatisticsCombineIntoTheWholeRunsWAndDatastore) {
       // Procrustes' W is free outside the images' span and only x W is determined by the
       // data; compare that for every image.
       const auto x = io::read_npy_matrix(path("x.npy"));
-      io::FloatMatrix a(x.rows, w.cols), b(x.rows, w.cols);
-      for (std::int64_t i = 0; i < x.rows; ++i)
-        for (std::int64_t j = 0; j < w.cols; ++j) {
-          double u = 0, v = 0;
-          for (std::int64_t k = 0; k < x.cols; ++k) {
-            u += double(x.row(i)[k]) * w.row(k)[j];
-            v += double(x.row(i)[k]) * w_shards.row(k)[j];
-          }
-          a.row(i)[j] = float(u);
-          b.row(i)[j] = float(v);
-        }
-      EXPECT_LE(test::max_abs_diff(a, b), 1e-5);
+      EXPECT_LE(test::max_abs_diff(test::mapped(x, w), test::mapped(x, w_shards)), 1e-5);
     }
   }
   // The merged datastore is the whole run's, byte for byte: the same rows (each shard's

@@ -38,7 +38,8 @@ class Datastore {
   const nlohmann::json& record(std::int64_t i) const { return records_[static_cast<std::size_t>(i)]; }
   // The embeddings of the base layer (its rows come first), contiguous float32. A file in
   // another type (float16) is converted into memory on the first call, or on the first
-  // exact search; a search through an index never needs it (read_rows instead).
+  // exact search when the copy is small enough (SearchOptions::convert_limit_bytes); a
+  // search through an index never needs it (read_rows instead).
   const float* embeddings() const { return float_rows(layers_.front()); }
   // Copies base rows [first, first+count) as float32 into out, converting a float16 file
   // as it reads (memory-mapped: only these rows are paged in).
@@ -87,6 +88,11 @@ class Datastore {
   };
   void add_layer(const std::filesystem::path& dir);
   static const float* float_rows(const Layer& layer);
+  // Exact top-k of one layer, with the layer's own row numbers (see convert_limit_bytes).
+  TopK layer_top_k(const Layer& layer, const float* queries, std::int64_t nq, std::int64_t k,
+                   const SearchOptions& options) const;
+  TopK segmented_top_k(const Layer& layer, const float* queries, std::int64_t nq, std::int64_t k,
+                       const SearchOptions& options) const;
   TopK exact_search(const float* queries, std::int64_t nq, std::int64_t k, const SearchOptions& options,
                     const std::vector<std::vector<std::int64_t>>* excluded, std::size_t most_excluded) const;
   TopK index_search(const float* queries, std::int64_t nq, std::int64_t k, const SearchOptions& options,

@@ -38,6 +38,11 @@ struct SearchOptions {
   // When the datastore has a FAISS index (Datastore::attach_index): `exact` searches
   // exactly anyway; nprobe / ef_search override the index's stored settings (0: keep them).
   bool exact = false;
+  // A datastore stored in another type than float32 (float16) is converted to float32 once
+  // and kept when the copy takes at most this many bytes; a larger one (10 million rows at
+  // d = 512 would take 20 GB) is searched segment by segment, each converted as it is read
+  // and dropped after, so that memory stays bounded. The results are the same either way.
+  std::int64_t convert_limit_bytes = std::int64_t{4} << 30;
   std::int64_t nprobe = 0;
   std::int64_t ef_search = 0;
 };

@@ -2,6 +2,7 @@
 // its recall against exact search is measured; a broken or foreign index is refused.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -107,16 +108,22 @@ retrieval::RecallReport recall(const retrieval::Datastore& store, std::int64_t k
   return retrieval::measure_recall(store, held_out_queries(), k, 1, "test");
 }
 
+// The held-out queries' top 8 through the index with `through_index`, and exactly.
+struct IndexedAndExact {
+  retrieval::TopK indexed, exact;
+};
+IndexedAndExact search_both_ways(const retrieval::Datastore& store, const retrieval::SearchOptions& through_index = {}) {
+  const auto queries = held_out_queries();
+  retrieval::SearchOptions exact;
+  exact.exact = true;
+  return {store.search(queries.data(), queries.rows, 8, through_index), store.search(queries.data(), queries.rows, 8, exact)};
+}
+
 }  // namespace
 
 TEST_F(FaissIndexTest, IvfFlatVisitingEveryCellEqualsExactSearch) {
   build_into(store(), "IVF32,Flat", /*nprobe=*/32);
-  const auto store_ = open_indexed(store());
-  const auto queries = held_out_queries();
-  retrieval::SearchOptions exact;
-  exact.exact = true;
-  const auto a = store_.search(queries.data(), queries.rows, 8);
-  const auto b = store_.search(queries.data(), queries.rows, 8, exact);
+  const auto [a, b] = search_both_ways(open_indexed(store()));
   EXPECT_EQ(a.ids, b.ids);
   EXPECT_EQ(a.scores, b.scores);  // rescored exactly: the very scores of exact search
   EXPECT_NE(a.kernel.find("IVF-Flat (nlist 32)"), std::string::npos) << a.kernel;
@@ -127,12 +134,10 @@ TEST_F(FaissIndexTest, IvfFlatRecallGrowsWithNprobe) {
   build_into(store(), "IVF32,Flat", /*nprobe=*/1);
   auto store_ = open_indexed(store());
   const auto one = recall(store_);
-  const auto queries = held_out_queries();
   retrieval::SearchOptions all;
   all.nprobe = 32;
-  retrieval::SearchOptions exact;
-  exact.exact = true;
-  EXPECT_EQ(store_.search(queries.data(), queries.rows, 8, all).ids, store_.search(queries.data(), queries.rows, 8, exact).ids);
+  const auto [a, b] = search_both_ways(store_, all);
+  EXPECT_EQ(a.ids, b.ids);
   // One cell of 32 misses neighbours in the next cluster: recall is measured below 1.
   EXPECT_LT(one.at_k, 1.0);
   EXPECT_GT(one.at_k, 0.3);
@@ -148,12 +153,10 @@ TEST_F(FaissIndexTest, HnswWithAWideSearchEqualsExactSearch) {
   EXPECT_GT(r.at_k, 0.77) << r.at_k;
   EXPECT_LT(r.at_k, 1.0);  // approximate at this width: the measurement can see a miss
   // A walk as wide as the datastore visits every row: exact search's results.
-  const auto queries = held_out_queries();
-  retrieval::SearchOptions wide, exact;
+  retrieval::SearchOptions wide;
   wide.ef_search = kRows;
-  exact.exact = true;
-  const auto w = store_.search(queries.data(), queries.rows, 8, wide);
-  EXPECT_EQ(w.ids, store_.search(queries.data(), queries.rows, 8, exact).ids);
+  const auto [w, e] = search_both_ways(store_, wide);
+  EXPECT_EQ(w.ids, e.ids);
   EXPECT_NE(w.kernel.find("HNSW (M 32), efSearch 5000"), std::string::npos) << w.kernel;
 }
 
@@ -163,11 +166,7 @@ TEST_F(FaissIndexTest, HnswEfSearchFlagChangesTheSearch) {
   const auto narrow = recall(store_, 8);
   retrieval::SearchOptions wide;
   wide.ef_search = 512;
-  const auto queries = held_out_queries();
-  retrieval::SearchOptions exact;
-  exact.exact = true;
-  const auto w = store_.search(queries.data(), queries.rows, 8, wide);
-  const auto e = store_.search(queries.data(), queries.rows, 8, exact);
+  const auto [w, e] = search_both_ways(store_, wide);
   std::int64_t same = 0;
   for (std::size_t i = 0; i < w.ids.size(); ++i) same += w.ids[i] == e.ids[i];
   EXPECT_GE(static_cast<double>(same) / static_cast<double>(w.ids.size()), narrow.at_k);
@@ -265,14 +264,35 @@ TEST_F(FaissIndexTest, AddedLayersAreSearchedExactlyAndMerged) {
 TEST_F(FaissIndexTest, Float16DatastoreIsIndexedAndSearched) {
   write_store(dir_ / "half", base_, /*half=*/true);
   build_into(dir_ / "half", "IVF32,Flat", 32);
-  const auto store_ = open_indexed(dir_ / "half");
-  const auto queries = held_out_queries();
-  retrieval::SearchOptions exact;
-  exact.exact = true;
-  const auto a = store_.search(queries.data(), queries.rows, 8);
-  const auto b = store_.search(queries.data(), queries.rows, 8, exact);
+  const auto [a, b] = search_both_ways(open_indexed(dir_ / "half"));
   EXPECT_EQ(a.ids, b.ids);
   EXPECT_EQ(a.scores, b.scores);
+}
+
+// A float16 datastore too large to convert whole is searched a segment at a time: the
+// same rows and scores as the search over its float32 copy, exclusions included.
+TEST_F(FaissIndexTest, Float16DatastoreTooLargeToConvertIsSearchedInSegments) {
+  write_store(dir_ / "half", base_, /*half=*/true);
+  const auto queries = held_out_queries();
+  std::vector<std::vector<std::int64_t>> excluded(static_cast<std::size_t>(queries.rows));
+  for (std::int64_t q = 0; q < queries.rows; ++q) excluded[q] = {q, 1000 + q, 4999 - q};
+  retrieval::SearchOptions segments;
+  segments.convert_limit_bytes = 1500 * kDim * 4;  // 1,500-row segments: 4, the last one short
+  const auto segmented = retrieval::Datastore::open(dir_ / "half");
+  const auto a = segmented.search(queries.data(), queries.rows, 8, segments);
+  const auto a_excluded = segmented.search(queries.data(), queries.rows, 8, segments, &excluded);
+  const auto whole = retrieval::Datastore::open(dir_ / "half");
+  const auto b = whole.search(queries.data(), queries.rows, 8);
+  const auto b_excluded = whole.search(queries.data(), queries.rows, 8, {}, &excluded);
+  EXPECT_NE(a.kernel.find("a segment of 1500 at a time"), std::string::npos) << a.kernel;
+  EXPECT_EQ(b.kernel.find("segment"), std::string::npos) << b.kernel;
+  EXPECT_EQ(a.ids, b.ids);
+  EXPECT_EQ(a.scores, b.scores);
+  EXPECT_EQ(a_excluded.ids, b_excluded.ids);
+  EXPECT_EQ(a_excluded.scores, b_excluded.scores);
+  EXPECT_NE(a.ids, a_excluded.ids);
+  // Rows past the first segment are found too (the answer is not the first segment's).
+  EXPECT_TRUE(std::any_of(a.ids.begin(), a.ids.end(), [](std::int64_t id) { return id >= 4500; }));
 }
 
 TEST_F(FaissIndexTest, BadFactoriesAndKnobsAreUsageErrors) {
