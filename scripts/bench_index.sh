@@ -8,10 +8,12 @@
 #   scripts/bench_index.sh [--rows N] [--factories "IVF4096,Flat IVF4096,PQ64 HNSW32"]
 #                          [--queries 1000] [--work DIR] [--keep]
 #
-# The default is the issue's 10 million rows: the float16 datastore alone is 10 GB on disk,
-# IVF-Flat and HNSW hold the rows in float32 (20 GB), and exact search converts the
-# datastore to float32 in memory: that needs a machine with ~64 GB. Give --rows to fit
-# smaller machines (the README says which size was run).
+# The default is the issue's 10 million rows: the float16 datastore is 10 GB on disk (exact
+# search reads it 512 MiB of float32 at a time), and IVF-Flat and HNSW hold the rows in
+# float32 (20 GB each): those two need a machine with ~32 GB. On a smaller one, IVF4096,SQfp16
+# keeps the same rows in float16 (10 GB) and IVF4096,PQ64 in 64-byte codes (0.7 GB):
+#   scripts/bench_index.sh --factories "IVF4096,PQ64 IVF4096,SQfp16" --queries 500
+# Give --rows to fit smaller machines (the README says which size was run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -8,6 +8,7 @@
 #include <faiss/IndexIVFFlat.h>
 #include <faiss/IndexIVFPQ.h>
 #include <faiss/IndexPreTransform.h>
+#include <faiss/IndexScalarQuantizer.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/index_factory.h>
 #include <faiss/index_io.h>
@@ -174,6 +175,9 @@ std::string FaissIndex::describe() const {
   if (const auto* pq = dynamic_cast<const faiss::IndexIVFPQ*>(inner))
     return pre + "IVF-PQ (nlist " + std::to_string(pq->nlist) + ", " + std::to_string(pq->pq.M) + " x " +
            std::to_string(pq->pq.nbits) + "-bit codes)";
+  if (const auto* sq = dynamic_cast<const faiss::IndexIVFScalarQuantizer*>(inner))
+    return pre + "IVF-SQ (nlist " + std::to_string(sq->nlist) + ", " + std::to_string(sq->sq.code_size) +
+           "-byte scalar-quantised rows)";
   if (const auto* flat = dynamic_cast<const faiss::IndexIVFFlat*>(inner))
     return pre + "IVF-Flat (nlist " + std::to_string(flat->nlist) + ")";
   if (const auto* ivf = dynamic_cast<const faiss::IndexIVF*>(inner))

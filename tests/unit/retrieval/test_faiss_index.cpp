@@ -130,6 +130,16 @@ TEST_F(FaissIndexTest, IvfFlatVisitingEveryCellEqualsExactSearch) {
   EXPECT_NE(b.kernel.find("exact float64"), std::string::npos) << b.kernel;
 }
 
+// Rows kept in float16 (half IVF-Flat's memory): with every cell visited, the candidates
+// rescored exactly are exact search's answer.
+TEST_F(FaissIndexTest, IvfScalarQuantizedVisitingEveryCellEqualsExactSearch) {
+  build_into(store(), "IVF16,SQfp16", /*nprobe=*/16);
+  const auto [a, b] = search_both_ways(open_indexed(store()));
+  EXPECT_EQ(a.ids, b.ids);
+  EXPECT_EQ(a.scores, b.scores);
+  EXPECT_NE(a.kernel.find("IVF-SQ (nlist 16, 128-byte scalar-quantised rows)"), std::string::npos) << a.kernel;
+}
+
 TEST_F(FaissIndexTest, IvfFlatRecallGrowsWithNprobe) {
   build_into(store(), "IVF32,Flat", /*nprobe=*/1);
   auto store_ = open_indexed(store());
