@@ -119,6 +119,7 @@ int main(int argc, char** argv) {
       auto built = retrieval::build_index(store, options);
       out["build_seconds"] = clock.seconds();
       out["train_seconds"] = built.train_seconds;
+      out["add_seconds"] = built.add_seconds;
       out["train_rows"] = built.train_rows;
       const fs::path file = arg(argc, argv, "index-out");
       built.index.save(file);
