@@ -1,8 +1,35 @@
 #include "recap/io/dtype.h"
 
+#include <cstring>
 #include <stdexcept>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace recap::io {
+namespace {
+
+void halves_to_floats(const std::byte* src, std::size_t count, float* dst, std::size_t first = 0) {
+  for (std::size_t i = first; i < count; ++i) {
+    std::uint16_t h;
+    std::memcpy(&h, src + 2 * i, 2);
+    dst[i] = half_to_float(h);
+  }
+}
+
+#if defined(__x86_64__)
+// The F16C instruction converts 8 halves at a time, exactly (subnormals included); a
+// float16 datastore of 10 million rows is 5e9 of them per exact search.
+__attribute__((target("avx,f16c"))) void halves_to_floats_f16c(const std::byte* src, std::size_t count, float* dst) {
+  std::size_t i = 0;
+  for (; i + 8 <= count; i += 8)
+    _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i))));
+  halves_to_floats(src, count, dst, i);
+}
+#endif
+
+}  // namespace
 
 std::size_t dtype_size(DType dtype) {
   switch (dtype) {
@@ -38,13 +65,13 @@ void convert_to_float(DType dtype, const std::byte* src, std::size_t count, floa
     case DType::f32:
       std::memcpy(dst, src, count * sizeof(float));
       return;
-    case DType::f16:
-      for (std::size_t i = 0; i < count; ++i) {
-        std::uint16_t h;
-        std::memcpy(&h, src + 2 * i, 2);
-        dst[i] = half_to_float(h);
-      }
-      return;
+    case DType::f16: {
+#if defined(__x86_64__)
+      static const bool f16c = __builtin_cpu_supports("f16c");
+      if (f16c) return halves_to_floats_f16c(src, count, dst);
+#endif
+      return halves_to_floats(src, count, dst);
+    }
     case DType::bf16:
       for (std::size_t i = 0; i < count; ++i) {
         std::uint16_t b;

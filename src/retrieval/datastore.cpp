@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "recap/common/error.h"
+#include "recap/common/parallel.h"
 #include "recap/common/rows.h"
 #include "recap/io/json_file.h"
 #include "recap/text/clip_text.h"
@@ -227,11 +228,15 @@ TopK Datastore::segmented_top_k(const Layer& layer, const float* queries, std::i
   std::vector<std::vector<Scored>> best(static_cast<std::size_t>(nq));
   const auto better = [](const Scored& a, const Scored& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
   std::string kernel;
+  const int threads = resolve_threads(options.threads);
   for (std::int64_t first = 0; first < layer.rows; first += segment) {
     const std::int64_t n = std::min(segment, layer.rows - first);
-    layer.reader->read_rows(first, n, rows.data());
+    // Converted on every thread: a single-query search is mostly this conversion.
+    parallel_ranges(n, threads, [&](std::int64_t begin, std::int64_t end) {
+      layer.reader->read_rows(first + begin, end - begin, rows.data() + begin * cols_);
+    });
     layer.reader->release_rows(first, n);  // the file's pages: only this segment is resident
-    const TopK top = exact_top_k(queries, nq, rows.data(), n, cols_, std::min(k, n), options);
+    const TopK top = exact_top_k(queries, nq, rows.data(), n, cols_, std::min(k, n), options, layer.rows);
     kernel = top.kernel;
     for (std::int64_t q = 0; q < nq; ++q) {
       auto& list = best[static_cast<std::size_t>(q)];

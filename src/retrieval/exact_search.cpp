@@ -127,12 +127,12 @@ SearchKernel parse_search_kernel(const std::string& name) {
 }
 
 TopK exact_top_k(const float* queries, std::int64_t nq, const float* base, std::int64_t nb, std::int64_t d,
-                 std::int64_t k, const SearchOptions& options) {
+                 std::int64_t k, const SearchOptions& options, std::int64_t whole_rows) {
   if (k < 1 || k > nb)
     throw std::invalid_argument("k = " + std::to_string(k) + " must be between 1 and the base size " +
                                 std::to_string(nb));
   // A small automatic search runs fp32 before any bfloat16 machinery is set up.
-  const bool small = static_cast<double>(nq) * static_cast<double>(nb) < kSmallSearchScores;
+  const bool small = static_cast<double>(nq) * static_cast<double>(std::max(nb, whole_rows)) < kSmallSearchScores;
   if (options.kernel == SearchKernel::bf16_screened || (options.kernel == SearchKernel::automatic && !small)) {
     TopK result;
     if (bf16_top_k(queries, nq, base, nb, d, k, options, options.kernel == SearchKernel::bf16_screened, result))

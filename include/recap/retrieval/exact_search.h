@@ -48,7 +48,10 @@ struct SearchOptions {
 };
 
 // queries: nq x d, base: nb x d, both row-major float32. Requires 1 <= k <= nb.
+// `whole_rows`, when `base` is one segment of a larger search (a float16 datastore searched
+// a segment at a time), is that search's row count: the automatic kernel choice treats the
+// search by its whole size, so segments of a large search are not run as small ones.
 TopK exact_top_k(const float* queries, std::int64_t nq, const float* base, std::int64_t nb, std::int64_t d,
-                 std::int64_t k, const SearchOptions& options = {});
+                 std::int64_t k, const SearchOptions& options = {}, std::int64_t whole_rows = 0);
 
 }  // namespace recap::retrieval

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <vector>
 
 #include "recap/common/error.h"
 #include "recap/io/npy.h"
@@ -62,6 +64,28 @@ TEST(Npy, HalfConversionCoversSpecialValues) {
   EXPECT_EQ(io::half_to_float(0x8000), -0.0f);
   EXPECT_EQ(io::half_to_float(0x3c00), 1.0f);
   EXPECT_EQ(io::bfloat16_to_float(0x3f80), 1.0f);
+}
+
+// The bulk conversion (F16C where the CPU has it) against the scalar one, on every one of
+// the 65,536 halves (plus an odd tail): the same float bits, NaNs as NaNs.
+TEST(Npy, BulkHalfConversionEqualsTheScalarOneForEveryHalf) {
+  std::vector<std::uint16_t> halves(65536 + 5);
+  for (std::size_t i = 0; i < halves.size(); ++i) halves[i] = static_cast<std::uint16_t>(i * 40503u);  // odd multiplier: a permutation
+  std::vector<float> bulk(halves.size());
+  io::convert_to_float(io::DType::f16, reinterpret_cast<const std::byte*>(halves.data()), halves.size(), bulk.data());
+  int mismatches = 0;
+  for (std::size_t i = 0; i < halves.size(); ++i) {
+    const float scalar = io::half_to_float(halves[i]);
+    if (std::isnan(scalar)) {
+      mismatches += !std::isnan(bulk[i]);
+      continue;
+    }
+    std::uint32_t a, b;
+    std::memcpy(&a, &scalar, 4);
+    std::memcpy(&b, &bulk[i], 4);
+    mismatches += a != b;
+  }
+  EXPECT_EQ(mismatches, 0);
 }
 
 TEST(Npy, IntegerRoundTrip) {
