@@ -7,6 +7,7 @@
 #include "recap/common/rows.h"
 #include "recap/io/json_file.h"
 #include "recap/text/clip_text.h"
+#include "screened_search.h"
 
 namespace recap::retrieval {
 namespace {
@@ -204,18 +205,6 @@ TopK Datastore::layer_top_k(const Layer& layer, const float* queries, std::int64
   return segmented_top_k(layer, queries, nq, k, options);
 }
 
-namespace {
-
-// The float64 score exact_top_k ranks by (the same products summed in the same order), so
-// that segments merged by it rank as one search over the whole layer would.
-double exact_score(const float* query, const float* row, std::int64_t d) {
-  double sum = 0;
-  for (std::int64_t c = 0; c < d; ++c) sum += static_cast<double>(query[c]) * row[c];
-  return sum;
-}
-
-}  // namespace
-
 TopK Datastore::segmented_top_k(const Layer& layer, const float* queries, std::int64_t nq, std::int64_t k,
                                 const SearchOptions& options) const {
   // Segments of at most 512 MiB of float32 (or the limit, if smaller), and at least k rows.
@@ -223,7 +212,8 @@ TopK Datastore::segmented_top_k(const Layer& layer, const float* queries, std::i
   const std::int64_t segment = std::max(k, segment_bytes / (cols_ * static_cast<std::int64_t>(sizeof(float))));
   std::vector<float> rows(static_cast<std::size_t>(std::min(segment, layer.rows) * cols_));
   // Per query, the best k so far as (float64 score, layer row): each segment's top k is
-  // the only part of it that can be in the layer's top k.
+  // the only part of it that can be in the layer's top k. Ranked by exact_dot, the score
+  // exact_top_k ranks by, so the segments merge as one search over the layer would.
   using Scored = std::pair<double, std::int64_t>;
   std::vector<std::vector<Scored>> best(static_cast<std::size_t>(nq));
   const auto better = [](const Scored& a, const Scored& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
@@ -242,7 +232,7 @@ TopK Datastore::segmented_top_k(const Layer& layer, const float* queries, std::i
       auto& list = best[static_cast<std::size_t>(q)];
       for (std::int64_t j = 0; j < top.k; ++j) {
         const std::int64_t row = top.ids_of(q)[j];
-        list.emplace_back(exact_score(queries + q * cols_, rows.data() + row * cols_, cols_), first + row);
+        list.emplace_back(exact_dot(queries + q * cols_, rows.data() + row * cols_, cols_), first + row);
       }
       std::sort(list.begin(), list.end(), better);
       if (static_cast<std::int64_t>(list.size()) > k) list.resize(static_cast<std::size_t>(k));
@@ -290,9 +280,7 @@ TopK Datastore::index_search(const float* queries, std::int64_t nq, std::int64_t
       if (id < 0) continue;  // the visited cells held fewer rows
       const float* values = base.embeddings != nullptr ? base.embeddings + id * cols_ : row.data();
       if (base.embeddings == nullptr) base.reader->read_rows(id, 1, row.data());
-      double dot = 0;
-      for (std::int64_t c = 0; c < cols_; ++c) dot += static_cast<double>(query[c]) * values[c];
-      hits[q].push_back({static_cast<float>(dot), id});
+      hits[q].push_back({static_cast<float>(exact_dot(query, values, cols_)), id});
     }
   }
   // Added layers are exact, as in exact_search.

@@ -20,12 +20,6 @@ double row_norm(const float* row, std::int64_t d) {
   return std::sqrt(sum);
 }
 
-double exact_dot(const float* a, const float* b, std::int64_t d) {
-  double sum = 0;
-  for (std::int64_t c = 0; c < d; ++c) sum += static_cast<double>(a[c]) * b[c];
-  return sum;
-}
-
 double max_row_norm(const float* rows, std::int64_t n, std::int64_t d, int threads) {
   std::vector<double> partial(static_cast<std::size_t>(threads), 0.0);
   const std::int64_t per = (n + threads - 1) / threads;

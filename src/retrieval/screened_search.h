@@ -15,6 +15,15 @@
 
 namespace recap::retrieval {
 
+// The float64 score exact search ranks by: the d products summed in order. Every exact
+// score in the retrieval layer (screened rescoring, merged segments, an index's candidates)
+// is this one function, so that scores from different paths rank as one search would.
+inline double exact_dot(const float* a, const float* b, std::int64_t d) {
+  double sum = 0;
+  for (std::int64_t c = 0; c < d; ++c) sum += static_cast<double>(a[c]) * b[c];
+  return sum;
+}
+
 // Writes scores of queries [q0, q0+qn) against base rows [b0, b0+bn) to out (qn x bn).
 using BlockScorer = std::function<void(std::int64_t q0, std::int64_t qn, std::int64_t b0, std::int64_t bn, float* out)>;
 
