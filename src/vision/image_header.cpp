@@ -42,31 +42,63 @@ std::optional<DeclaredSize> pnm_size(std::string_view b) {
   return DeclaredSize{sides[0], sides[1]};
 }
 
-// TIFF: ImageWidth (256) and ImageLength (257) from the first IFD, in the file's byte
-// order, as SHORT or LONG; entries of other tags (even of unknown types) are skipped. Without
-// this, OpenCV sized its buffer from a forged width x height (a fuzzed 200-byte file asked
-// for 3.6 GB).
+// TIFF: from the first IFD, in the file's byte order, ImageWidth (256) and ImageLength
+// (257), and TileWidth (322) and TileLength (323) when the image is tiled. Values are read
+// in every integer type libtiff accepts for these tags (BYTE, SHORT, LONG, their signed
+// forms, and LONG8 / SLONG8 out of line), not only SHORT and LONG; other entries are
+// skipped. Without this, OpenCV sized its buffer from a forged width x height (a fuzzed
+// 200-byte file asked for 3.6 GB), and it sizes its tile buffer from the tile tags, which
+// may exceed the image: a 166-byte file declaring 15008 x 15008 tiles over a 16 x 16 image
+// makes it fill 900 MB.
 std::optional<DeclaredSize> tiff_size(std::string_view b) {
   const bool little = starts_with(b, std::string_view("II*\0", 4));
   if (!little && !starts_with(b, std::string_view("MM\0*", 4))) return std::nullopt;
   const auto u16 = [&](std::size_t at) { return little ? little16(b, at) : (byte(b, at) << 8 | byte(b, at + 1)); };
   const auto u32 = [&](std::size_t at) { return little ? little32(b, at) : big32(b, at); };
+  const auto u64 = [&](std::size_t at) {
+    return little ? (u32(at) | u32(at + 4) << 32) : (u32(at) << 32 | u32(at + 4));
+  };
+  // The entry's first value as an unsigned number (a negative signed one becomes huge,
+  // which only makes the check stricter); nullopt for non-integer types or data past the end.
+  const auto integer = [&](std::size_t at) -> std::optional<std::uint64_t> {
+    switch (u16(at + 2)) {
+      case 1: case 6: return byte(b, at + 8);                          // BYTE, SBYTE
+      case 3: case 8: return u16(at + 8);                              // SHORT, SSHORT
+      case 4: case 9: return u32(at + 8);                              // LONG, SLONG
+      case 16: case 17: {                                              // LONG8, SLONG8: at an offset
+        const std::uint64_t offset = u32(at + 8);
+        if (offset + 8 > b.size()) return std::nullopt;
+        // libtiff refuses these tags past 32 bits; saturating keeps width x height in 64 bits.
+        return std::min<std::uint64_t>(u64(static_cast<std::size_t>(offset)), 0xFFFFFFFFu);
+      }
+      default: return std::nullopt;
+    }
+  };
   if (b.size() < 8) return std::nullopt;
   const std::uint64_t ifd = u32(4);
   if (ifd + 2 > b.size()) return std::nullopt;
   const std::uint64_t entries = u16(ifd);
-  std::uint64_t width = 0, height = 0;
+  DeclaredSize size;
   for (std::uint64_t i = 0; i < entries && ifd + 2 + 12 * (i + 1) <= b.size(); ++i) {
     const std::size_t at = ifd + 2 + 12 * i;
-    const auto tag = u16(at), type = u16(at + 2);
-    if ((tag != 256 && tag != 257) || (type != 3 && type != 4)) continue;
+    std::uint64_t* field = nullptr;
+    switch (u16(at)) {
+      case 256: field = &size.width; break;
+      case 257: field = &size.height; break;
+      case 322: field = &size.tile_width; break;
+      case 323: field = &size.tile_height; break;
+      default: continue;
+    }
     // A tag given twice: the larger value, whichever one the decoder believes.
-    const std::uint64_t value = type == 3 ? u16(at + 8) : u32(at + 8);
-    auto& side = tag == 256 ? width : height;
-    side = std::max(side, value);
+    if (const auto value = integer(at)) *field = std::max(*field, *value);
   }
-  if (width == 0 || height == 0) return std::nullopt;
-  return DeclaredSize{width, height};
+  if (size.width == 0 || size.height == 0) return std::nullopt;
+  // A tiled image's missing tile side is the image's, as OpenCV reads it.
+  if (size.tile_width != 0 || size.tile_height != 0) {
+    if (size.tile_width == 0) size.tile_width = size.width;
+    if (size.tile_height == 0) size.tile_height = size.height;
+  }
+  return size;
 }
 
 }  // namespace

@@ -11,9 +11,14 @@ namespace recap::vision {
 struct DeclaredSize {
   std::uint64_t width = 0;
   std::uint64_t height = 0;
+  // A tiled TIFF's tile: the decoder allocates one whole tile at a time, and a tile may be
+  // larger than the image. 0 x 0 for every other file.
+  std::uint64_t tile_width = 0;
+  std::uint64_t tile_height = 0;
 };
 
-// PNG (IHDR), GIF (logical screen), BMP (DIB header), WebP (VP8, VP8L, VP8X), TIFF (first IFD), PNM. Nothing for
+// PNG (IHDR), GIF (logical screen), BMP (DIB header), WebP (VP8, VP8L, VP8X), TIFF (first IFD,
+// with its tile size), PNM. Nothing for
 // other formats or headers too short to hold a size; JPEG is read by libjpeg itself.
 std::optional<DeclaredSize> declared_image_size(std::string_view bytes);
 

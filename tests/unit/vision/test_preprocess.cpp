@@ -2,7 +2,9 @@
 // the resampler against closed-form cases, and every kind of broken image.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -204,7 +206,92 @@ std::string bmp_header(std::int32_t width, std::int32_t height) {
   b[26] = 1, b[28] = 24;
   return b + std::string(64, '\x7f');
 }
+
+// A little-endian, uncompressed 8-bit grey TIFF of width x height, in one strip or (with
+// tile sides) one tile, every pixel 0x40; only the header when `pixels` is false.
+// `side_type` is the TIFF type of ImageWidth and ImageLength: 3 SHORT, 4 LONG, 8 SSHORT,
+// 9 SLONG (libtiff reads them all).
+std::string grey_tiff(std::uint32_t width, std::uint32_t height, std::uint32_t tile_width = 0,
+                      std::uint32_t tile_height = 0, std::uint16_t side_type = 4, bool pixels = true) {
+  struct Field { std::uint16_t tag, type; std::uint32_t value; };
+  const bool tiled = tile_width != 0;
+  const std::uint32_t across = tiled ? (width + tile_width - 1) / tile_width : 1;
+  const std::uint32_t down = tiled ? (height + tile_height - 1) / tile_height : 1;
+  const std::uint32_t block_bytes = tiled ? tile_width * tile_height : width * height;
+  std::vector<Field> fields = {{256, side_type, width}, {257, side_type, height}, {258, 3, 8}, {259, 3, 1}, {262, 3, 1},
+                               {277, 3, 1}};
+  const std::uint32_t entries = static_cast<std::uint32_t>(fields.size()) + (tiled ? 4 : 3);
+  const std::uint32_t data_at = 8 + 2 + 12 * entries + 4;
+  // One block only (the tests' images fit one tile): offsets and counts are inline values.
+  if (across * down != 1) ADD_FAILURE() << "grey_tiff writes one strip or one tile";
+  if (tiled) fields.insert(fields.end(), {{322, 4, tile_width}, {323, 4, tile_height}, {324, 4, data_at}, {325, 4, block_bytes}});
+  else fields.insert(fields.end(), {{273, 4, data_at}, {278, 4, height}, {279, 4, block_bytes}});
+  std::sort(fields.begin(), fields.end(), [](const Field& a, const Field& b) { return a.tag < b.tag; });
+  std::string t("II*\0\x08\0\0\0", 8);
+  auto put = [&](std::uint32_t v, int bytes) {
+    for (int k = 0; k < bytes; ++k) t.push_back(static_cast<char>(v >> (8 * k)));
+  };
+  put(static_cast<std::uint32_t>(fields.size()), 2);
+  for (const Field& f : fields) {
+    put(f.tag, 2), put(f.type, 2), put(1, 4);
+    if (f.type == 3 || f.type == 8) put(f.value, 2), put(0, 2);
+    else put(f.value, 4);
+  }
+  put(0, 4);  // no next IFD
+  return pixels ? t + std::string(block_bytes, '\x40') : t;
+}
 }  // namespace
+
+// A TIFF's tile is decoded into a buffer of the tile's size, which may exceed the image's:
+// a 16 x 16 image in 15008 x 15008 tiles made OpenCV fill 900 MB. Tiles over the pixel
+// limit are refused from the header.
+TEST(ImageDecode, TiffTilesOverThePixelLimitAreRefusedFromTheirHeader) {
+  recap::test::TempDir dir;
+  std::string bomb = grey_tiff(16, 16, 16, 16, 4, false);  // the tags below claim a huge tile; no data is read
+  const auto patch = [&](std::uint16_t tag, std::uint32_t value) {
+    for (std::size_t at = 10; at + 12 <= bomb.size(); at += 12)
+      if (static_cast<unsigned char>(bomb[at]) == (tag & 0xFF) && static_cast<unsigned char>(bomb[at + 1]) == tag >> 8) {
+        for (int k = 0; k < 4; ++k) bomb[at + 8 + k] = static_cast<char>(value >> (8 * k));
+        return;
+      }
+    ADD_FAILURE() << "no tag " << tag;
+  };
+  patch(322, 15008), patch(323, 15008);
+  recap::test::write_bytes(dir / "tiles.tif", bomb);
+  const std::string message = message_of([&] { read_image(dir / "tiles.tif"); });
+  EXPECT_EQ(message, (dir / "tiles.tif").string() + ": TIFF declares tiles of 15008 x 15008 pixels, more than the limit of "
+                     "178956970 (a decompression bomb?); raise it with --max-image-pixels");
+  const auto declared = declared_image_size(bomb);
+  ASSERT_TRUE(declared.has_value());
+  EXPECT_EQ(declared->width, 16u);
+  EXPECT_EQ(declared->tile_width, 15008u);
+
+  // The limit applies to the tile itself: a 20 x 10 image in one 32 x 16 tile passes at 512
+  // pixels and is refused at 511, though the image has 200.
+  const std::string tiled = grey_tiff(20, 10, 32, 16);
+  set_max_image_pixels(32 * 16);
+  EXPECT_EQ(message_of([&] { decode_image(tiled, "tiled.tif"); }).find("tiles of"), std::string::npos);
+  set_max_image_pixels(32 * 16 - 1);
+  EXPECT_NE(message_of([&] { decode_image(tiled, "tiled.tif"); }).find("tiled.tif: TIFF declares tiles of 32 x 16 pixels"),
+            std::string::npos);
+  set_max_image_pixels(kDefaultMaxImagePixels);
+  const auto untiled = declared_image_size(grey_tiff(20, 10));
+  ASSERT_TRUE(untiled.has_value());
+  EXPECT_EQ(untiled->tile_width, 0u);
+  // An untiled grey TIFF decodes (OpenCV's in-memory reader, which recap uses, fails on tiled ones).
+  const DecodedImage strip = decode_image(grey_tiff(20, 10), "strip.tif");
+  EXPECT_EQ(strip.width, 20);
+  EXPECT_EQ(strip.height, 10);
+  EXPECT_EQ(strip.pixels.at(0), 0x40);
+
+  // Sides in the signed types libtiff also accepts are read, so they cannot slip past the limit.
+  for (const std::uint16_t type : {3, 8, 9}) {
+    const auto size = declared_image_size(grey_tiff(30000, 30000, 0, 0, type, false));
+    ASSERT_TRUE(size.has_value()) << "type " << type;
+    EXPECT_EQ(size->width, 30000u) << "type " << type;
+    EXPECT_EQ(size->height, 30000u) << "type " << type;
+  }
+}
 
 // Decompression bombs are refused from the header, before the pixels are allocated: JPEG
 // and PNG by recap's own header checks, BMP, GIF, WebP, TIFF and PNM by their declared sizes.
