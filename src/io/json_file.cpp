@@ -2,8 +2,11 @@
 
 #include <fstream>
 #include <sstream>
+#include <string_view>
+#include <vector>
 
 #include "recap/common/error.h"
+#include "recap/common/parallel.h"
 #include "recap/io/atomic_file.h"
 
 namespace recap::io {
@@ -31,20 +34,36 @@ nlohmann::json read_json(const std::filesystem::path& path) {
 }
 
 std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string() + ": cannot open for reading");
-  std::vector<nlohmann::json> values;
-  std::string line;
-  std::size_t number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    try {
-      values.push_back(nlohmann::json::parse(line));
-    } catch (const nlohmann::json::exception& e) {
-      throw InputError(path.string() + ":" + std::to_string(number) + ": invalid JSON (" + std::string(e.what()) + ")");
-    }
+  const std::string text = read_file(path);
+  // Each line is a document of its own, so the lines are parsed on all cores: parsing one
+  // after the other was most of the 4 s a 566,747-caption datastore took to open.
+  std::vector<std::string_view> lines;
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t newline = text.find('\n', at);
+    const std::size_t end = newline == std::string::npos ? text.size() : newline;
+    lines.emplace_back(text.data() + at, end - at);
+    at = end + 1;
   }
+  std::vector<nlohmann::json> parsed(lines.size());
+  std::vector<char> blank(lines.size(), 0);
+  parallel_ranges(static_cast<std::int64_t>(lines.size()), 0, [&](std::int64_t begin, std::int64_t end) {
+    for (auto i = static_cast<std::size_t>(begin); i < static_cast<std::size_t>(end); ++i) {
+      if (lines[i].find_first_not_of(" \t\r") == std::string_view::npos) {
+        blank[i] = 1;
+        continue;
+      }
+      try {
+        parsed[i] = nlohmann::json::parse(lines[i].begin(), lines[i].end());
+      } catch (const nlohmann::json::exception& e) {
+        // The earliest range's error is the one rethrown, so it names the first bad line.
+        throw InputError(path.string() + ":" + std::to_string(i + 1) + ": invalid JSON (" + std::string(e.what()) + ")");
+      }
+    }
+  });
+  std::vector<nlohmann::json> values;
+  values.reserve(lines.size());
+  for (std::size_t i = 0; i < lines.size(); ++i)
+    if (!blank[i]) values.push_back(std::move(parsed[i]));
   return values;
 }
 

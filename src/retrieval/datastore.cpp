@@ -12,12 +12,12 @@
 namespace recap::retrieval {
 namespace {
 
-nlohmann::json to_record(const nlohmann::json& value, const std::string& where) {
+nlohmann::json to_record(nlohmann::json value, const std::string& where) {
   nlohmann::json record;
   if (value.is_string()) {
-    record = {{"caption", value}};
+    record = {{"caption", std::move(value)}};
   } else if (value.is_object() && value.contains("caption") && value["caption"].is_string()) {
-    record = value;
+    record = std::move(value);
   } else {
     throw InputError(where + ": expected a caption string or an object with a \"caption\" string");
   }
@@ -36,9 +36,10 @@ std::vector<nlohmann::json> read_caption_records(const std::filesystem::path& pa
   const std::string ext = path.extension().string();
   std::vector<nlohmann::json> records;
   if (ext == ".jsonl") {
-    const auto values = io::read_jsonl(path);
+    auto values = io::read_jsonl(path);
+    records.reserve(values.size());
     for (std::size_t i = 0; i < values.size(); ++i)
-      records.push_back(to_record(values[i], name + ": record " + std::to_string(i + 1)));
+      records.push_back(to_record(std::move(values[i]), name + ": record " + std::to_string(i + 1)));
   } else if (ext == ".json") {
     const nlohmann::json doc = io::read_json(path);
     const nlohmann::json* list = &doc;

@@ -31,6 +31,25 @@ double max_row_norm(const float* rows, std::int64_t n, std::int64_t d, int threa
   return *std::max_element(partial.begin(), partial.end());
 }
 
+// Once a query's heap is full almost no score passes its threshold, so the scan first
+// asks, a chunk of scores at a time, whether any does: a branch-free comparison the
+// compiler vectorises, where a compare and branch per score was 15% of a large search.
+constexpr std::int64_t kScreenChunk = 64;
+
+bool any_at_or_above(const float* scores, std::int64_t n, float threshold) {
+  int any = 0;
+  for (std::int64_t j = 0; j < n; ++j) any |= scores[j] >= threshold;
+  return any != 0;
+}
+
+// Candidates are rows scattered over the whole base, each read once: the rescoring waits
+// on memory. Asking for a row a few candidates ahead overlaps those waits.
+constexpr std::size_t kPrefetchAhead = 4;
+
+void prefetch_row(const float* row, std::int64_t d) {
+  for (std::int64_t c = 0; c < d; c += 16) __builtin_prefetch(row + c);  // one 64-byte line per call
+}
+
 }  // namespace
 
 TopK screened_top_k(const float* queries, std::int64_t nq, const float* base, std::int64_t nb, std::int64_t d,
@@ -50,6 +69,7 @@ TopK screened_top_k(const float* queries, std::int64_t nq, const float* base, st
   std::vector<Entry> heaps(static_cast<std::size_t>(nq * k));
   std::vector<std::int64_t> heap_sizes(static_cast<std::size_t>(nq), 0);
   std::vector<std::vector<Entry>> candidates(static_cast<std::size_t>(nq));
+  std::vector<std::size_t> pruned_sizes(static_cast<std::size_t>(nq), 0);
   std::vector<float> scores(static_cast<std::size_t>(qb * bb));
 
   for (std::int64_t q0 = 0; q0 < nq; q0 += qb) {
@@ -67,15 +87,23 @@ TopK screened_top_k(const float* queries, std::int64_t nq, const float* base, st
           // superset of the final candidates.
           float threshold = heap.worst() - margin[q];
           const float* row = scores.data() + i * bn;
-          for (std::int64_t j = 0; j < bn; ++j) {
-            if (row[j] < threshold) continue;
-            kept.push_back({row[j], b0 + j});
-            heap.offer(row[j], b0 + j);
-            threshold = heap.worst() - margin[q];
+          for (std::int64_t chunk = 0; chunk < bn; chunk += kScreenChunk) {
+            const std::int64_t chunk_end = std::min(bn, chunk + kScreenChunk);
+            if (!any_at_or_above(row + chunk, chunk_end - chunk, threshold)) continue;
+            for (std::int64_t j = chunk; j < chunk_end; ++j) {
+              if (row[j] < threshold) continue;
+              kept.push_back({row[j], b0 + j});
+              heap.offer(row[j], b0 + j);
+              threshold = heap.worst() - margin[q];
+            }
           }
-          if (kept.size() > static_cast<std::size_t>(4 * k + 256))
+          // Drops what the risen threshold excludes once the list has doubled since its last
+          // pruning, so that a query with many near-ties is not rescanned at every block.
+          if (kept.size() > std::max<std::size_t>(4 * k + 256, 2 * pruned_sizes[q])) {
             kept.erase(std::remove_if(kept.begin(), kept.end(), [&](const Entry& e) { return e.score < threshold; }),
                        kept.end());
+            pruned_sizes[q] = kept.size();
+          }
           heap_sizes[q] = heap.size();
         }
       });
@@ -95,8 +123,12 @@ TopK screened_top_k(const float* queries, std::int64_t nq, const float* base, st
       heap.attach(heaps.data() + q * k, k, heap_sizes[q]);
       const float threshold = heap.worst() - margin[q];
       exact.clear();
-      for (const Entry& e : candidates[q])
-        if (e.score >= threshold) exact.emplace_back(exact_dot(queries + q * d, base + e.id * d, d), e.id);
+      const auto& kept = candidates[q];
+      for (std::size_t c = 0; c < kept.size(); ++c) {
+        if (c + kPrefetchAhead < kept.size() && kept[c + kPrefetchAhead].score >= threshold)
+          prefetch_row(base + kept[c + kPrefetchAhead].id * d, d);
+        if (kept[c].score >= threshold) exact.emplace_back(exact_dot(queries + q * d, base + kept[c].id * d, d), kept[c].id);
+      }
       std::sort(exact.begin(), exact.end(), [](const auto& a, const auto& b) {
         return a.first > b.first || (a.first == b.first && a.second < b.second);
       });
