@@ -112,9 +112,11 @@ bool apos(char32_t c) { return c == '\'' || c == 0x0092 || c == 0x2019; }       
 bool apos_etc(char32_t c) { return apos(c) || c == '`' || c == 0x0091 || c == 0x2018 || c == 0x201B; }  // {APOSETCETERA}
 bool hyphen_char(char32_t c) { return c == '-' || c == '_' || c == 0x058A || c == 0x2010 || c == 0x2011; }
 bool insentp(char32_t c) { return c == ',' || c == ';' || c == ':' || c == 0x3001; }
+// ASCII case folding by hand: std::tolower is a call per character into libc (a third of
+// recap-score's tokenising time) and follows the C locale, where the Java lexer's rules do not.
+constexpr char32_t ascii_lower(char32_t c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
 bool lower_ascii_eq(char32_t a, char b) {  // caseless literal comparison
-  if (a < 128) return std::tolower(static_cast<int>(a)) == std::tolower(static_cast<unsigned char>(b));
-  return false;
+  return a < 128 && ascii_lower(a) == ascii_lower(static_cast<unsigned char>(b));
 }
 
 bool misc_symbol(char32_t c) {
