@@ -30,20 +30,13 @@ void cap_opencv_decoders(std::int64_t limit) {
 }
 std::once_flag g_opencv_capped;
 
-void check_pixel_count(std::uint64_t width, std::uint64_t height, const std::string& name) {
+// `what` names the area: the image, or a TIFF's tile, which is decoded into a buffer of its
+// own size whatever the image's, so a tile over the limit is refused like an image over it.
+void check_pixel_count(std::uint64_t width, std::uint64_t height, const std::string& name,
+                       const char* what = "image declares") {
   const auto limit = static_cast<std::uint64_t>(g_max_pixels.load());
   if (width != 0 && height > limit / width)
-    throw InputError(name + ": image declares " + std::to_string(width) + " x " + std::to_string(height) +
-                     " pixels, more than the limit of " + std::to_string(limit) +
-                     " (a decompression bomb?); raise it with --max-image-pixels");
-}
-
-// A TIFF tile is decoded into a buffer of its own size, whatever the image's: a tile over
-// the pixel limit is refused like an image over it.
-void check_tile_pixels(std::uint64_t width, std::uint64_t height, const std::string& name) {
-  const auto limit = static_cast<std::uint64_t>(g_max_pixels.load());
-  if (width != 0 && height > limit / width)
-    throw InputError(name + ": TIFF declares tiles of " + std::to_string(width) + " x " + std::to_string(height) +
+    throw InputError(name + ": " + what + " " + std::to_string(width) + " x " + std::to_string(height) +
                      " pixels, more than the limit of " + std::to_string(limit) +
                      " (a decompression bomb?); raise it with --max-image-pixels");
 }
@@ -158,7 +151,7 @@ DecodedImage decode_image(const std::string& bytes, const std::string& name) {
   if (is_png && !png_is_complete(bytes)) throw InputError(name + ": truncated PNG (no IEND chunk)");
   if (const auto declared = declared_image_size(bytes)) {
     check_pixel_count(declared->width, declared->height, name);
-    check_tile_pixels(declared->tile_width, declared->tile_height, name);
+    check_pixel_count(declared->tile_width, declared->tile_height, name, "TIFF declares tiles of");
   }
   if (!is_supported_image_format(bytes))
     throw InputError(name + ": cannot decode image (not JPEG, PNG, BMP, WebP, TIFF or PNM)");
