@@ -247,16 +247,8 @@ std::string grey_tiff(std::uint32_t width, std::uint32_t height, std::uint32_t t
 // limit are refused from the header.
 TEST(ImageDecode, TiffTilesOverThePixelLimitAreRefusedFromTheirHeader) {
   recap::test::TempDir dir;
-  std::string bomb = grey_tiff(16, 16, 16, 16, 4, false);  // the tags below claim a huge tile; no data is read
-  const auto patch = [&](std::uint16_t tag, std::uint32_t value) {
-    for (std::size_t at = 10; at + 12 <= bomb.size(); at += 12)
-      if (static_cast<unsigned char>(bomb[at]) == (tag & 0xFF) && static_cast<unsigned char>(bomb[at + 1]) == tag >> 8) {
-        for (int k = 0; k < 4; ++k) bomb[at + 8 + k] = static_cast<char>(value >> (8 * k));
-        return;
-      }
-    ADD_FAILURE() << "no tag " << tag;
-  };
-  patch(322, 15008), patch(323, 15008);
+  // The header alone: a 16 x 16 image in one 15008 x 15008 tile; no tile data is ever read.
+  const std::string bomb = grey_tiff(16, 16, 15008, 15008, 4, false);
   recap::test::write_bytes(dir / "tiles.tif", bomb);
   const std::string message = message_of([&] { read_image(dir / "tiles.tif"); });
   EXPECT_EQ(message, (dir / "tiles.tif").string() + ": TIFF declares tiles of 15008 x 15008 pixels, more than the limit of "
