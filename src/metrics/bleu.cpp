@@ -40,15 +40,21 @@ std::vector<BleuStats> bleu_stats(const EncodedCorpus& corpus) {
   const auto& references = corpus.data().references;
   std::vector<BleuStats> all(candidates.size());
   parallel_ranges(static_cast<std::int64_t>(candidates.size()), 0, [&](std::int64_t begin, std::int64_t end) {
-    std::unordered_map<std::int32_t, std::int32_t> max_ref_counts;
+    std::vector<std::int32_t> max_ref_counts;  // per candidate n-gram, over the references
+    std::vector<int> ref_lengths;
     for (std::int64_t i = begin; i < end; ++i) {
-      max_ref_counts.clear();
-      std::vector<int> ref_lengths;
+      const auto& candidate = candidates[i].ngrams;
+      max_ref_counts.assign(candidate.size(), 0);
+      ref_lengths.clear();
+      // Both lists are sorted by n-gram id, so each reference is one merge pass; only the
+      // candidate's n-grams can count.
       for (const auto& ref : references[i]) {
         ref_lengths.push_back(ref.length);
+        std::size_t c = 0;
         for (const auto& [id, count] : ref.ngrams) {
-          auto& m = max_ref_counts[id];
-          m = std::max(m, count);
+          while (c < candidate.size() && candidate[c].first < id) ++c;
+          if (c == candidate.size()) break;
+          if (candidate[c].first == id) max_ref_counts[c] = std::max(max_ref_counts[c], count);
         }
       }
       BleuStats& s = all[i];
@@ -58,10 +64,8 @@ std::vector<BleuStats> bleu_stats(const EncodedCorpus& corpus) {
       s.guess.resize(max_n);
       s.correct.assign(max_n, 0);
       for (int k = 0; k < max_n; ++k) s.guess[k] = std::max(0, test_length - k);
-      for (const auto& [id, count] : candidates[i].ngrams) {
-        auto it = max_ref_counts.find(id);
-        if (it != max_ref_counts.end()) s.correct[index.order(id) - 1] += std::min(it->second, count);
-      }
+      for (std::size_t c = 0; c < candidate.size(); ++c)
+        s.correct[index.order(candidate[c].first) - 1] += std::min(max_ref_counts[c], candidate[c].second);
     }
   });
   return all;

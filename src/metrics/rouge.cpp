@@ -10,7 +10,7 @@
 namespace recap::metrics {
 namespace {
 
-std::size_t lcs_length(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+std::size_t lcs_length(const std::vector<std::string_view>& a, const std::vector<std::string_view>& b) {
   std::vector<std::size_t> previous(b.size() + 1, 0), current(b.size() + 1, 0);
   for (std::size_t i = 1; i <= a.size(); ++i) {
     for (std::size_t j = 1; j <= b.size(); ++j)

@@ -52,6 +52,7 @@
 //   onto the wrong image. We replace those by spaces too.
 #include "recap/text/ptb_tokenizer.h"
 
+#include "recap/common/parallel.h"
 #include "utf8.h"
 
 #include <unicode/uchar.h>
@@ -61,6 +62,8 @@
 #include <algorithm>
 #include <array>
 #include <stdexcept>
+#include <type_traits>
+#include <vector>
 
 namespace recap::text {
 namespace {
@@ -88,14 +91,17 @@ std::string encode_utf8(const Text& t, std::size_t begin, std::size_t end) {
 
 // ---------------------------------------------------------------- character classes
 
-bool java_letter(char32_t c) { return u_isalpha(static_cast<UChar32>(c)); }  // [:letter:]
-bool digit(char32_t c) { return u_isdigit(static_cast<UChar32>(c)); }       // [:digit:]
-bool upper(char32_t c) { return u_isupper(static_cast<UChar32>(c)); }       // [:uppercase:]
+// ASCII, nearly every character of a caption, is classified inline; ICU's tables answer
+// the same for it, and calling them for every character was a tenth of the lexer's time.
 bool ascii_alpha(char32_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool ascii_alnum(char32_t c) { return ascii_alpha(c) || (c >= '0' && c <= '9'); }
+bool java_letter(char32_t c) { return c < 0x80 ? ascii_alpha(c) : u_isalpha(static_cast<UChar32>(c)); }  // [:letter:]
+bool digit(char32_t c) { return c < 0x80 ? c >= '0' && c <= '9' : u_isdigit(static_cast<UChar32>(c)); }  // [:digit:]
+bool upper(char32_t c) { return c < 0x80 ? c >= 'A' && c <= 'Z' : u_isupper(static_cast<UChar32>(c)); }  // [:uppercase:]
 
-// {LETTER}: letters plus the marks and modifier ranges the lexer adds.
+// {LETTER}: letters plus the marks and modifier ranges the lexer adds (none in ASCII).
 bool letter(char32_t c) {
+  if (c < 0x80) return ascii_alpha(c);
   if (java_letter(c) || c == 0x00AD) return true;
   int type = u_charType(static_cast<UChar32>(c));
   return type == U_NON_SPACING_MARK || type == U_COMBINING_SPACING_MARK || type == U_ENCLOSING_MARK ||
@@ -143,7 +149,6 @@ bool misc_symbol(char32_t c) {
 struct Match {
   std::size_t total = 0;
   std::size_t consume = 0;
-  int rule = 1 << 30;
   std::string text;         // normalised token text; empty: the source text
   bool emit = true;         // false: skip (whitespace, untokenizable)
   bool newline = false;
@@ -162,7 +167,7 @@ class Lexer {
       Match best = best_match(pos);
       if (best.consume == 0) best.consume = 1;  // cannot happen; guards against a loop
       if (best.emit && !best.newline)
-        tokens.push_back(best.text.empty() ? encode_utf8(s_, pos, pos + best.consume) : best.text);
+        tokens.push_back(best.text.empty() ? encode_utf8(s_, pos, pos + best.consume) : std::move(best.text));
       pos += best.consume;
     }
     return tokens;
@@ -196,10 +201,25 @@ class Lexer {
     return best;
   }
 
+  // An abbreviation rule's literals, with the most code points a match of one spans (its
+  // length in bytes bounds them).
+  struct Abbreviations {
+    std::vector<std::string_view> literals;
+    std::size_t reach = 0;
+    Abbreviations(std::initializer_list<std::string_view> list) : literals(list) {
+      for (auto lit : literals) reach = std::max(reach, lit.size());
+    }
+  };
+
   // The longest of `lits` that is followed by a period (its length without the period).
-  std::size_t longest_literal_before_dot(std::size_t i, std::initializer_list<std::string_view> lits) const {
+  std::size_t longest_literal_before_dot(std::size_t i, const Abbreviations& lits) const {
+    // Most words have no period within reach: then none matches, and the lists (up to
+    // ~100 literals) need not be tried.
+    bool dot = false;
+    for (std::size_t k = i + 1; k <= i + lits.reach && has(k) && !dot; ++k) dot = s_[k] == '.';
+    if (!dot) return 0;
     std::size_t best = 0;
-    for (auto lit : lits) {
+    for (auto lit : lits.literals) {
       std::size_t n = literal(i, lit);
       if (n && at(i + n) == '.') best = std::max(best, n);
     }
@@ -385,25 +405,25 @@ class Lexer {
   }
   // {ABBREV1} without its period.
   std::size_t abbrev1_stem(std::size_t i) const {
-    return longest_literal_before_dot(
-        i, {"Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "Mon", "Tue",
+    static const Abbreviations abbrev1 = {"Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "Mon", "Tue",
             "Tues", "Wed", "Thu", "Thurs", "Fri", "Ala", "Ariz", "!Az", "!Ark", "Calif", "Colo", "Conn", "Ct",
             "Dak", "!Del", "Fla", "Ga", "!Ill", "Ind", "Kan", "Kans", "Ky", "!La", "!Mass", "Md", "Mich", "Minn",
             "!Miss", "Mo", "Mont", "Neb", "Nev", "Okla", "!Ore", "!Pa", "Penn", "Tenn", "!Tex", "Va", "Vt",
             "!Wash", "Wis", "Wisc", "Wyo", "Inc", "Co", "Cos", "Corp", "Pty", "Pte", "Ptys", "Ptes", "Ppty",
             "Ppte", "Pptys", "Pptes", "Ltd", "Plc", "Rt", "Bancorp", "Bhd", "Assn", "Univ", "Intl", "Sys", "tel",
             "est", "ext", "sq", "Jr", "Sr", "Bros", "Ed.D", "Ph.D", "Blvd", "Rd", "Esq", "etc", "al", "seq",
-            "Bldg"});
+            "Bldg"};
+    return longest_literal_before_dot(i, abbrev1);
   }
   // {ABBREV4} (the stem of ABBREV2).
   std::size_t abbrev4(std::size_t i) const {
-    std::size_t best = longest_literal_before_dot(
-        i, {"Mr", "Mrs", "Ms", "!Miss", "Dr", "Drs", "Prof", "Profs", "Sen", "Sens", "Rep", "Reps", "Atty",
+    static const Abbreviations abbrev4 = {"Mr", "Mrs", "Ms", "!Miss", "Dr", "Drs", "Prof", "Profs", "Sen", "Sens", "Rep", "Reps", "Atty",
             "Attys", "Lt", "Col", "Gen", "Messrs", "Gov", "Govs", "Adm", "Rev", "Maj", "Sgt", "Cpl", "Pvt", "Capt",
             "St", "Ste", "Ave", "Pres", "Lieut", "Hon", "Brig", "Cmdr", "Comdr", "Pfc", "Spc", "Supt", "Supts",
             "Det", "Mt", "Ft", "Adj", "Adv", "Asst", "Assoc", "Ens", "Insp", "Mlle", "Mme", "Msgr", "Sfc", "vs",
             "Alex", "Wm", "Jos", "Cie", "a.k.a", "cf", "TREAS", "Ph", "Invt", "Elec", "Natl", "Mfg", "Mtg",
-            "Dept"});
+            "Dept"};
+    std::size_t best = longest_literal_before_dot(i, abbrev4);
     std::size_t a = acro(i);
     while (a > 0 && at(i + a) != '.') a = a >= 3 ? a - 2 : 0;  // a shorter acronym may precede a period
     return std::max(best, a);
@@ -477,21 +497,26 @@ class Lexer {
 
   Match best_match(std::size_t i) const {
     Match best;
-    best.rule = 1 << 30;
-    int order = 0;
-    auto offer = [&](std::size_t total, std::size_t consume, std::string text = {}, bool emit = true,
-                     bool nl = false) {
-      ++order;
-      if (total == 0) return;
-      if (total > best.total) {
-        best.total = total;
-        best.consume = consume;
-        best.rule = order;
-        best.text = std::move(text);
-        best.emit = emit;
-        best.newline = nl;
-      }
+    // A plain space starts no rule but the whitespace one (every other rule needs a
+    // letter, digit, symbol or quote first): about half of a caption's positions.
+    if (s_[i] == ' ') {
+      best.total = best.consume = 1;
+      best.emit = false;
+      return best;
+    }
+    // Keeps the longest candidate; a tie goes to the rule offered first. A rule's token text
+    // (a string literal, or a function making it) is made only when the rule wins: most
+    // offers lose, and building their strings eagerly was most of the lexer's time.
+    auto offer_text = [&](std::size_t total, std::size_t consume, auto&& text, bool emit = true, bool nl = false) {
+      if (total <= best.total) return;
+      best.total = total;
+      best.consume = consume;
+      best.emit = emit;
+      best.newline = nl;
+      if constexpr (std::is_invocable_v<decltype(text)>) best.text = text();
+      else best.text = text;
     };
+    auto offer = [&](std::size_t total, std::size_t consume) { offer_text(total, consume, ""); };
     const char32_t c = s_[i];
 
     // cannot, 'twas, 'tis, gonna|gotta|lemme|gimme|wanna: split assimilations.
@@ -509,21 +534,21 @@ class Lexer {
     {
       std::size_t n = longest_literal(i, {"&MD;", "&mdash;", "&ndash;"});
       if (!n && (c == 0x96 || c == 0x97 || c == 0x2013 || c == 0x2014 || c == 0x2015)) n = 1;
-      offer(n, n, "--");
+      offer_text(n, n, "--");
     }
     // {SPAMP}
     {
       std::size_t n = literal(i, "&amp;");
-      offer(n, n, "&");
+      offer_text(n, n, "&");
     }
     // {WORD}/{REDAUX}, {SWORD}/{SREDAUX}, {WORD}
     const std::size_t w = word(i);
     {
       std::size_t r = w ? redaux(i + w) : 0;
-      offer(r ? w + r : 0, w, strip_soft_hyphens(i, w));
+      offer_text(r ? w + r : 0, w, [&] { return strip_soft_hyphens(i, w); });
       std::size_t sw = sword_before_nt(i);
-      offer(sw ? sw + 3 : 0, sw, strip_soft_hyphens(i, sw));
-      offer(w, w, strip_soft_hyphens(i, w));
+      offer_text(sw ? sw + 3 : 0, sw, [&] { return strip_soft_hyphens(i, sw); });
+      offer_text(w, w, [&] { return strip_soft_hyphens(i, w); });
     }
     // {APOWORD} (subset): {APOS}[2-9]0s, [A-HJ-XZn]{APOSETCETERA}[:letter:]{2}[:letter:]*
     {
@@ -550,26 +575,26 @@ class Lexer {
     {
       std::size_t r = redaux(i);
       bool ctx = r && has(i + r) && !ascii_alpha(s_[i + r]);
-      offer(ctx ? r + 1 : 0, r, "'" + encode_utf8(s_, i + 1, i + r));
+      offer_text(ctx ? r + 1 : 0, r, [&] { return "'" + encode_utf8(s_, i + 1, i + r); });
       std::size_t sr = sredaux(i);
       ctx = sr && has(i + sr) && !ascii_alpha(s_[i + sr]);
-      offer(ctx ? sr + 1 : 0, sr, encode_utf8(s_, i, i + 1) + "'" + encode_utf8(s_, i + 2, i + 3));
+      offer_text(ctx ? sr + 1 : 0, sr, [&] { return encode_utf8(s_, i, i + 1) + "'" + encode_utf8(s_, i + 2, i + 3); });
     }
     // {DATE}, {NUMBER}, {FRAC}, {FRAC2}
     {
       std::size_t n = date(i);
       offer(n, n);
       n = number(i);
-      offer(n, n, strip_soft_hyphens(i, n));
+      offer_text(n, n, [&] { return strip_soft_hyphens(i, n); });
       n = frac(i);
-      std::string t;
-      if (n) {
+      offer_text(n, n, [&] {
+        std::string t;
         for (std::size_t k = i; k < i + n; ++k) append_utf8(t, s_[k] == ' ' ? char32_t(0xA0) : s_[k]);
-      }
-      offer(n, n, t);
+        return t;
+      });
       const char* f = c == 0xBC ? "1/4" : c == 0xBD ? "1/2" : c == 0xBE ? "3/4" : c == 0x2153 ? "1/3" : c == 0x2154 ? "2/3" : nullptr;
       bool other_frac = c >= 0x2155 && c <= 0x215E;
-      offer(f || other_frac ? 1 : 0, 1, f ? f : "");
+      offer_text(f || other_frac ? 1 : 0, 1, f ? f : "");
     }
     // {THING3}
     {
@@ -583,8 +608,8 @@ class Lexer {
       offer(n, n);
       static const char32_t cur[] = {0xA2, 0xA3, 0xA4, 0xA5, 0x80, 0x20A0, 0x20AC, 0x60B, 0xE3F, 0x20A4, 0xFFE0, 0xFFE1, 0xFFE5, 0xFFE6};
       if (std::find(std::begin(cur), std::end(cur), c) != std::end(cur)) {
-        std::string t = c == 0xA2 ? "cents" : c == 0xA3 ? "#" : (c == 0x80 || c == 0xA4 || c == 0x20A0 || c == 0x20AC) ? "$" : "";
-        offer(1, 1, t);
+        const char* t = c == 0xA2 ? "cents" : c == 0xA3 ? "#" : (c == 0x80 || c == 0xA4 || c == 0x20A0 || c == 0x20AC) ? "$" : "";
+        offer_text(1, 1, t);
       } else {
         offer(0, 0);
       }
@@ -601,7 +626,8 @@ class Lexer {
     }
     // {ABBREV3}/{SPACENL}?[:digit:]
     {
-      std::size_t n = longest_literal_before_dot(i, {"ca", "fig", "figs", "prop", "no", "nos", "art", "bldg", "pp", "op"});
+      static const Abbreviations abbrev3 = {"ca", "fig", "figs", "prop", "no", "nos", "art", "bldg", "pp", "op"};
+      std::size_t n = longest_literal_before_dot(i, abbrev3);
       std::size_t total = 0;
       if (n && at(i + n) == '.') {
         std::size_t k = i + n + 1;
@@ -633,20 +659,21 @@ class Lexer {
       offer(n, n ? n - 1 : 0);
     }
     // {WORD}\./{INSENTP}
-    offer(w && at(i + w) == '.' && insentp(at(i + w + 1)) ? w + 2 : 0, w + 1, strip_soft_hyphens(i, w + 1));
+    offer_text(w && at(i + w) == '.' && insentp(at(i + w + 1)) ? w + 2 : 0, w + 1,
+               [&] { return strip_soft_hyphens(i, w + 1); });
     // {DBLQUOT}/[A-Za-z0-9$], {DBLQUOT}
     {
       std::size_t n = c == '"' ? 1 : literal(i, "&quot;");
       bool left = n && (ascii_alnum(at(i + n)) || at(i + n) == '$') && has(i + n);
-      offer(left ? n + 1 : 0, n, "``");
-      offer(n, n, "''");
+      offer_text(left ? n + 1 : 0, n, "``");
+      offer_text(n, n, "''");
     }
     // {LESSTHAN}, {GREATERTHAN}
     {
       std::size_t n = c == '<' ? 1 : literal(i, "&lt;");
-      offer(n, n, "<");
+      offer_text(n, n, "<");
       n = c == '>' ? 1 : literal(i, "&gt;");
-      offer(n, n, ">");
+      offer_text(n, n, ">");
     }
     // {SMILEY}/[^A-Za-z0-9] = [<>]?[:;=][\-o\*']?[\(\)DPdpO\\{@\|\[\]]
     {
@@ -668,27 +695,27 @@ class Lexer {
           if (mouth(at(m)) && has(m + 1) && !ascii_alnum(s_[m + 1])) n = m + 1 - i;
         }
       }
-      std::string t;
-      if (n) {
+      offer_text(n ? n + 1 : 0, n, [&] {
+        std::string t;
         for (std::size_t q = i; q < i + n; ++q) {
           if (s_[q] == '(') t += "-LRB-";
           else if (s_[q] == ')') t += "-RRB-";
           else append_utf8(t, s_[q]);
         }
-      }
-      offer(n ? n + 1 : 0, n, t);
+        return t;
+      });
     }
     // brackets
-    offer(c == '{', 1, "-LCB-");
-    offer(c == '}', 1, "-RCB-");
-    offer(c == '[', 1, "-LSB-");
-    offer(c == ']', 1, "-RSB-");
-    offer(c == '(', 1, "-LRB-");
-    offer(c == ')', 1, "-RRB-");
+    offer_text(c == '{', 1, "-LCB-");
+    offer_text(c == '}', 1, "-RCB-");
+    offer_text(c == '[', 1, "-LSB-");
+    offer_text(c == ']', 1, "-RSB-");
+    offer_text(c == '(', 1, "-LRB-");
+    offer_text(c == ')', 1, "-RRB-");
     // {HYPHENS}: 3 or 4 hyphens become --
     {
       std::size_t n = run_of(i, [](char32_t ch) { return ch == '-'; });
-      offer(n, n, n >= 3 && n <= 4 ? "--" : "");
+      offer_text(n, n, n >= 3 && n <= 4 ? "--" : "");
     }
     // {LDOTS} = \.{3,5}|(\.[ \u00A0]){2,4}\.|[\u0085\u2026]
     {
@@ -705,7 +732,7 @@ class Lexer {
       }
       n = std::max(n, spaced);
       if (c == 0x85 || c == 0x2026) n = std::max<std::size_t>(n, 1);
-      offer(n, n, "...");
+      offer_text(n, n, "...");
     }
     // {FNMARKS} = @+|#+|_+ ; {ASTS} = \*+
     {
@@ -724,18 +751,19 @@ class Lexer {
     // {HTHING}\./{INSENTP}, {HTHING}, {THING}\./{INSENTP}, {THING}, {THINGA}\./{INSENTP}, {THINGA}
     {
       std::size_t n = hthing(i);
-      offer(n && at(i + n) == '.' && insentp(at(i + n + 1)) ? n + 2 : 0, n + 1, strip_soft_hyphens(i, n + 1));
-      offer(n, n, strip_soft_hyphens(i, n));
+      offer_text(n && at(i + n) == '.' && insentp(at(i + n + 1)) ? n + 2 : 0, n + 1,
+                 [&] { return strip_soft_hyphens(i, n + 1); });
+      offer_text(n, n, [&] { return strip_soft_hyphens(i, n); });
       n = thing(i);
       offer(n && at(i + n) == '.' && insentp(at(i + n + 1)) ? n + 2 : 0, n + 1);
       offer(n, n);
       n = thinga(i);
-      std::string t = n ? amp_normalised(i, n) : std::string();
-      offer(n && at(i + n) == '.' && insentp(at(i + n + 1)) ? n + 2 : 0, n + 1, n ? amp_normalised(i, n + 1) : "");
-      offer(n, n, t);
+      offer_text(n && at(i + n) == '.' && insentp(at(i + n + 1)) ? n + 2 : 0, n + 1,
+                 [&] { return amp_normalised(i, n + 1); });
+      offer_text(n, n, [&] { return amp_normalised(i, n); });
     }
     // '/[A-Za-z][^ \t\n\r\u00A0]: an opening single quote
-    offer(c == '\'' && ascii_alpha(at(i + 1)) && has(i + 2) &&
+    offer_text(c == '\'' && ascii_alpha(at(i + 1)) && has(i + 2) &&
                   !(at(i + 2) == ' ' || at(i + 2) == '\t' || at(i + 2) == '\n' || at(i + 2) == '\r' || at(i + 2) == 0xA0)
               ? 3
               : 0,
@@ -743,9 +771,9 @@ class Lexer {
     // {REDAUX}, {SREDAUX} at the end of the text
     {
       std::size_t r = redaux(i);
-      offer(r, r, r ? "'" + encode_utf8(s_, i + 1, i + r) : "");
+      offer_text(r, r, [&] { return "'" + encode_utf8(s_, i + 1, i + r); });
       std::size_t sr = sredaux(i);
-      offer(sr, sr, sr ? encode_utf8(s_, i, i + 1) + "'" + encode_utf8(s_, i + 2, i + 3) : "");
+      offer_text(sr, sr, [&] { return encode_utf8(s_, i, i + 1) + "'" + encode_utf8(s_, i + 2, i + 3); });
     }
     // {QUOTES} = {APOS}|''|[`‘’‚‛“”\u0091-\u0094„‟‹›«»]{1,2}  (latexQuotes, "right" reading)
     {
@@ -758,26 +786,28 @@ class Lexer {
       if (apos(c)) n = 1;
       if (c == '\'' && at(i + 1) == '\'') n = 2;
       if (quote(c)) n = std::max<std::size_t>(n, quote(at(i + 1)) ? 2 : 1);
-      std::string t;
-      for (std::size_t k = i; k < i + n; ++k) {
-        char32_t q = s_[k];
-        if (q == '\'' || q == 0x92 || q == 0x2019 || q == 0x203A) t += "'";
-        else if (q == 0x91 || q == 0x2018 || q == 0x201B || q == 0x2039) t += "`";
-        else if (q == 0x93 || q == 0x201C || q == 0xAB) t += "``";
-        else if (q == 0x94 || q == 0x201D || q == 0xBB) t += "''";
-        else append_utf8(t, q);
-      }
-      offer(n, n, t);
+      offer_text(n, n, [&] {
+        std::string t;
+        for (std::size_t k = i; k < i + n; ++k) {
+          char32_t q = s_[k];
+          if (q == '\'' || q == 0x92 || q == 0x2019 || q == 0x203A) t += "'";
+          else if (q == 0x91 || q == 0x2018 || q == 0x201B || q == 0x2039) t += "`";
+          else if (q == 0x93 || q == 0x201C || q == 0xAB) t += "``";
+          else if (q == 0x94 || q == 0x201D || q == 0xBB) t += "''";
+          else append_utf8(t, q);
+        }
+        return t;
+      });
     }
     // {FAKEDUCKFEET}, {MISCSYMBOL}
     offer((c == '<' && at(i + 1) == '<') || (c == '>' && at(i + 1) == '>') ? 2 : 0, 2);
     offer(misc_symbol(c), 1);
     // whitespace and zero-width characters are skipped; newlines end a caption
-    offer(c == 0 || space(c) || c == 0x200B || c == 0x200E || c == 0x200F || c == 0xFEFF ? 1 : 0, 1, "", false);
-    if (c == '\r' && at(i + 1) == '\n') offer(2, 2, "", true, true);
-    else offer(newline(c), 1, "", true, true);
+    offer_text(c == 0 || space(c) || c == 0x200B || c == 0x200E || c == 0x200F || c == 0xFEFF ? 1 : 0, 1, "", false);
+    if (c == '\r' && at(i + 1) == '\n') offer_text(2, 2, "", true, true);
+    else offer_text(newline(c), 1, "", true, true);
     // anything else is untokenizable and deleted (the "firstDelete" default)
-    offer(1, 1, "", false);
+    offer_text(1, 1, "", false);
     return best;
   }
 
@@ -832,6 +862,12 @@ std::vector<std::string> ptb_tokens(std::string_view text, std::string_view foll
 }
 
 std::string lowercase_english(std::string_view token) {
+  // ASCII text, nearly every caption token, lowers the same in every locale.
+  if (std::all_of(token.begin(), token.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+    std::string out(token);
+    for (char& c : out) c = static_cast<char>(ascii_lower(static_cast<unsigned char>(c)));
+    return out;
+  }
   icu::UnicodeString u = icu::UnicodeString::fromUTF8(icu::StringPiece(token.data(), static_cast<int32_t>(token.size())));
   u.toLower(icu::Locale::getEnglish());
   std::string out;
@@ -856,11 +892,14 @@ std::string coco_tokenize(std::string_view caption, std::string_view following) 
   return out;
 }
 
-std::vector<std::string> coco_tokenize_all(const std::vector<std::string>& captions) {
-  std::vector<std::string> out;
-  out.reserve(captions.size());
-  for (std::size_t i = 0; i < captions.size(); ++i)
-    out.push_back(coco_tokenize(captions[i], i + 1 < captions.size() ? std::string_view(captions[i + 1]) : std::string_view()));
+std::vector<std::string> coco_tokenize_all(const std::vector<std::string>& captions, int threads) {
+  std::vector<std::string> out(captions.size());
+  // Captions are independent given their successor, so contiguous ranges run in parallel;
+  // an invalid caption's error from the earliest range is the one rethrown.
+  parallel_ranges(static_cast<std::int64_t>(captions.size()), threads, [&](std::int64_t begin, std::int64_t end) {
+    for (auto i = static_cast<std::size_t>(begin); i < static_cast<std::size_t>(end); ++i)
+      out[i] = coco_tokenize(captions[i], i + 1 < captions.size() ? std::string_view(captions[i + 1]) : std::string_view());
+  });
   return out;
 }
 

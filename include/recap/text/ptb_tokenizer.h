@@ -27,7 +27,8 @@ bool is_coco_punctuation(std::string_view token);
 std::string coco_tokenize(std::string_view caption, std::string_view following = {});
 
 // All captions of one tokenizer run (pycocoevalcap runs the references and the results
-// separately), each caption seeing the next one as its right context.
-std::vector<std::string> coco_tokenize_all(const std::vector<std::string>& captions);
+// separately), each caption seeing the next one as its right context. Runs on `threads`
+// threads (0: all cores).
+std::vector<std::string> coco_tokenize_all(const std::vector<std::string>& captions, int threads = 0);
 
 }  // namespace recap::text
