@@ -1,8 +1,9 @@
 #include "recap/align/fit.h"
 
 #include <algorithm>
-#include <Eigen/SVD>
+#include <Eigen/Dense>
 
+#include "lapack_svd.h"
 #include "recap/common/error.h"
 #include "recap/common/rows.h"
 #include "recap/common/stopwatch.h"
@@ -56,9 +57,9 @@ FitResult solve(const GramAccumulator& gram, const FitOptions& options) {
   switch (options.method) {
     case Method::procrustes: {
       // W = U Vᵀ maximises tr(Wᵀ XᵀY) over (semi-)orthogonal W.
-      Eigen::BDCSVD<Eigen::MatrixXd> svd(xty, Eigen::ComputeThinU | Eigen::ComputeThinV);
-      w = svd.matrixU() * svd.matrixV().transpose();
-      report.solver = "SVD of XᵀY (Eigen BDCSVD), W = U Vᵀ";
+      const ThinSvd svd = lapack_svd(xty);
+      w = svd.u * svd.vt;
+      report.solver = "SVD of XᵀY (LAPACK dgesdd), W = U Vᵀ";
       break;
     }
     case Method::ols: {
