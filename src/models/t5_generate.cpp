@@ -13,6 +13,7 @@
 
 #include "recap/common/compute.h"
 #include "recap/common/parallel.h"
+#include "token_sampling.h"
 
 namespace recap::models::detail {
 namespace {
@@ -123,69 +124,6 @@ void log_softmax_row(float* row, std::int64_t vocab) {
   for (std::int64_t j = 0; j < vocab; ++j) row[j] -= lse;
 }
 
-// Temperature, top-k, top-p (Hugging Face's warpers in that order) on one row of logits,
-// then a draw. Returns the token and writes the log-probability of the draw.
-//
-// Only as much of the row is sorted as the nucleus needs: the best 256 ids first, then 4x
-// more while their mass stays under top_p. A FLAN-T5 row has 32,128 ids and ReCap draws 36
-// samples per image, so sorting every row in full took a fifth of LM captioning's time.
-// The order is total (score descending, then id ascending, as a stable sort by score), so
-// the kept set is the one a full sort would give.
-std::int64_t sample_row(const float* logits, std::int64_t vocab, const GenerationOptions& o, std::mt19937_64& rng,
-                        float* logprob) {
-  std::vector<double> z(static_cast<std::size_t>(vocab));
-  double top = -std::numeric_limits<double>::infinity();
-  for (std::int64_t j = 0; j < vocab; ++j) top = std::max(top, z[j] = static_cast<double>(logits[j]) / o.temperature);
-  std::vector<std::int64_t> kept;
-  kept.reserve(static_cast<std::size_t>(vocab));
-  if (o.top_k > 0 && o.top_k < vocab) {
-    // Everything scoring below the k-th best goes (ties with it stay, as in the reference).
-    std::vector<double> scores = z;
-    std::nth_element(scores.begin(), scores.begin() + (o.top_k - 1), scores.end(), std::greater<double>());
-    const double kth = scores[static_cast<std::size_t>(o.top_k - 1)];
-    for (std::int64_t j = 0; j < vocab; ++j)
-      if (z[j] >= kth) kept.push_back(j);
-  } else {
-    for (std::int64_t j = 0; j < vocab; ++j) kept.push_back(j);
-  }
-  std::vector<double> p(static_cast<std::size_t>(vocab));
-  double total = 0;
-  for (const auto j : kept) total += p[j] = std::exp(z[j] - top);
-  std::size_t keep = kept.size();
-  if (o.top_p < 1.0) {
-    const auto before = [&](std::int64_t a, std::int64_t b) { return z[a] > z[b] || (z[a] == z[b] && a < b); };
-    // The smallest prefix whose probability reaches top_p (at least one token).
-    double cumulative = 0;
-    std::size_t cut = 0, sorted = 0;
-    bool reached = false;
-    while (!reached && sorted < kept.size()) {
-      const std::size_t next = std::min(kept.size(), std::max<std::size_t>(256, sorted * 4));
-      const auto from = kept.begin() + static_cast<std::ptrdiff_t>(sorted), to = kept.begin() + static_cast<std::ptrdiff_t>(next);
-      std::nth_element(from, to - 1, kept.end(), before);  // the next best ids, unordered, then ordered
-      std::sort(from, to, before);
-      for (; cut < next && !reached; ++cut) {
-        cumulative += p[kept[cut]] / total;
-        reached = cumulative >= o.top_p;
-      }
-      sorted = next;
-    }
-    keep = std::max<std::size_t>(cut, 1);
-    total = 0;
-    for (std::size_t i = 0; i < keep; ++i) total += p[kept[i]];
-  }
-  double u = std::uniform_real_distribution<double>(0.0, total)(rng);
-  std::size_t chosen = keep - 1;
-  for (std::size_t i = 0; i < keep; ++i) {
-    if (u < p[kept[i]]) {
-      chosen = i;
-      break;
-    }
-    u -= p[kept[i]];
-  }
-  *logprob = static_cast<float>(std::log(p[kept[chosen]] / total));
-  return kept[chosen];
-}
-
 DecodeResult greedy_or_sample(T5& net, const torch::Tensor& states, const torch::Tensor& mask,
                               const GenerationOptions& o) {
   const bool sample = o.decoding == Decoding::sample;
@@ -203,6 +141,7 @@ DecodeResult greedy_or_sample(T5& net, const torch::Tensor& states, const torch:
       rngs.emplace_back(splitmix(splitmix(o.seed) ^ splitmix(input * 1000003ULL + static_cast<std::uint64_t>(r % copies))));
     }
   }
+  const SamplingWarpers warpers{o.temperature, o.top_k, o.top_p};
   Stepper stepper(net, states, mask, o.use_cache);
   if (copies > 1) stepper.repeat_each(copies);
   for (int step = 0; step < o.max_new_tokens; ++step) {
@@ -222,7 +161,7 @@ DecodeResult greedy_or_sample(T5& net, const torch::Tensor& states, const torch:
         std::int64_t token;
         float logprob;
         if (sample) {
-          token = sample_row(row, vocab, o, rngs[r], &logprob);
+          token = sample_token(row, vocab, warpers, rngs[r], &logprob);
         } else {
           token = std::max_element(row, row + vocab) - row;  // first maximum, as torch.argmax
           log_softmax_row(row, vocab);
