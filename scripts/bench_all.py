@@ -10,17 +10,19 @@ side in one run on this machine, as one Markdown table (also BENCH_DIR/bench-all
             process, against FAISS IndexFlatIP's whole process on the aligned queries.
   fit       recap-fit Procrustes, 300,000 pairs x 768, whole process, against numpy/scipy.
   T5        ReCap's decoding (16 prompts, 4 beams + 36 nucleus samples, 30 tokens) with recap-lm
-            against a PyTorch eager transcription (scripts/bench/t5_reference.py) on the same
-            FLAN-T5-base-shaped weights, whose logits are first checked against recap's;
-            and recap's decoding rates (bench_t5), float32 and bfloat16.
+            against a PyTorch eager transcription (scripts/bench/t5_reference.py) and against
+            ONNX Runtime (its encoder and decoder step with the key/value cache exported from
+            that transcription by scripts/bench/onnx_t5.py, the same decoding driven from Node
+            by scripts/bench/ort_t5.js, 2 threads, graph optimisation "all"), all on the same
+            FLAN-T5-base-shaped weights and ids; recap's and ONNX Runtime's logits are first
+            checked against PyTorch's; and recap's decoding rates (bench_t5), float32 and bfloat16.
 
   captioner recap-caption --lm (configs/coco.json, 15 new tokens, 4 JPEGs, the search datastore) against
             the same pipeline in PyTorch eager + numpy (scripts/bench/caption_pipeline_reference.py),
             both whole processes.
 
-Not compared here (see the README): T5 against ONNX Runtime (no export with the key/value
-cache yet), and the metrics against pycocoevalcap (not packaged by Debian;
-scripts/bench/metrics_speed.py takes a checkout).
+Not compared here (see the README): the metrics against pycocoevalcap (not packaged by
+Debian; scripts/bench/metrics_speed.py takes a checkout).
 
   scripts/bench_all.sh [BENCH_DIR]      (default bench-data/, ~4 GB)
 """
@@ -178,12 +180,17 @@ def t5_weights(bench):
     return folder
 
 
-def t5_compare_rows(bench):
+def t5_compare_rows(bench, ort):
     """ReCap's decoding on FLAN-T5-base-shaped weights: 16 prompts of 64 tokens, 4 beams (4
     returned) + 36 nucleus samples (p = 0.9) each, 30 new tokens, against the PyTorch eager
-    transcription (scripts/bench/t5_reference.py) on the same weights and ids. recap-lm is
-    timed as whole processes (its model load, ~3 s, included); PyTorch's generation alone."""
+    transcription (scripts/bench/t5_reference.py) and ONNX Runtime float32 (its graphs exported
+    once from that transcription into BENCH/onnx-t5, the decoding in scripts/bench/ort_t5.js)
+    on the same weights and ids. recap-lm is timed as whole processes (its model load, ~3 s,
+    included); PyTorch's and ONNX Runtime's generation alone (sessions created first)."""
     model = t5_weights(bench)
+    onnx = os.path.join(bench, "onnx-t5")
+    if not os.path.exists(os.path.join(onnx, "decoder_step.onnx")):
+        run([PY, os.path.join(ROOT, "scripts/bench/onnx_t5.py"), "--model", model, "--out", onnx])
     ids, dec, logits = (os.path.join(bench, n) for n in ("t5-ids.npy", "t5-decoder-ids.npy", "t5-logits.npy"))
     i = np.arange(16 * 64)
     np.save(ids, (3 + (i * 7919) % 500).reshape(16, 64).astype(np.int64))
@@ -194,6 +201,9 @@ def t5_compare_rows(bench):
     _, out, _, _ = run([PY, os.path.join(ROOT, "scripts/bench/t5_reference.py"), "check", "--model", model, "--ids",
                         ids + ".2.npy", "--decoder-ids", dec, "--logits", logits, "--threads", THREADS])
     check = json.loads(out.strip().splitlines()[-1])
+    _, out, _, _ = run([PY, os.path.join(ROOT, "scripts/bench/onnx_t5.py"), "--model", model, "--out", onnx, "--check-only",
+                        "--ort", ort, "--ids", ids + ".2.npy", "--threads", THREADS])
+    ort_check = json.loads(out.strip().splitlines()[-1])
     common = ["--lm", model, "--input-ids", ids, "--max-new-tokens", "30", "--min-new-tokens", "30", "--batch-size", "16",
               "--force", "--threads", THREADS]
     rows = []
@@ -206,16 +216,24 @@ def t5_compare_rows(bench):
     _, out, _, _ = run([PY, os.path.join(ROOT, "scripts/bench/t5_reference.py"), "bench", "--model", model, "--ids", ids,
                         "--threads", THREADS])
     torch_s = json.loads(out.strip().splitlines()[-1])
+    _, out, _, _ = run(["node", os.path.join(ROOT, "scripts/bench/ort_t5.js"), "--ort", ort, "--model", onnx, "--ids", ids,
+                        "--threads", THREADS])
+    ort_s = json.loads(out.strip().splitlines()[-1])
     tokens = 16 * 40 * 30
     table = []
     for dtype, beam, sample in rows:
-        table.append((f"T5 ReCap decoding, {dtype}: 16 prompts x (4 beams + 36 nucleus samples) x 30 tokens, decoder "
-                      f"tokens/s (beam {beam:.0f} s + sampling {sample:.0f} s, whole processes)", tokens / (beam + sample),
-                      f"PyTorch eager float32 {torch_s['decoder_tokens_per_s']:.1f} (beam {torch_s['beam_seconds']:.0f} s + "
-                      f"sampling {torch_s['sample_seconds']:.0f} s)", (tokens / (beam + sample)) / torch_s["decoder_tokens_per_s"],
-                      "2x"))
+        job = (f"T5 ReCap decoding, {dtype}: 16 prompts x (4 beams + 36 nucleus samples) x 30 tokens, decoder "
+               f"tokens/s (beam {beam:.0f} s + sampling {sample:.0f} s, whole processes)")
+        rate = tokens / (beam + sample)
+        for name, anchor, goal in (("PyTorch eager", torch_s, "2x"), ("ONNX Runtime", ort_s, "1.0x")):
+            table.append((job, rate, f"{name} float32 {anchor['decoder_tokens_per_s']:.1f} (beam {anchor['beam_seconds']:.0f} s "
+                          f"+ sampling {anchor['sample_seconds']:.0f} s)", rate / anchor["decoder_tokens_per_s"], goal))
     note = (f"T5 logits against the same model in float64: recap {check['recap_vs_float64']:.1e}, PyTorch float32 "
-            f"{check['pytorch_float32_vs_float64']:.1e} (max |logit| {check['max_abs_logit']:.1f}).")
+            f"{check['pytorch_float32_vs_float64']:.1e} (max |logit| {check['max_abs_logit']:.1f}); ONNX Runtime's "
+            f"(onnx_t5.py, 3 rows per prompt, 6 steps) {ort_check['ort_vs_float64']:.1e}, PyTorch float32's on the same rows "
+            f"{ort_check['pytorch_vs_float64']:.1e}, ONNX Runtime's against PyTorch float32's "
+            f"{ort_check['ort_vs_pytorch_max_abs']:.1e}; beam search, 6 tokens: {ort_check['same_beams']}/"
+            f"{ort_check['beams']} beams the same tokens.")
     return table, note
 
 
@@ -281,7 +299,7 @@ def t5_rows():
                            env={"RECAP_BENCH_THREADS": THREADS, "RECAP_BENCH_DTYPE": dtype})
         for r in json.loads(out[out.index("{"): out.rindex("}") + 1])["benchmarks"]:
             rows.append((f"T5 decoder tokens/s, {dtype}, {r['name'].split('/', 1)[1]}", r["decoder_tokens/s"],
-                         "(no ONNX Runtime T5 yet)", None, ""))
+                         "(ONNX Runtime: see the T5 ReCap decoding rows)", None, ""))
     return rows
 
 
@@ -290,7 +308,7 @@ def main():
     os.makedirs(bench, exist_ok=True)
     weights, onnx, ort, pixels, tokens = prepare(bench)
     rows, diff = clip_rows(bench, weights, onnx, ort, pixels, tokens)
-    t5_table, t5_note = t5_compare_rows(bench)
+    t5_table, t5_note = t5_compare_rows(bench, ort)
     rows += search_rows(bench) + fit_rows(bench) + t5_table + t5_rows() + caption_compare_rows(bench, weights)
     lines = [f"Machine: {machine()}; {THREADS} threads each side; {time.strftime('%Y-%m-%d')}. recap against ONNX "
              f"Runtime on the same weights and inputs: max abs difference {diff:.1e}. {t5_note} "

@@ -4,13 +4,14 @@
 the decoding work of the real model, none of its knowledge. numpy only; the 32,000-piece
 sentencepiece vocabulary is trained with Debian's spm_train on generated words.
 
-  make_t5_weights.py --out DIR [--size base|large] [--seed 0]
+  make_t5_weights.py --out DIR [--size tiny|base|large] [--seed 0]
 """
 import argparse, json, os, random, shutil, string, struct, subprocess, sys
 
 import numpy as np
 
-SIZES = {  # FLAN-T5 (T5 v1.1): gated GELU, untied head
+SIZES = {  # FLAN-T5 (T5 v1.1): gated GELU, untied head; "tiny" for quick tests of the benchmark scripts
+    "tiny": dict(d_model=64, d_ff=128, d_kv=16, num_heads=4, num_layers=2),
     "base": dict(d_model=768, d_ff=2048, d_kv=64, num_heads=12, num_layers=12),
     "large": dict(d_model=1024, d_ff=2816, d_kv=64, num_heads=16, num_layers=24),
 }
