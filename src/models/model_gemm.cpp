@@ -215,6 +215,10 @@ const GemmChoice& model_gemm_choice() {
   return choice;
 }
 
+bool dense_products_on_onednn(bool bfloat16_weights) {
+  return onednn_is_ours() && (bfloat16_weights || model_gemm_choice().float32 == GemmEngine::onednn);
+}
+
 std::string describe_model_gemm() {
   const auto& c = model_gemm_choice();
   return std::string("model float32 products: ") +
@@ -253,7 +257,7 @@ torch::Tensor dense(const torch::Tensor& x, const torch::Tensor& weight, const t
       (!bias.defined() || (bias.dim() == 1 && bias.is_contiguous() &&
                            (bias.scalar_type() == type || bias.scalar_type() == x.scalar_type()))) &&
       !(torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()));
-  if (eligible && onednn_is_ours() && (type == torch::kBFloat16 || model_gemm_choice().float32 == GemmEngine::onednn)) {
+  if (eligible && dense_products_on_onednn(type == torch::kBFloat16)) {
     auto out = onednn_linear(x, weight, bias, activation);
     if (out.defined()) return out;
   }

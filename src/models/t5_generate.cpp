@@ -5,14 +5,15 @@
 // current length, cannot beat the worst kept hypothesis).
 #include "t5_generate.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <limits>
 #include <numeric>
 #include <random>
 
-#include "recap/common/compute.h"
-#include "recap/common/parallel.h"
 #include "token_sampling.h"
 
 namespace recap::models::detail {
@@ -27,6 +28,27 @@ std::uint64_t splitmix(std::uint64_t x) {
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
   return x ^ (x >> 31);
+}
+
+// Runs fn(begin, end) over contiguous ranges of [0, n) on the OpenMP team of the dense
+// products (ScopedProductThreads sets its size). Its threads wait, spinning, between the
+// products of a step; threads of our own would have shared the cores with those spinners.
+// The first exception is rethrown here, once every range has finished.
+template <typename Fn>
+void on_product_team(std::int64_t n, Fn&& fn) {
+  std::exception_ptr error;
+#pragma omp parallel
+  {
+    const std::int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
+    const std::int64_t per = (n + threads - 1) / threads, begin = std::min(n, t * per), end = std::min(n, begin + per);
+    try {
+      if (begin < end) fn(begin, end);
+    } catch (...) {
+#pragma omp critical(recap_product_team_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 // Runs the decoder one step for every row and returns float32 logits [R, V] on the CPU.
@@ -150,7 +172,7 @@ DecodeResult greedy_or_sample(T5& net, const torch::Tensor& states, const torch:
     float* data = logits.data_ptr<float>();
     // Rows are independent (each has its own random stream), so they are drawn on every
     // thread: 576 rows x 32,128 ids per step for ReCap's 36 samples of 16 images.
-    parallel_ranges(rows, compute_info().threads, [&](std::int64_t begin, std::int64_t end) {
+    on_product_team(rows, [&](std::int64_t begin, std::int64_t end) {
       for (std::int64_t r = begin; r < end; ++r) {
         if (done[r]) {
           seqs[r].push_back(cfg.pad_token_id);

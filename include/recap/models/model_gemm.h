@@ -17,6 +17,9 @@ struct GemmChoice {
 // Made on first use (the first dense product of a model, or a call here), then fixed for
 // the process at the thread count of that first use.
 const GemmChoice& model_gemm_choice();
+// True when the dense products of CPU weights of this kind run on oneDNN (then OpenBLAS
+// serves only LibTorch's small products, such as attention's batched ones).
+bool dense_products_on_onednn(bool bfloat16_weights);
 std::string describe_model_gemm();  // one line for --verbose and provenance
 
 }  // namespace recap::models
