@@ -23,9 +23,8 @@ torch::Tensor dense(const torch::Tensor& x, const torch::Tensor& weight, const t
                     DenseActivation activation = DenseActivation::none);
 
 // While it lives, oneDNN's products on the calling thread use `threads` OpenMP threads,
-// whatever LibTorch's own count is there. T5 runs LibTorch's small operators on one
-// thread (their pool spun against the products' between decoding steps) but wants every
-// core for its products; OpenBLAS kept its own pool, oneDNN shares LibTorch's OpenMP.
+// whatever LibTorch's own count is there (T5 may run LibTorch's small operators on one
+// thread while its products run on OpenBLAS's pool; see OnePool in t5_model.cpp).
 class ScopedProductThreads {
  public:
   explicit ScopedProductThreads(int threads);

@@ -301,16 +301,37 @@ const text::T5Tokenizer& T5Model::tokenizer() const {
   return *impl_->tokenizer;
 }
 
-// T5's work is in its matmuls, which OpenBLAS or oneDNN spread over the cores. LibTorch's
-// own operators (softmax, norms, the cache's copies) run on the calling thread: with both
-// thread pools active their threads spin and yield against each other between the many
-// small decoding steps, and decoding ran 1.4-2.7x slower (bench_t5, FLAN-T5-base shape).
-// Every entry point below therefore holds a ScopedTorchThreads(1), and a
-// ScopedProductThreads that gives oneDNN's products (on LibTorch's OpenMP) every thread.
+// T5's work is in its matmuls, spread over the cores by oneDNN (on LibTorch's OpenMP team)
+// or by OpenBLAS (on a pool of its own). With two pools active, their idle threads spin and
+// yield against each other between the many small decoding steps: decoding ran 1.4-2.7x
+// slower (bench_t5, FLAN-T5-base shape). So each entry point below holds one pool busy:
+// - products on oneDNN: LibTorch's own operators (softmax, norms, the cache's copies) run
+//   on the same OpenMP team, and OpenBLAS, left with LibTorch's small products, stays on the
+//   calling thread (its workers would spin in sched_yield for ~0.1 s after every call; a
+//   sixth of LM captioning's CPU time). Both: recap-caption --lm on 4 images 31.2 -> ~21 s.
+// - products on OpenBLAS: LibTorch's operators run on the calling thread.
+namespace {
+
+class OnePool {
+ public:
+  OnePool(const torch::Device& device, torch::Dtype dtype, int threads)
+      : on_onednn_(device.is_cpu() && dense_products_on_onednn(dtype == torch::kBFloat16)),
+        torch_ops_(on_onednn_ ? threads : 1),
+        products_(threads) {
+    if (on_onednn_) blas_.emplace();
+  }
+
+ private:
+  bool on_onednn_;
+  detail::ScopedTorchThreads torch_ops_;
+  detail::ScopedProductThreads products_;  // oneDNN's products on every thread
+  std::optional<ScopedSingleThreadedBlas> blas_;
+};
+
+}  // namespace
 
 std::vector<float> T5Model::encode(const IdRows& ids, const IdRows* mask) const {
-  detail::ScopedTorchThreads torch_ops_on_calling_thread(1);
-  detail::ScopedProductThreads products_on_every_thread(impl_->threads);
+  const OnePool pool(impl_->device, impl_->dtype, impl_->threads);
   torch::InferenceMode guard;
   const auto t = impl_->ids_tensor(ids);
   return Impl::to_vector(impl_->net->encode(t, impl_->mask_tensor(mask, ids)));
@@ -321,8 +342,7 @@ std::vector<float> T5Model::logits(const IdRows& ids, const IdRows* mask, const 
     throw InputError("decoder ids have " + std::to_string(decoder_ids.rows) + " rows but the inputs have " +
                      std::to_string(ids.rows));
   }
-  detail::ScopedTorchThreads torch_ops_on_calling_thread(1);
-  detail::ScopedProductThreads products_on_every_thread(impl_->threads);
+  const OnePool pool(impl_->device, impl_->dtype, impl_->threads);
   torch::InferenceMode guard;
   const auto m = impl_->mask_tensor(mask, ids);
   const auto states = impl_->net->encode(impl_->ids_tensor(ids), m);
@@ -333,14 +353,7 @@ std::vector<float> T5Model::logits(const IdRows& ids, const IdRows* mask, const 
 
 Generation T5Model::generate(const IdRows& ids, const IdRows* mask, const GenerationOptions& options) const {
   options.validate();
-  detail::ScopedTorchThreads torch_ops_on_calling_thread(1);
-  detail::ScopedProductThreads products_on_every_thread(impl_->threads);
-  // With the dense products on oneDNN's OpenMP team, OpenBLAS only serves LibTorch's small
-  // products between them. Kept on the calling thread, it never wakes its worker threads,
-  // which otherwise spin (sched_yield) for ~0.1 s after every call on the cores that the
-  // OpenMP team and the sampling threads need: a sixth of LM captioning's CPU time.
-  std::optional<ScopedSingleThreadedBlas> blas_on_calling_thread;
-  if (impl_->device.is_cpu() && dense_products_on_onednn(impl_->dtype == torch::kBFloat16)) blas_on_calling_thread.emplace();
+  const OnePool pool(impl_->device, impl_->dtype, impl_->threads);
   torch::InferenceMode guard;
   auto result = detail::run_generation(impl_->net, impl_->ids_tensor(ids), impl_->mask_tensor(mask, ids), options);
   Generation out;
