@@ -112,7 +112,15 @@ void init_compute(char** argv, int threads) {
   set_threads(threads);
 }
 
-const ComputeInfo& compute_info() { return g_info; }
+const ComputeInfo& compute_info() {
+  // Programs that never call init_compute (tests, benchmarks) still name the kernel.
+  static const bool named = [] {
+    if (g_info.blas_core.empty()) g_info.blas_core = openblas_get_corename();
+    return true;
+  }();
+  (void)named;
+  return g_info;
+}
 
 ScopedSingleThreadedBlas::ScopedSingleThreadedBlas() : previous_(openblas_get_num_threads()) {
   openblas_set_num_threads(1);

@@ -11,12 +11,13 @@
 #include "recap/common/error.h"
 #include "recap/io/measurement_cache.h"
 #include "recap/models/model_gemm.h"
+#include "torch_threads.h"
 
 namespace recap::models {
 namespace {
 
 // Bumped whenever the products change enough to make old measurements wrong.
-constexpr int kChoiceVersion = 1;
+constexpr int kChoiceVersion = 2;  // 2: keyed by the process's thread setting
 
 // 0: products use the calling thread's OpenMP count (LibTorch's); see ScopedProductThreads.
 thread_local int t_product_threads = 0;
@@ -189,22 +190,31 @@ GemmChoice make_choice() {
     choice.reason = "oneDNN failed its check against a float64 product";
     return choice;
   }
-  const int threads = at::get_num_threads();
-  const auto key = choice_key(threads);
-  if (const auto cached = io::load_measurement(kChoicesFile, key); cached && cached->value("engine", "") != "") {
-    const auto& e = *cached;
-    choice.float32 = e["engine"] == "onednn" ? GemmEngine::onednn : GemmEngine::libtorch;
-    choice.reason = "cached measurement: " + rates(e.value("libtorch_gflops", 0.0), e.value("onednn_gflops", 0.0));
-    return choice;
-  }
-  const double libtorch = gflops([](auto& x, auto& w, auto& b) { return torch::linear(x, w, b); });
-  const double onednn = gflops([](auto& x, auto& w, auto& b) { return onednn_linear(x, w, b); });
-  // LibTorch keeps a near tie: it is the engine the golden data were checked on first.
-  choice.float32 = onednn > 1.1 * libtorch ? GemmEngine::onednn : GemmEngine::libtorch;
-  choice.reason = "measured now: " + rates(libtorch, onednn);
-  io::store_measurement(kChoicesFile, key, {{"engine", choice.float32 == GemmEngine::onednn ? "onednn" : "libtorch"},
-                     {"libtorch_gflops", libtorch},
-                     {"onednn_gflops", onednn}});
+  // The process's thread setting, not the calling thread's: the first product may run
+  // on a worker of a one-thread team (CLIP's sharded encoding), and a choice keyed by
+  // that would differ between runs of one command whose first product runs elsewhere.
+  const int threads = std::max(1, compute_info().threads);
+  bool measured_now = false;
+  const auto entry = io::measure_once(
+      kChoicesFile, choice_key(threads),
+      [](const nlohmann::json& e) {
+        const auto engine = e.value("engine", "");
+        return engine == "onednn" || engine == "libtorch";
+      },
+      [&] {
+        measured_now = true;
+        const detail::ScopedTorchThreads torch_threads(threads);
+        const detail::ScopedProductThreads product_threads(threads);
+        const double libtorch = gflops([](auto& x, auto& w, auto& b) { return torch::linear(x, w, b); });
+        const double onednn = gflops([](auto& x, auto& w, auto& b) { return onednn_linear(x, w, b); });
+        // LibTorch keeps a near tie: it is the engine the golden data were checked on first.
+        return nlohmann::json{{"engine", onednn > 1.1 * libtorch ? "onednn" : "libtorch"},
+                              {"libtorch_gflops", libtorch},
+                              {"onednn_gflops", onednn}};
+      });
+  choice.float32 = entry["engine"] == "onednn" ? GemmEngine::onednn : GemmEngine::libtorch;
+  choice.reason = (measured_now ? "measured now: " : "cached measurement: ") +
+                  rates(entry.value("libtorch_gflops", 0.0), entry.value("onednn_gflops", 0.0));
   return choice;
 }
 

@@ -89,13 +89,9 @@ bool bf16_predicted_faster(Bf16ScoreGemm& gemm, const float* queries, std::int64
   const double scores = static_cast<double>(nq) * static_cast<double>(nb);
   const std::int64_t block = std::min(nq, options.query_block);
   const std::string key = kernel_costs_key(gemm.implementation(), d, block);
-  auto costs = load_kernel_costs(key);
-  if (!costs) {
-    costs = measure_costs(gemm, queries, nq, base, nb, d, k, options);
-    store_kernel_costs(key, *costs);
-  }
-  const double fp32 = costs->fp32_per_score * scores;
-  const double bf16 = costs->bf16_per_score * scores + costs->bf16_per_base_value * static_cast<double>(nb * d);
+  const auto costs = kernel_costs(key, [&] { return measure_costs(gemm, queries, nq, base, nb, d, k, options); });
+  const double fp32 = costs.fp32_per_score * scores;
+  const double bf16 = costs.bf16_per_score * scores + costs.bf16_per_base_value * static_cast<double>(nb * d);
   return bf16 < 0.9 * fp32;  // a clear win only: fp32 is the reference kernel
 }
 

@@ -18,21 +18,20 @@ std::string kernel_costs_key(const std::string& implementation, long long d, lon
          std::to_string(query_block) + " | v" + std::to_string(kCostsVersion);
 }
 
-std::optional<KernelCosts> load_kernel_costs(const std::string& key) {
-  const auto entry = io::load_measurement(kCostsFile, key);
-  if (!entry) return std::nullopt;
-  const auto& e = *entry;
-  for (const char* field : {"fp32_per_score", "bf16_per_score", "bf16_per_base_value"})
-    if (!e.contains(field) || !e[field].is_number() || e[field].get<double>() < 0) return std::nullopt;
-  return KernelCosts{e["fp32_per_score"].get<double>(), e["bf16_per_score"].get<double>(),
-                     e["bf16_per_base_value"].get<double>()};
-}
-
-void store_kernel_costs(const std::string& key, const KernelCosts& costs) {
-  io::store_measurement(kCostsFile, key,
-                        {{"fp32_per_score", costs.fp32_per_score},
-                         {"bf16_per_score", costs.bf16_per_score},
-                         {"bf16_per_base_value", costs.bf16_per_base_value}});
+KernelCosts kernel_costs(const std::string& key, const std::function<KernelCosts()>& measure) {
+  static constexpr const char* kFields[] = {"fp32_per_score", "bf16_per_score", "bf16_per_base_value"};
+  const auto entry = io::measure_once(
+      kCostsFile, key,
+      [](const nlohmann::json& e) {
+        for (const char* field : kFields)
+          if (!e.contains(field) || !e[field].is_number() || e[field].get<double>() < 0) return false;
+        return true;
+      },
+      [&] {
+        const auto c = measure();
+        return nlohmann::json{{kFields[0], c.fp32_per_score}, {kFields[1], c.bf16_per_score}, {kFields[2], c.bf16_per_base_value}};
+      });
+  return KernelCosts{entry[kFields[0]].get<double>(), entry[kFields[1]].get<double>(), entry[kFields[2]].get<double>()};
 }
 
 }  // namespace recap::retrieval

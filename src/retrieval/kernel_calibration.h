@@ -4,7 +4,7 @@
 // native bfloat16 wins: on AMX it does by ~10x, but on a CPU with AVX-512 BF16 and no AMX
 // a small batch of queries is faster in float32 (converting the base to bfloat16 costs
 // more than the products save). Private to the retrieval layer.
-#include <optional>
+#include <functional>
 #include <string>
 
 namespace recap::retrieval {
@@ -19,9 +19,8 @@ struct KernelCosts {
 // and the query block the costs were measured at.
 std::string kernel_costs_key(const std::string& implementation, long long d, long long query_block);
 
-// From RECAP_CACHE (or ~/.cache/recap)/search-kernels.json; nullopt when absent or unreadable.
-std::optional<KernelCosts> load_kernel_costs(const std::string& key);
-// Best effort: a cache that cannot be written only means measuring again next time.
-void store_kernel_costs(const std::string& key, const KernelCosts& costs);
+// The costs cached under `key` in RECAP_CACHE (or ~/.cache/recap)/search-kernels.json, or
+// else `measure`'s, stored: measured once per machine, under a lock (io::measure_once).
+KernelCosts kernel_costs(const std::string& key, const std::function<KernelCosts()>& measure);
 
 }  // namespace recap::retrieval

@@ -193,3 +193,20 @@ TEST(RecapEmbed, AnUnknownModelGemmEngineIsAUsageError) {
   EXPECT_NE(r.err.find("RECAP_MODEL_GEMM must be openblas or onednn, got \"mkl\""), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir / "o.npy"));
 }
+
+// The product engine is measured for the command's --threads, wherever its first product
+// runs: sharded text encoding runs it on a worker of a one-thread team, and a choice
+// keyed by that thread's count made a resumed recap-dal score with another engine than
+// the run it resumed (last digits apart). Both runs below must find one entry.
+TEST(RecapEmbed, TheProductEngineIsChosenForTheCommandsThreads) {
+  TempDir dir;
+  std::string lines;
+  for (int i = 0; i < 12; ++i) lines += "caption number " + std::to_string(i) + " of a dozen\n";
+  recap::test::write_bytes(dir / "captions.txt", lines);
+  const std::string model = "--clip " + q(tiny_vit() / "hf");
+  ASSERT_EQ(run_embed(dir, model + " --texts " + q(dir / "captions.txt") + " --no-cache --out " + q(dir / "t.npy")).status, 0);
+  ASSERT_EQ(run_embed(dir, model + " --token-ids " + q(tiny_vit() / "input_ids.npy") + " --out " + q(dir / "i.npy")).status, 0);
+  const auto choices = recap::io::read_json(dir / "cache" / "model-gemm.json");
+  ASSERT_EQ(choices.size(), 1u) << choices.dump(2);
+  EXPECT_NE(choices.begin().key().find("| threads=2 |"), std::string::npos) << choices.begin().key();
+}
