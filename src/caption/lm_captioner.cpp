@@ -89,14 +89,14 @@ std::vector<nlohmann::json> LmCaptioner::caption(const CaptionBatch& batch) cons
       candidates[r / options_.candidate_beams].push_back({tok.decode(g.sequences.until_eos(r, eos)), "beam", 0});
   }
   if (options_.candidate_samples > 0) {
-    // One call per image so that each image's samples follow its own position in the input.
-    for (std::size_t i = 0; i < n; ++i) {
-      auto o = options_.sample;
-      o.seed_offset = static_cast<std::uint64_t>(positions[i]);
-      const auto g = lm_.generate(std::vector<std::string>{prompts[i]}, o, options_.max_input_tokens);
-      for (std::int64_t r = 0; r < g.sequences.rows; ++r)
-        candidates[i].push_back({tok.decode(g.sequences.until_eos(r, eos)), "sample", 0});
-    }
+    // All images in one call: the decoder reads its weights once per step for every row
+    // instead of once per image. Each image's samples still follow its own position in
+    // the input (its seed offset), so batching and resuming do not change them.
+    auto o = options_.sample;
+    o.seed_offsets.assign(positions.begin(), positions.end());
+    const auto g = lm_.generate(prompts, o, options_.max_input_tokens);
+    for (std::int64_t r = 0; r < g.sequences.rows; ++r)
+      candidates[r / options_.candidate_samples].push_back({tok.decode(g.sequences.until_eos(r, eos)), "sample", 0});
   }
 
   // Every image's distinct candidates embedded in one CLIP pass.

@@ -159,7 +159,8 @@ DecodeResult greedy_or_sample(T5& net, const torch::Tensor& states, const torch:
   std::vector<std::mt19937_64> rngs;
   if (sample) {
     for (std::int64_t r = 0; r < rows; ++r) {
-      const std::uint64_t input = o.seed_offset + static_cast<std::uint64_t>(r / copies);
+      const std::uint64_t input = o.seed_offsets.empty() ? o.seed_offset + static_cast<std::uint64_t>(r / copies)
+                                                         : o.seed_offsets[static_cast<std::size_t>(r / copies)];
       rngs.emplace_back(splitmix(splitmix(o.seed) ^ splitmix(input * 1000003ULL + static_cast<std::uint64_t>(r % copies))));
     }
   }

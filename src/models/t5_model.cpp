@@ -353,6 +353,9 @@ std::vector<float> T5Model::logits(const IdRows& ids, const IdRows* mask, const 
 
 Generation T5Model::generate(const IdRows& ids, const IdRows* mask, const GenerationOptions& options) const {
   options.validate();
+  if (!options.seed_offsets.empty() && static_cast<std::int64_t>(options.seed_offsets.size()) != ids.rows)
+    throw UsageError(std::to_string(options.seed_offsets.size()) + " seed offsets for " + std::to_string(ids.rows) +
+                     " inputs");
   const OnePool pool(impl_->device, impl_->dtype, impl_->threads);
   torch::InferenceMode guard;
   auto result = detail::run_generation(impl_->net, impl_->ids_tensor(ids), impl_->mask_tensor(mask, ids), options);

@@ -366,6 +366,18 @@ TEST_F(T5Definition, SamplingIsSeededAndTruncationsBehave) {
   alone.seed_offset = 1;
   const auto c = model->generate(IdRows::from_lists({kInputs[1]}), nullptr, alone);
   for (std::int64_t j = 0; j < 5; ++j) EXPECT_EQ(c.sequences.until_eos(j, 1), a.sequences.until_eos(5 + j, 1));
+  // Per-input offsets: inputs gathered out of order sample what each samples alone.
+  auto gathered = s;
+  gathered.seed_offsets = {9, 1};
+  const auto d = model->generate(ids, &mask, gathered);
+  for (std::int64_t j = 0; j < 5; ++j) EXPECT_EQ(d.sequences.until_eos(5 + j, 1), c.sequences.until_eos(j, 1));
+  auto ninth = s;
+  ninth.seed_offset = 9;
+  const auto e = model->generate(IdRows::from_lists({kInputs[0]}), nullptr, ninth);
+  for (std::int64_t j = 0; j < 5; ++j) EXPECT_EQ(d.sequences.until_eos(j, 1), e.sequences.until_eos(j, 1));
+  EXPECT_NE(d.sequences.until_eos(0, 1), a.sequences.until_eos(0, 1));  // offset 9 is not offset 0
+  gathered.seed_offsets = {1};
+  EXPECT_THROW(model->generate(ids, &mask, gathered), recap::UsageError);
   s.seed = 43;
   const auto other = model->generate(ids, &mask, s);
   EXPECT_NE(other.sequences.values, a.sequences.values);

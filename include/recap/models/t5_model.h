@@ -54,6 +54,9 @@ struct GenerationOptions {
   int no_repeat_ngram_size = 0;     // forbid repeating any n-gram of the generated text (0: off)
   std::uint64_t seed = 0;           // sampling: row r of the input uses a stream derived from (seed, seed_offset + r)
   std::uint64_t seed_offset = 0;
+  // Sampling: when not empty, input r's stream is derived from (seed, seed_offsets[r]), one
+  // per input, so that inputs gathered from anywhere sample what each would sample alone.
+  std::vector<std::uint64_t> seed_offsets;
   bool use_cache = true;            // key/value cache in the decoder; false recomputes every step (benchmarks)
 
   void validate() const;  // UsageError for impossible combinations
