@@ -122,11 +122,11 @@ const ComputeInfo& compute_info() {
   return g_info;
 }
 
-ScopedSingleThreadedBlas::ScopedSingleThreadedBlas() : previous_(openblas_get_num_threads()) {
-  openblas_set_num_threads(1);
+ScopedBlasThreads::ScopedBlasThreads(int threads) : previous_(openblas_get_num_threads()) {
+  openblas_set_num_threads(threads);
 }
 
-ScopedSingleThreadedBlas::~ScopedSingleThreadedBlas() { openblas_set_num_threads(previous_); }
+ScopedBlasThreads::~ScopedBlasThreads() { openblas_set_num_threads(previous_); }
 
 std::string describe_compute() {
   return "OpenBLAS kernel " + g_info.blas_core + " (" + g_info.blas_choice + ", " +

@@ -522,6 +522,9 @@ ClipModel ClipModel::load(const fs::path& path, const ClipLoadOptions& options) 
       fs::exists(tokenizer_path / "bpe_simple_vocab_16e6.txt.gz")) {
     impl->tokenizer.emplace(text::ClipTokenizer::load(tokenizer_path));
   }
+  // The float32 product engine is chosen now, on the loading thread, rather than by the
+  // first product, which may run on a worker of a one-thread team (see model_gemm_choice).
+  if (options.device == Device::cpu && options.precision == Precision::float32) (void)model_gemm_choice();
   ClipModel model(std::move(impl));
   if (options.device == Device::cuda) {
     // A GPU's first product and convolution set up cuBLAS and cuDNN, a second or so: done

@@ -17,7 +17,7 @@ namespace recap::models {
 namespace {
 
 // Bumped whenever the products change enough to make old measurements wrong.
-constexpr int kChoiceVersion = 2;  // 2: keyed by the process's thread setting
+constexpr int kChoiceVersion = 3;  // 2: keyed by the process's thread setting; 3: OpenBLAS on as many
 
 // 0: products use the calling thread's OpenMP count (LibTorch's); see ScopedProductThreads.
 thread_local int t_product_threads = 0;
@@ -203,8 +203,11 @@ GemmChoice make_choice() {
       },
       [&] {
         measured_now = true;
+        // Both engines on the same number of threads, whatever scope the caller is in
+        // (CLIP's sharded encoding keeps OpenBLAS single-threaded).
         const detail::ScopedTorchThreads torch_threads(threads);
         const detail::ScopedProductThreads product_threads(threads);
+        const ScopedBlasThreads blas_threads(threads);
         const double libtorch = gflops([](auto& x, auto& w, auto& b) { return torch::linear(x, w, b); });
         const double onednn = gflops([](auto& x, auto& w, auto& b) { return onednn_linear(x, w, b); });
         // LibTorch keeps a near tie: it is the engine the golden data were checked on first.

@@ -208,6 +208,9 @@ struct T5Model::Impl {
       auto cache = net->start_decoder(net->encode(one, {}), {});
       net->head(net->decode(one, cache));
     }
+    // The float32 product engine is chosen here, on the loading thread, not inside the
+    // first product's scope (see model_gemm_choice).
+    if (device.is_cpu() && dtype == torch::kFloat32) (void)model_gemm_choice();
     info.path = path;
     info.d_model = config.d_model;
     info.d_kv = config.d_kv;

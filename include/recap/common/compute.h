@@ -27,17 +27,23 @@ std::string describe_compute();  // one line for logs and provenance files
 // /proc/cpuinfo's "model name", the key under which per-CPU measurements are cached.
 std::string cpu_model_name();
 
-// While it lives, BLAS calls run on the calling thread only: for callers that run several
-// BLAS calls side by side on their own threads. The previous thread count comes back after.
-class ScopedSingleThreadedBlas {
+// While it lives, BLAS calls run on `threads` threads (ScopedSingleThreadedBlas: on the
+// calling thread only, for callers that run several BLAS calls side by side on their own
+// threads). The previous thread count comes back after.
+class ScopedBlasThreads {
  public:
-  ScopedSingleThreadedBlas();
-  ~ScopedSingleThreadedBlas();
-  ScopedSingleThreadedBlas(const ScopedSingleThreadedBlas&) = delete;
-  ScopedSingleThreadedBlas& operator=(const ScopedSingleThreadedBlas&) = delete;
+  explicit ScopedBlasThreads(int threads);
+  ~ScopedBlasThreads();
+  ScopedBlasThreads(const ScopedBlasThreads&) = delete;
+  ScopedBlasThreads& operator=(const ScopedBlasThreads&) = delete;
 
  private:
   int previous_;
+};
+
+class ScopedSingleThreadedBlas : public ScopedBlasThreads {
+ public:
+  ScopedSingleThreadedBlas() : ScopedBlasThreads(1) {}
 };
 
 }  // namespace recap

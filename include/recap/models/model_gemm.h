@@ -14,8 +14,9 @@ struct GemmChoice {
   std::string onednn_implementation;  // oneDNN's kernel name, e.g. "brg:avx512_core"
 };
 
-// Made on first use (the first dense product of a model, or a call here), then fixed for
-// the process at the thread count of that first use.
+// Made once per process on first use (loading a float32 model on the CPU, or a call
+// here), for the process's thread setting (compute_info().threads): cached per machine,
+// or measured with both engines on that many threads, whatever scope the caller is in.
 const GemmChoice& model_gemm_choice();
 // True when the dense products of CPU weights of this kind run on oneDNN (then OpenBLAS
 // serves only LibTorch's small products, such as attention's batched ones).
