@@ -343,10 +343,6 @@ struct ClipModel::Impl {
   // in cache (batch 128 ran a third slower than batch 32).
   static constexpr std::int64_t kRowsPerCall = 16;
 
-  bool products_on_onednn() const {
-    return dtype == torch::kBFloat16 || models::model_gemm_choice().float32 == GemmEngine::onednn;
-  }
-
   template <typename Encode>
   io::FloatMatrix encode_rows(const torch::Tensor& input, Encode encode) const {
     const std::int64_t n = input.size(0);
@@ -363,7 +359,7 @@ struct ClipModel::Impl {
         std::memcpy(out.row(at), part.data(), part.values.size() * sizeof(float));
       }
     };
-    if (threads > 1 && n <= 2 * threads && products_on_onednn()) {
+    if (threads > 1 && n <= 2 * threads && dense_products_on_onednn(dtype == torch::kBFloat16)) {
       // oneDNN's team size is set on its own OpenMP runtime too: with a LibTorch that
       // brings its own libgomp (a PyTorch wheel's), at::set_num_threads does not reach
       // Debian's, which oneDNN uses. With Debian's LibTorch both are one runtime and this
