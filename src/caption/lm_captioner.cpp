@@ -83,20 +83,28 @@ std::vector<nlohmann::json> LmCaptioner::caption(const CaptionBatch& batch) cons
   std::vector<std::vector<Candidate>> candidates(n);
   const auto& tok = lm_.tokenizer();
   const auto eos = lm_.info().eos_token_id;
+  // Beams and samples from one encoding of the prompts. All images are sampled in one
+  // pass: the decoder reads its weights once per step for every row instead of once per
+  // image. Each image's samples still follow its own position in the input (its seed
+  // offset), so batching and resuming do not change them.
+  std::vector<models::GenerationOptions> decodings;
+  std::vector<std::pair<const char*, int>> sources;  // per decoding: candidate source, rows per image
   if (options_.candidate_beams > 0) {
-    const auto g = lm_.generate(prompts, options_.beam, options_.max_input_tokens);
-    for (std::int64_t r = 0; r < g.sequences.rows; ++r)
-      candidates[r / options_.candidate_beams].push_back({tok.decode(g.sequences.until_eos(r, eos)), "beam", 0});
+    decodings.push_back(options_.beam);
+    sources.emplace_back("beam", options_.candidate_beams);
   }
   if (options_.candidate_samples > 0) {
-    // All images in one call: the decoder reads its weights once per step for every row
-    // instead of once per image. Each image's samples still follow its own position in
-    // the input (its seed offset), so batching and resuming do not change them.
     auto o = options_.sample;
     o.seed_offsets.assign(positions.begin(), positions.end());
-    const auto g = lm_.generate(prompts, o, options_.max_input_tokens);
-    for (std::int64_t r = 0; r < g.sequences.rows; ++r)
-      candidates[r / options_.candidate_samples].push_back({tok.decode(g.sequences.until_eos(r, eos)), "sample", 0});
+    decodings.push_back(std::move(o));
+    sources.emplace_back("sample", options_.candidate_samples);
+  }
+  const auto generated = lm_.generate(prompts, decodings, options_.max_input_tokens);
+  for (std::size_t g = 0; g < generated.size(); ++g) {
+    const auto& [source, per_image] = sources[g];
+    const auto& rows = generated[g].sequences;
+    for (std::int64_t r = 0; r < rows.rows; ++r)
+      candidates[r / per_image].push_back({tok.decode(rows.until_eos(r, eos)), source, 0});
   }
 
   // Every image's distinct candidates embedded in one CLIP pass.

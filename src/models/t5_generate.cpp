@@ -54,9 +54,13 @@ void on_product_team(std::int64_t n, Fn&& fn) {
 // Runs the decoder one step for every row and returns float32 logits [R, V] on the CPU.
 class Stepper {
  public:
-  Stepper(T5& net, const torch::Tensor& states, const torch::Tensor& mask, bool use_cache)
+  // `positions`: how many decoder positions the generation runs at most (its cache's reserve).
+  Stepper(T5& net, const torch::Tensor& states, const torch::Tensor& mask, bool use_cache, std::int64_t positions)
       : net_(net), states_(states), mask_(mask), use_cache_(use_cache) {
-    if (use_cache_) cache_ = net_->start_decoder(states_, mask_);
+    if (use_cache_) {
+      cache_ = net_->start_decoder(states_, mask_);
+      cache_.reserve = positions;
+    }
   }
   // `sequences`: the rows so far (decoder start first), the last token new.
   torch::Tensor next(const std::vector<std::vector<std::int64_t>>& sequences) {
@@ -165,7 +169,7 @@ DecodeResult greedy_or_sample(T5& net, const torch::Tensor& states, const torch:
     }
   }
   const SamplingWarpers warpers{o.temperature, o.top_k, o.top_p};
-  Stepper stepper(net, states, mask, o.use_cache);
+  Stepper stepper(net, states, mask, o.use_cache, o.max_new_tokens);
   if (copies > 1) stepper.repeat_each(copies);
   for (int step = 0; step < o.max_new_tokens; ++step) {
     auto logits = stepper.next(seqs);
@@ -213,7 +217,7 @@ DecodeResult beam_search(T5& net, const torch::Tensor& states, const torch::Tens
   const std::int64_t max_length = 1 + o.max_new_tokens;
   constexpr float kDead = -1.0e9f;
 
-  Stepper stepper(net, states, mask, o.use_cache);
+  Stepper stepper(net, states, mask, o.use_cache, o.max_new_tokens);
   stepper.repeat_each(beams);
   std::vector<std::vector<std::int64_t>> running(static_cast<std::size_t>(batch * beams), {cfg.decoder_start_token_id});
   std::vector<float> running_scores(static_cast<std::size_t>(batch * beams), kDead);
@@ -319,8 +323,7 @@ DecodeResult beam_search(T5& net, const torch::Tensor& states, const torch::Tens
 
 }  // namespace
 
-DecodeResult run_generation(T5& net, const torch::Tensor& ids, const torch::Tensor& mask, const GenerationOptions& o) {
-  const auto states = net->encode(ids, mask);
+DecodeResult run_decoding(T5& net, const torch::Tensor& states, const torch::Tensor& mask, const GenerationOptions& o) {
   if (o.decoding == Decoding::beam) return beam_search(net, states, mask, o);
   return greedy_or_sample(net, states, mask, o);
 }

@@ -13,7 +13,8 @@ struct DecodeResult {
   std::vector<float> scores;
 };
 
-// `ids` [B, L] and `mask` [B, L] (may be undefined) on the model's device.
-DecodeResult run_generation(T5& net, const torch::Tensor& ids, const torch::Tensor& mask, const GenerationOptions& options);
+// `states`: the encoder's output [B, L, D] for `mask` [B, L] (may be undefined), on the
+// model's device. One encoding serves any number of decodings.
+DecodeResult run_decoding(T5& net, const torch::Tensor& states, const torch::Tensor& mask, const GenerationOptions& options);
 
 }  // namespace recap::models::detail

@@ -355,27 +355,46 @@ std::vector<float> T5Model::logits(const IdRows& ids, const IdRows* mask, const 
 }
 
 Generation T5Model::generate(const IdRows& ids, const IdRows* mask, const GenerationOptions& options) const {
-  options.validate();
-  if (!options.seed_offsets.empty() && static_cast<std::int64_t>(options.seed_offsets.size()) != ids.rows)
-    throw UsageError(std::to_string(options.seed_offsets.size()) + " seed offsets for " + std::to_string(ids.rows) +
-                     " inputs");
+  return std::move(generate(ids, mask, std::vector<GenerationOptions>{options}).front());
+}
+
+std::vector<Generation> T5Model::generate(const IdRows& ids, const IdRows* mask,
+                                          const std::vector<GenerationOptions>& each) const {
+  for (const auto& options : each) {
+    options.validate();
+    if (!options.seed_offsets.empty() && static_cast<std::int64_t>(options.seed_offsets.size()) != ids.rows)
+      throw UsageError(std::to_string(options.seed_offsets.size()) + " seed offsets for " + std::to_string(ids.rows) +
+                       " inputs");
+  }
   const OnePool pool(impl_->device, impl_->dtype, impl_->threads);
   torch::InferenceMode guard;
-  auto result = detail::run_generation(impl_->net, impl_->ids_tensor(ids), impl_->mask_tensor(mask, ids), options);
-  Generation out;
-  out.sequences = IdRows::from_lists(result.sequences, impl_->info.pad_token_id);
-  out.scores = std::move(result.scores);
+  const auto m = impl_->mask_tensor(mask, ids);
+  const auto states = impl_->net->encode(impl_->ids_tensor(ids), m);
+  std::vector<Generation> out;
+  for (const auto& options : each) {
+    auto result = detail::run_decoding(impl_->net, states, m, options);
+    Generation g;
+    g.sequences = IdRows::from_lists(result.sequences, impl_->info.pad_token_id);
+    g.scores = std::move(result.scores);
+    out.push_back(std::move(g));
+  }
   return out;
 }
 
 Generation T5Model::generate(const std::vector<std::string>& prompts, const GenerationOptions& options,
                              std::int64_t max_input_tokens) const {
+  return std::move(generate(prompts, std::vector<GenerationOptions>{options}, max_input_tokens).front());
+}
+
+std::vector<Generation> T5Model::generate(const std::vector<std::string>& prompts,
+                                          const std::vector<GenerationOptions>& each,
+                                          std::int64_t max_input_tokens) const {
   if (prompts.empty()) throw UsageError("no prompts to generate from");
   std::vector<std::vector<std::int64_t>> lists;
   for (const auto& p : prompts) lists.push_back(tokenizer().encode(p, true, max_input_tokens));
   IdRows mask;
   const IdRows ids = IdRows::from_lists(lists, impl_->info.pad_token_id, &mask);
-  return generate(ids, &mask, options);
+  return generate(ids, &mask, each);
 }
 
 }  // namespace recap::models

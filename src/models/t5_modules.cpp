@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "recap/common/error.h"
+#include "step_attention.h"
 
 namespace recap::models::detail {
 
@@ -150,10 +151,15 @@ torch::Tensor T5AttentionImpl::project(LoadedLinear& proj, const torch::Tensor& 
 
 torch::Tensor T5AttentionImpl::attend(const torch::Tensor& qh, const torch::Tensor& kh, const torch::Tensor& vh,
                                       const torch::Tensor& bias) {
-  auto scores = torch::matmul(qh, kh.transpose(2, 3));  // no 1/sqrt(d_kv): T5 folds it into the init
-  scores = scores + bias;
-  const auto weights = torch::softmax(scores.to(torch::kFloat32), -1).to(scores.scalar_type());
-  auto out = torch::matmul(weights, vh);  // [B, H, Lq, dk]
+  torch::Tensor out;  // [B, H, Lq, dk]
+  if (single_query_attention_applies(qh, kh, vh)) {
+    out = single_query_attention(qh, kh, vh, bias);  // a decoding step
+  } else {
+    auto scores = torch::matmul(qh, kh.transpose(2, 3));  // no 1/sqrt(d_kv): T5 folds it into the init
+    scores = scores + bias;
+    const auto weights = torch::softmax(scores.to(torch::kFloat32), -1).to(scores.scalar_type());
+    out = torch::matmul(weights, vh);
+  }
   out = out.transpose(1, 2).contiguous().view({qh.size(0), -1, heads * d_kv});
   return o->forward(out);
 }
@@ -243,6 +249,30 @@ void DecoderCache::reorder(const torch::Tensor& rows) {
       if (t.defined()) t = t.index_select(0, rows);
 }
 
+std::pair<torch::Tensor, torch::Tensor> DecoderCache::append_self(std::size_t i, const torch::Tensor& k,
+                                                                   const torch::Tensor& v) {
+  auto& kc = self_k[i];
+  auto& vc = self_v[i];
+  const auto steps = k.size(2), total = length + steps;
+  const bool buffered = reserve > 0 && !(torch::GradMode::is_enabled() && (k.requires_grad() || v.requires_grad()));
+  if (!buffered) {
+    kc = kc.defined() ? torch::cat({kc, k}, 2) : k;
+    vc = vc.defined() ? torch::cat({vc, v}, 2) : v;
+    return {kc, vc};
+  }
+  if (!kc.defined() || kc.size(2) < total) {  // first step, or past the reserve: a larger buffer
+    const auto capacity = std::max(total, std::max(reserve, kc.defined() ? 2 * kc.size(2) : std::int64_t(0)));
+    for (auto* c : {&kc, &vc}) {
+      auto grown = torch::empty({k.size(0), k.size(1), capacity, k.size(3)}, k.options());
+      if (c->defined() && length > 0) grown.narrow(2, 0, length).copy_(c->narrow(2, 0, length));
+      *c = grown;
+    }
+  }
+  kc.narrow(2, length, steps).copy_(k);
+  vc.narrow(2, length, steps).copy_(v);
+  return {kc.narrow(2, 0, total), vc.narrow(2, 0, total)};
+}
+
 void DecoderCache::repeat_each(std::int64_t times) {
   rows_per_input *= times;
   for (auto* list : {&self_k, &self_v})
@@ -323,13 +353,7 @@ torch::Tensor T5Impl::decode(const torch::Tensor& ids, DecoderCache& cache) {
       auto& sa = block->self_attention;
       auto& att = sa->attention;
       const auto normed = sa->layer_norm->forward(h);
-      auto k = att->project(att->k, normed), v = att->project(att->v, normed);
-      if (cache.self_k[i].defined()) {
-        k = torch::cat({cache.self_k[i], k}, 2);
-        v = torch::cat({cache.self_v[i], v}, 2);
-      }
-      cache.self_k[i] = k;
-      cache.self_v[i] = v;
+      const auto [k, v] = cache.append_self(i, att->project(att->k, normed), att->project(att->v, normed));
       h = clamp_fp16(h + att->attend(att->project(att->q, normed), k, v, self_bias));
     }
     {

@@ -104,11 +104,18 @@ TORCH_MODULE(T5Stack);
 // samples of one prompt). The cross-attention keys and values are kept once per input and
 // each group's queries attend to them together, as one product per input and head.
 struct DecoderCache {
-  std::vector<torch::Tensor> self_k, self_v;    // [rows, H, length, dk]
+  std::vector<torch::Tensor> self_k, self_v;    // [rows, H, length, dk], or buffers of `reserve` positions
   std::vector<torch::Tensor> cross_k, cross_v;  // [inputs, H, L_enc, dk], contiguous
   torch::Tensor cross_bias;   // [inputs, 1, 1, L_enc]: 0 for tokens, a large negative for padding
   std::int64_t length = 0;    // decoder positions already processed
   std::int64_t rows_per_input = 1;
+  // Positions to make room for (a generation's max_new_tokens). With it, the self-attention
+  // keys and values are written into buffers of that many positions instead of being
+  // concatenated, which copied the whole cache at every step; 0: concatenate.
+  std::int64_t reserve = 0;
+  // Layer i's self-attention keys and values for positions [0, length + steps), with
+  // `k`, `v` [rows, H, steps, dk] the new ones; stored for the next step.
+  std::pair<torch::Tensor, torch::Tensor> append_self(std::size_t i, const torch::Tensor& k, const torch::Tensor& v);
   // Keeps rows (beam search), in the given order; each row must stay within its input's group.
   void reorder(const torch::Tensor& rows);
   void repeat_each(std::int64_t times);  // every row becomes `times` consecutive rows

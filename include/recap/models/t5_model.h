@@ -125,6 +125,11 @@ class T5Model {
   // generates; decode the sequences with tokenizer().decode.
   Generation generate(const std::vector<std::string>& prompts, const GenerationOptions& options,
                       std::int64_t max_input_tokens = 0) const;
+  // One encoding of the inputs, then one generation per entry of `each` (ReCap's beams and
+  // samples of the same prompts): the same results as separate calls, one encoder pass.
+  std::vector<Generation> generate(const IdRows& ids, const IdRows* mask, const std::vector<GenerationOptions>& each) const;
+  std::vector<Generation> generate(const std::vector<std::string>& prompts, const std::vector<GenerationOptions>& each,
+                                   std::int64_t max_input_tokens = 0) const;
 
  private:
   struct Impl;
