@@ -29,6 +29,22 @@ nlohmann::json to_record(nlohmann::json value, const std::string& where) {
   return record;
 }
 
+// The start of every line of a JSONL file that is not blank (read_jsonl skips those too).
+std::vector<std::uint64_t> record_lines(const std::string& text) {
+  std::vector<std::uint64_t> starts;
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t newline = text.find('\n', at);
+    const std::size_t end = newline == std::string::npos ? text.size() : newline;
+    for (std::size_t c = at; c < end; ++c)
+      if (text[c] != ' ' && text[c] != '\t' && text[c] != '\r') {
+        starts.push_back(at);
+        break;
+      }
+    at = end + 1;
+  }
+  return starts;
+}
+
 }  // namespace
 
 std::vector<nlohmann::json> read_caption_records(const std::filesystem::path& path) {
@@ -72,14 +88,15 @@ void Datastore::add_layer(const std::filesystem::path& dir) {
   const auto embeddings_path = dir / "embeddings.npy";
   if (!std::filesystem::exists(captions_path) || !std::filesystem::exists(embeddings_path))
     throw InputError(dir.string() + ": not a datastore (expected captions.jsonl and embeddings.npy)");
-  auto records = read_caption_records(captions_path);
   Layer layer;
   layer.dir = dir;
+  layer.captions_text = io::read_file(captions_path);
+  layer.record_starts = record_lines(layer.captions_text);
   layer.reader = std::make_unique<io::NpyMatrixReader>(embeddings_path);
   layer.rows = layer.reader->rows();
   layer.first_row = rows_;
-  if (layer.rows != static_cast<std::int64_t>(records.size()))
-    throw InputError(dir.string() + ": captions.jsonl has " + std::to_string(records.size()) +
+  if (layer.rows != static_cast<std::int64_t>(layer.record_starts.size()))
+    throw InputError(dir.string() + ": captions.jsonl has " + std::to_string(layer.record_starts.size()) +
                      " captions but embeddings.npy has " + std::to_string(layer.rows) + " rows");
   if (!layers_.empty() && layer.reader->cols() != cols_)
     throw InputError(dir.string() + ": embeddings have dimension " + std::to_string(layer.reader->cols()) +
@@ -88,11 +105,6 @@ void Datastore::add_layer(const std::filesystem::path& dir) {
   // float32 is used in place; another type (float16) stays mapped until a whole-layer
   // float32 copy is needed (float_rows), which a search through an index never needs.
   layer.embeddings = layer.reader->direct_rows(0);
-  for (auto& r : records) {
-    if (r.contains("image_id")) rows_by_image_[r["image_id"].dump()].push_back(static_cast<std::int64_t>(captions_.size()));
-    captions_.push_back(r["caption"].get<std::string>());
-    records_.push_back(std::move(r));
-  }
   rows_ += layer.rows;
   layers_.push_back(std::move(layer));
 }
@@ -103,10 +115,55 @@ std::vector<std::filesystem::path> Datastore::layer_dirs() const {
   return dirs;
 }
 
+const Datastore::Layer& Datastore::layer_of(std::int64_t row) const {
+  if (row < 0 || row >= rows_) throw Error(ExitCode::internal, "Datastore: row " + std::to_string(row) + " out of range");
+  auto it = std::upper_bound(layers_.begin(), layers_.end(), row,
+                             [](std::int64_t r, const Layer& layer) { return r < layer.first_row; });
+  return *(it - 1);
+}
+
+nlohmann::json Datastore::record(std::int64_t i) const {
+  const Layer& layer = layer_of(i);
+  const auto start = layer.record_starts[static_cast<std::size_t>(i - layer.first_row)];
+  const std::string_view text = layer.captions_text;
+  const auto end = std::min(text.size(), text.find('\n', start));
+  const std::string_view line = text.substr(start, end - start);
+  // Blank lines are skipped, so the line number is counted only for an error.
+  const auto where = [&] {
+    const auto number = std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(start), '\n') + 1;
+    return (layer.dir / "captions.jsonl").string() + ":" + std::to_string(number);
+  };
+  nlohmann::json value;
+  try {
+    value = nlohmann::json::parse(line.begin(), line.end());
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(where() + ": invalid JSON (" + std::string(e.what()) + ")");
+  }
+  try {
+    return to_record(std::move(value), "");
+  } catch (const InputError& e) {
+    throw InputError(where() + e.what());
+  }
+}
+
+std::string Datastore::caption(std::int64_t i) const { return record(i)["caption"].get<std::string>(); }
+
 const std::vector<std::int64_t>& Datastore::rows_of_image(const nlohmann::json& id) const {
+  std::call_once(image_rows_->built, [this] {
+    // Every record parsed, on all cores; then the rows listed by id, in row order.
+    std::vector<std::string> ids(static_cast<std::size_t>(rows_));
+    parallel_ranges(rows_, 0, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t i = begin; i < end; ++i) {
+        const auto r = record(i);
+        if (r.contains("image_id")) ids[static_cast<std::size_t>(i)] = r["image_id"].dump();
+      }
+    });
+    for (std::int64_t i = 0; i < rows_; ++i)
+      if (!ids[static_cast<std::size_t>(i)].empty()) image_rows_->rows[ids[static_cast<std::size_t>(i)]].push_back(i);
+  });
   static const std::vector<std::int64_t> none;
-  const auto it = rows_by_image_.find(id.dump());
-  return it == rows_by_image_.end() ? none : it->second;
+  const auto it = image_rows_->rows.find(id.dump());
+  return it == image_rows_->rows.end() ? none : it->second;
 }
 
 void Datastore::check_k(std::int64_t k, std::size_t most_excluded) const {

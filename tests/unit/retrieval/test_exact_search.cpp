@@ -161,6 +161,39 @@ TEST(Datastore, WritesNormalisedEmbeddingsAndSearches) {
   EXPECT_THROW(store.search(store.embeddings(), 1, 101), UsageError);
 }
 
+// Records are parsed when asked for: blank lines do not count as rows, a bad line is an
+// error naming the file and its line when it is read, and the other rows still work.
+TEST(Datastore, ReadsRecordsWhenAskedAndNamesABadLine) {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir / "ds");
+  io::write_npy(dir / "ds" / "embeddings.npy", test::random_normal(4, 3, 5));
+  test::write_bytes(dir / "ds" / "captions.jsonl",
+                    "{\"caption\": \"a dog\", \"image_id\": 7}\n\n  \r\n\"ün café ☕\"\r\n{\"caption\": \"  \"}\n"
+                    "{\"caption\": \"a cat\", \"image_id\": 7}");
+  const auto store = retrieval::Datastore::open(dir / "ds");
+  ASSERT_EQ(store.size(), 4);
+  EXPECT_EQ(store.caption(0), "a dog");
+  EXPECT_EQ(store.caption(1), "ün café ☕");
+  EXPECT_EQ(store.caption(3), "a cat");
+  try {
+    store.caption(2);
+    FAIL() << "empty caption accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("captions.jsonl:5: empty caption"), std::string::npos) << e.what();
+  }
+  // Rows by image read every record, so the bad one is reported there too.
+  EXPECT_THROW(store.rows_of_image(7), InputError);
+
+  test::write_bytes(dir / "ds" / "captions.jsonl", "{\"caption\": \"a\", \"image_id\": 7}\n\"b\"\n{\"caption\": \"c\", \"image_id\": 7}\n{\"caption\": \"d\", \"image_id\": \"7\"}\n");
+  const auto good = retrieval::Datastore::open(dir / "ds");
+  EXPECT_EQ(good.rows_of_image(7), (std::vector<std::int64_t>{0, 2}));
+  EXPECT_EQ(good.rows_of_image("7"), (std::vector<std::int64_t>{3}));
+  EXPECT_TRUE(good.rows_of_image(8).empty());
+  // A line count that disagrees with the embeddings is refused when the datastore opens.
+  test::write_bytes(dir / "ds" / "captions.jsonl", "\"a\"\n\"b\"\n");
+  EXPECT_THROW(retrieval::Datastore::open(dir / "ds"), InputError);
+}
+
 TEST(Datastore, CaptionFileFormats) {
   test::TempDir dir;
   test::write_bytes(dir / "a.txt", "a dog\r\nün café ☕\n");
