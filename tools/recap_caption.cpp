@@ -14,6 +14,7 @@
 #include "recap/caption/pipeline.h"
 #include "recap/caption/random_captioner.h"
 #include "recap/common/error.h"
+#include "recap/common/stopwatch.h"
 #include "recap/io/output_rule.h"
 #include "recap/io/provenance.h"
 #include "recap/vision/image.h"
@@ -128,11 +129,13 @@ int main(int argc, char** argv) {
     // another thread while the models load on this one, which keeps LibTorch's thread
     // settings: recap-caption --lm on 4 images took 0.97x the time (farm-bench, 3 pairs).
     auto opening = std::async(std::launch::async, [&] { return run.open_datastore({}, datastore_dir); });
+    Stopwatch loading;
     std::optional<models::ClipModel> clip;
     std::optional<models::T5Model> lm;
     if (!clip_path.empty()) clip.emplace(cli::load_clip(clip_path, flags, common.threads, run));
     if (with_lm) lm.emplace(cli::load_lm(lm_path, flags, common.threads, common.verbose));
     const auto store = opening.get();
+    const double load_seconds = loading.seconds();
     store.check_k(flags.k);
     if (!store.has_index() && (flags.nprobe > 0 || flags.ef_search > 0))
       throw UsageError("--nprobe / --ef-search: " + run_dir.string() + " has no FAISS index for this datastore (recap-index builds one)");
@@ -170,8 +173,15 @@ int main(int argc, char** argv) {
       throw InputError((from_dataset ? dataset_path : images_path).string() + ": none of the images could be read");
     }
     outputs.title = "recap-caption: " + outputs.results.filename().string();
+    Stopwatch writing;
     caption::write_caption_outputs(result.records, outputs);
     log.finish();
+    if (common.verbose) {
+      char load[32], write[32];
+      std::snprintf(load, sizeof load, "load %.2f s, ", load_seconds);
+      std::snprintf(write, sizeof write, ", write %.2f s", writing.seconds());
+      cli::note(std::string("time: ") + load + result.describe_times() + write);
+    }
     std::printf("captioned %zu images (%s, k = %lld, datastore of %lld captions%s) -> %s\n", result.records.size(),
                 captioner->kind().c_str(), static_cast<long long>(flags.k), static_cast<long long>(store.size()),
                 result.skipped ? (", " + std::to_string(result.skipped) + " unreadable images skipped").c_str() : "",

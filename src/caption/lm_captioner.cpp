@@ -6,6 +6,7 @@
 
 #include "recap/common/error.h"
 #include "recap/common/seed_mix.h"
+#include "recap/common/stopwatch.h"
 #include "recap/embed/embed_pipeline.h"
 
 namespace recap::caption {
@@ -99,7 +100,9 @@ std::vector<nlohmann::json> LmCaptioner::caption(const CaptionBatch& batch) cons
     decodings.push_back(std::move(o));
     sources.emplace_back("sample", options_.candidate_samples);
   }
+  Stopwatch clock;
   const auto generated = lm_.generate(prompts, decodings, options_.max_input_tokens);
+  times_.add("generate", clock.seconds());
   for (std::size_t g = 0; g < generated.size(); ++g) {
     const auto& [source, per_image] = sources[g];
     const auto& rows = generated[g].sequences;
@@ -117,7 +120,9 @@ std::vector<nlohmann::json> LmCaptioner::caption(const CaptionBatch& batch) cons
   embed::EmbedOptions embed;
   embed.normalize = true;
   embed.use_cache = false;  // candidates are one-off texts
+  clock.restart();
   const io::FloatMatrix emb = texts.empty() ? io::FloatMatrix(0, mapped.cols) : embed::embed_texts(clip_, texts, embed);
+  times_.add("score candidates", clock.seconds());
   if (!texts.empty() && emb.cols != mapped.cols) {
     throw InputError("CLIP text embeddings have dimension " + std::to_string(emb.cols) + " but the mapped image "
                      "embeddings have " + std::to_string(mapped.cols) + "; use the CLIP model the run was fitted with");

@@ -7,6 +7,7 @@
 #include "recap/common/error.h"
 #include "recap/common/progress.h"
 #include "recap/common/rows.h"
+#include "recap/common/stopwatch.h"
 #include "recap/data/captions.h"
 #include "recap/data/media_index.h"
 #include "recap/io/json_file.h"
@@ -151,8 +152,12 @@ PipelineResult Pipeline::caption(const CaptionInputs& inputs, io::ResumeLog& log
   for (std::size_t first = 0; first < pending.size(); first += chunk_size) {
     const std::vector<std::int64_t> chunk(pending.begin() + first,
                                           pending.begin() + std::min(pending.size(), first + chunk_size));
+    Stopwatch clock;
     CaptionBatch all = aligned_rows(inputs, chunk, result.skipped);
+    if (!inputs.files.empty()) result.phases.add("embed images", clock.seconds());
+    clock.restart();
     all.retrieved = captioner_.retrieve(all);
+    result.phases.add("search", clock.seconds());
     // Captioned and saved batch by batch, in input order.
     std::size_t row = 0;
     for (std::size_t at = 0; at < chunk.size(); at += batch_size) {
@@ -160,7 +165,9 @@ PipelineResult Pipeline::caption(const CaptionInputs& inputs, io::ResumeLog& log
       const CaptionBatch b = rows_of(all, row, chunk[end - 1]);
       row += b.positions.size();
       if (!b.positions.empty()) {
+        clock.restart();
         auto records = captioner_.caption(b);
+        result.phases.add("caption", clock.seconds());
         for (std::size_t r = 0; r < records.size(); ++r) {
           if (!inputs.files.empty()) records[r]["file"] = inputs.files[b.positions[r]].string();
           log.add(records[r]);
@@ -176,6 +183,7 @@ PipelineResult Pipeline::caption(const CaptionInputs& inputs, io::ResumeLog& log
     }
   }
   progress.finish();
+  result.caption_phases = captioner_.phase_times();
 
   for (std::int64_t i = 0; i < inputs.size(); ++i)
     if (inputs.in_shard(i))

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <numeric>
 #include <random>
+#include <regex>
 #include <set>
 
 #include "recap/io/json_file.h"
@@ -211,9 +212,14 @@ TEST_F(CaptionLm, WholePathMatchesIndependentRecomputation) {
 
 TEST_F(CaptionLm, SeededRunsAreIdenticalWhateverTheBatching) {
   auto a = test::run_tool("recap-caption", caption_args("s1.json", "--details " + q(path("s1.jsonl")) + " --batch-size 16"));
-  auto b = test::run_tool("recap-caption", caption_args("s2.json", "--details " + q(path("s2.jsonl")) + " --batch-size 3"));
+  auto b = test::run_tool("recap-caption", caption_args("s2.json", "--details " + q(path("s2.jsonl")) + " --batch-size 3 -v"));
   ASSERT_EQ(a.status, 0) << a.err;
   ASSERT_EQ(b.status, 0) << b.err;
+  // --verbose times each phase, the LM captioner's own within captioning (4 batches added up).
+  EXPECT_TRUE(std::regex_search(b.err, std::regex("time: load [0-9.]+ s, embed images [0-9.]+ s, search [0-9.]+ s, "
+                                                  "caption [0-9.]+ s \\(generate [0-9.]+ s, score candidates [0-9.]+ s\\), "
+                                                  "write [0-9.]+ s\n")))
+      << b.err;
   // The same captions, retrievals and choices; scores within float32 rounding.
   EXPECT_EQ(io::read_json(path("s1.json")), io::read_json(path("s2.json")));
   expect_json_near(io::read_jsonl(path("s1.jsonl")), io::read_jsonl(path("s2.jsonl")), 1e-5);

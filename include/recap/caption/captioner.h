@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "recap/common/phase_times.h"
 #include "recap/io/matrix.h"
 
 namespace recap::caption {
@@ -45,6 +46,9 @@ class Captioner {
   // Everything besides the inputs that decides a caption: part of a resumed run's settings.
   virtual nlohmann::json settings() const = 0;
   virtual std::int64_t k() const = 0;
+  // Seconds spent so far inside caption(), per phase, for captioners that have phases
+  // worth telling apart (the LM captioner: generation and candidate scoring).
+  virtual PhaseTimes phase_times() const { return {}; }
 };
 
 }  // namespace recap::caption

@@ -53,6 +53,8 @@ class LmCaptioner : public Captioner {
   std::string kind() const override { return "language model"; }
   nlohmann::json settings() const override;
   std::int64_t k() const override { return options_.k; }
+  // "generate" (T5's beams and samples) and "score candidates" (their CLIP embeddings).
+  PhaseTimes phase_times() const override { return times_; }
 
   const LmCaptionOptions& options() const { return options_; }
 
@@ -61,6 +63,7 @@ class LmCaptioner : public Captioner {
   const models::ClipModel& clip_;
   const models::T5Model& lm_;
   LmCaptionOptions options_;
+  mutable PhaseTimes times_;  // caption() is const for its callers; the pipeline calls it from one thread
 };
 
 }  // namespace recap::caption
