@@ -5,7 +5,9 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -19,20 +21,27 @@ namespace recap::models::detail {
 using StateDict = std::map<std::string, torch::Tensor>;
 
 // Floating tensors become float32; integer ones int64, or are left out with `skip_integer`.
+// float32 tensors are views into the file's mapping (copy-on-write), which stays mapped
+// while any of them lives: no copy into fresh memory, and the weights stay file pages the
+// kernel shares and can drop, not anonymous memory (CLIP ViT-B/32 + FLAN-T5-base: 1.3 GB).
 inline void read_safetensors_into(const std::filesystem::path& path, StateDict& state,
                                   std::map<std::string, std::string>* metadata = nullptr, bool skip_integer = false) {
-  io::SafetensorsFile file(path);
-  for (const auto& view : file.tensors()) {
+  const auto file = std::make_shared<io::SafetensorsFile>(path);
+  for (const auto& view : file->tensors()) {
     std::vector<std::int64_t> shape(view.shape.begin(), view.shape.end());
     if (view.dtype == io::DType::i64 || view.dtype == io::DType::i32) {
       if (!skip_integer) state[view.name] = torch::tensor(view.to_int64(), torch::kInt64).reshape(shape);
+      continue;
+    }
+    if (view.dtype == io::DType::f32 && reinterpret_cast<std::uintptr_t>(view.data) % alignof(float) == 0) {
+      state[view.name] = torch::from_blob(const_cast<std::byte*>(view.data), shape, [file](void*) {}, torch::kFloat32);
       continue;
     }
     auto t = torch::empty(shape, torch::kFloat32);
     io::convert_to_float(view.dtype, view.data, static_cast<std::size_t>(view.element_count()), t.data_ptr<float>());
     state[view.name] = t;
   }
-  if (metadata) metadata->insert(file.metadata().begin(), file.metadata().end());
+  if (metadata) metadata->insert(file->metadata().begin(), file->metadata().end());
 }
 
 // A Hugging Face folder's model.safetensors, or the shards its index names.
