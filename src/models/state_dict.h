@@ -4,8 +4,8 @@
 // not fit a model (the first few missing, unexpected and wrongly shaped tensors).
 #include <torch/torch.h>
 
-#include <filesystem>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <set>

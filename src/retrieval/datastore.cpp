@@ -29,22 +29,6 @@ nlohmann::json to_record(nlohmann::json value, const std::string& where) {
   return record;
 }
 
-// The start of every line of a JSONL file that is not blank (read_jsonl skips those too).
-std::vector<std::uint64_t> record_lines(const std::string& text) {
-  std::vector<std::uint64_t> starts;
-  for (std::size_t at = 0; at < text.size();) {
-    const std::size_t newline = text.find('\n', at);
-    const std::size_t end = newline == std::string::npos ? text.size() : newline;
-    for (std::size_t c = at; c < end; ++c)
-      if (text[c] != ' ' && text[c] != '\t' && text[c] != '\r') {
-        starts.push_back(at);
-        break;
-      }
-    at = end + 1;
-  }
-  return starts;
-}
-
 }  // namespace
 
 std::vector<nlohmann::json> read_caption_records(const std::filesystem::path& path) {
@@ -90,13 +74,13 @@ void Datastore::add_layer(const std::filesystem::path& dir) {
     throw InputError(dir.string() + ": not a datastore (expected captions.jsonl and embeddings.npy)");
   Layer layer;
   layer.dir = dir;
-  layer.captions_text = io::read_file(captions_path);
-  layer.record_starts = record_lines(layer.captions_text);
+  layer.captions_text = std::make_unique<const std::string>(io::read_file(captions_path));
+  layer.records = io::jsonl_lines(*layer.captions_text);
   layer.reader = std::make_unique<io::NpyMatrixReader>(embeddings_path);
   layer.rows = layer.reader->rows();
   layer.first_row = rows_;
-  if (layer.rows != static_cast<std::int64_t>(layer.record_starts.size()))
-    throw InputError(dir.string() + ": captions.jsonl has " + std::to_string(layer.record_starts.size()) +
+  if (layer.rows != static_cast<std::int64_t>(layer.records.size()))
+    throw InputError(dir.string() + ": captions.jsonl has " + std::to_string(layer.records.size()) +
                      " captions but embeddings.npy has " + std::to_string(layer.rows) + " rows");
   if (!layers_.empty() && layer.reader->cols() != cols_)
     throw InputError(dir.string() + ": embeddings have dimension " + std::to_string(layer.reader->cols()) +
@@ -124,21 +108,15 @@ const Datastore::Layer& Datastore::layer_of(std::int64_t row) const {
 
 nlohmann::json Datastore::record(std::int64_t i) const {
   const Layer& layer = layer_of(i);
-  const auto start = layer.record_starts[static_cast<std::size_t>(i - layer.first_row)];
-  const std::string_view text = layer.captions_text;
-  const auto end = std::min(text.size(), text.find('\n', start));
-  const std::string_view line = text.substr(start, end - start);
-  // Blank lines are skipped, so the line number is counted only for an error.
-  const auto where = [&] {
-    const auto number = std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(start), '\n') + 1;
-    return (layer.dir / "captions.jsonl").string() + ":" + std::to_string(number);
-  };
+  const io::JsonlLine& line = layer.records[static_cast<std::size_t>(i - layer.first_row)];
+  const auto where = [&] { return (layer.dir / "captions.jsonl").string() + ":" + std::to_string(line.number); };
   nlohmann::json value;
   try {
-    value = nlohmann::json::parse(line.begin(), line.end());
+    value = nlohmann::json::parse(line.text.begin(), line.text.end());
   } catch (const nlohmann::json::exception& e) {
     throw InputError(where() + ": invalid JSON (" + std::string(e.what()) + ")");
   }
+  // The checks' messages start with ": ", after the place, which is spelled out only for an error.
   try {
     return to_record(std::move(value), "");
   } catch (const InputError& e) {

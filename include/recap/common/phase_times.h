@@ -18,10 +18,6 @@ class PhaseTimes {
       }
     phases_.emplace_back(phase, seconds);
   }
-  void add(const PhaseTimes& other) {
-    for (const auto& [name, seconds] : other.phases_) add(name, seconds);
-  }
-  const std::vector<std::pair<std::string, double>>& phases() const { return phases_; }
   bool empty() const { return phases_.empty(); }
   std::string describe() const {
     std::string text;

@@ -4,6 +4,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace recap::io {
@@ -12,8 +13,16 @@ namespace recap::io {
 std::string read_file(const std::filesystem::path& path);
 
 nlohmann::json read_json(const std::filesystem::path& path);
-// One JSON value per non-empty line.
+// One JSON value per non-blank line.
 std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& path);
+
+// The non-blank lines of JSON Lines text (blank: nothing but spaces, tabs and "\r"), each a
+// view into `text` with its 1-based line number: the lines read_jsonl parses.
+struct JsonlLine {
+  std::string_view text;
+  std::size_t number;
+};
+std::vector<JsonlLine> jsonl_lines(std::string_view text);
 
 // The lines of a text file, without their "\n" or "\r\n" (empty lines kept); a UTF-8
 // byte-order mark before the first line is dropped.

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "recap/io/json_file.h"
 #include "recap/io/npy.h"
 #include "recap/retrieval/exact_search.h"
 #include "recap/retrieval/faiss_index.h"
@@ -85,8 +86,8 @@ class Datastore {
  private:
   struct Layer {
     std::filesystem::path dir;
-    std::string captions_text;                // captions.jsonl as read
-    std::vector<std::uint64_t> record_starts;  // where each non-blank line starts; it ends at the next newline
+    std::unique_ptr<const std::string> captions_text;  // captions.jsonl as read (on the heap: `records` view it)
+    std::vector<io::JsonlLine> records;                 // its non-blank lines, one per row
     std::unique_ptr<io::NpyMatrixReader> reader;
     mutable std::vector<float> converted;  // the float32 copy of a file in another type, made when first needed
     mutable const float* embeddings = nullptr;
