@@ -70,10 +70,18 @@ ResumeLog::ResumeLog(fs::path path, const nlohmann::json& settings, bool force) 
   if (file_ == nullptr) throw UsageError(path_.string() + ": cannot write the resume log");
   if (fresh) append({{"settings", settings}});
   else start_on_new_line();
+  created_ = fresh;
 }
 
 ResumeLog::~ResumeLog() {
-  if (file_) std::fclose(file_);
+  if (file_ == nullptr) return;
+  std::fclose(file_);
+  // A log this run created and never added to holds nothing to resume (the run failed
+  // before its first batch, say on a bad datastore line): it is not left behind.
+  if (created_ && done_.empty()) {
+    std::error_code ec;
+    fs::remove(path_, ec);
+  }
 }
 
 const nlohmann::json* ResumeLog::find(const nlohmann::json& key) const {

@@ -15,7 +15,8 @@ namespace recap::io {
 class ResumeLog {
  public:
   // Opens or creates `path`. UsageError when it holds the results of a run with other
-  // settings (naming the settings that differ); `force` discards it instead.
+  // settings (naming the settings that differ); `force` discards it instead. A log created
+  // here that is destroyed with no record added (the run failed first) is removed.
   ResumeLog(std::filesystem::path path, const nlohmann::json& settings, bool force);
   ~ResumeLog();
   ResumeLog(const ResumeLog&) = delete;
@@ -36,6 +37,7 @@ class ResumeLog {
 
   std::filesystem::path path_;
   std::FILE* file_ = nullptr;
+  bool created_ = false;  // this run wrote the settings line
   std::map<std::string, nlohmann::json> done_;
 };
 
