@@ -13,6 +13,7 @@
 #include "recap/caption/pipeline.h"
 #include "recap/caption/random_captioner.h"
 #include "recap/common/error.h"
+#include "recap/common/phase_times.h"
 #include "recap/common/stopwatch.h"
 #include "recap/io/output_rule.h"
 #include "recap/io/provenance.h"
@@ -174,10 +175,11 @@ int main(int argc, char** argv) {
     caption::write_caption_outputs(result.records, outputs);
     log.finish();
     if (common.verbose) {
-      char load[32], write[32];
-      std::snprintf(load, sizeof load, "load %.2f s, ", load_seconds);
-      std::snprintf(write, sizeof write, ", write %.2f s", writing.seconds());
-      cli::note(std::string("time: ") + load + result.describe_times() + write);
+      PhaseTimes load, write;
+      load.add("load", load_seconds);
+      write.add("write", writing.seconds());
+      const std::string during = result.describe_times();
+      cli::note("time: " + load.describe() + (during.empty() ? "" : ", " + during) + ", " + write.describe());
     }
     std::printf("captioned %zu images (%s, k = %lld, datastore of %lld captions%s) -> %s\n", result.records.size(),
                 captioner->kind().c_str(), static_cast<long long>(flags.k), static_cast<long long>(store.size()),
