@@ -239,7 +239,7 @@ int main(int argc, char** argv) {
     if (!f.pairs_path.empty()) inputs.pairs = f.pairs_path;
     std::optional<Progress> progress;
     const align::ProgressFn show_progress = [&](std::int64_t done, std::int64_t total) {
-      if (!progress) progress.emplace("accumulating XᵀX, XᵀY", total, "pairs");
+      if (!progress) progress.emplace("accumulating sums over pairs", total, "pairs");  // XᵀY, and XᵀX where the method needs it
       progress->update(done);
       if (done == total) progress->finish();
     };

@@ -333,18 +333,24 @@ struct ClipModel::Impl {
   // a third in SGEMM); whole sequences per thread need no synchronisation at all. Each
   // row's result does not depend on the others, so sharding changes nothing but speed.
   //
-  // A small batch (at most two rows per thread) runs as one shard on all threads when the
-  // products go to oneDNN, whose OpenMP team splits each product without spinning: on
-  // 2 cores of a Zen 5, batch 1 ran 1.6x and batch 4 1.1x faster that way than sharded.
+  // A small batch (at most kOneShardRowsPerThread token rows per thread) runs as one
+  // shard on all threads when the products go to oneDNN, whose OpenMP team splits each
+  // product without spinning: on 2 cores of a Zen 5, ViT-B/32 batch 1 ran 1.6x and batch
+  // 4 1.1x faster that way than sharded. The bound counts the rows the products see, not
+  // items: a caption is about 15 tokens against an image's 50, and on a Sapphire Rapids
+  // batches of 8 captions (about 120 rows) ran 1.1-1.5x faster on all threads than
+  // sharded (16: even; 64: sharded 1.1x faster).
   // With OpenBLAS's products it runs single-threaded altogether: with LibTorch's and
   // OpenBLAS's pools both active, batch 1 ran 6x slower per image than batch 16, its
   // threads spinning between the small products of one image. Each thread encodes its
   // shard at most kRowsPerCall rows per call, so that a large batch keeps its activations
   // in cache (batch 128 ran a third slower than batch 32).
   static constexpr std::int64_t kRowsPerCall = 16;
+  static constexpr std::int64_t kOneShardRowsPerThread = 100;  // two ViT-B/32 images
 
+  // `tokens_per_item`: the sequence length the dense products see for each row of `input`.
   template <typename Encode>
-  io::FloatMatrix encode_rows(const torch::Tensor& input, Encode encode) const {
+  io::FloatMatrix encode_rows(const torch::Tensor& input, std::int64_t tokens_per_item, Encode encode) const {
     const std::int64_t n = input.size(0);
     const int shards = static_cast<int>(std::min<std::int64_t>(threads, n));
     if (device.is_cuda()) {
@@ -359,7 +365,8 @@ struct ClipModel::Impl {
         std::memcpy(out.row(at), part.data(), part.values.size() * sizeof(float));
       }
     };
-    if (threads > 1 && n <= 2 * threads && dense_products_on_onednn(dtype == torch::kBFloat16)) {
+    if (threads > 1 && n * tokens_per_item <= kOneShardRowsPerThread * threads &&
+        dense_products_on_onednn(dtype == torch::kBFloat16)) {
       // oneDNN's team size is set on its own OpenMP runtime too: with a LibTorch that
       // brings its own libgomp (a PyTorch wheel's), at::set_num_threads does not reach
       // Debian's, which oneDNN uses. With Debian's LibTorch both are one runtime and this
@@ -554,7 +561,12 @@ io::FloatMatrix ClipModel::encode_images(const float* pixels, std::int64_t n) co
   auto& module = impl_->module;
   const auto dtype = impl_->dtype;
   const auto input_dtype = impl_->float32_activations ? torch::kFloat32 : dtype;
-  return impl_->encode_rows(input, [&](const torch::Tensor& rows) { return module->encode_image(rows.to(input_dtype)); });
+  // A ViT's tokens: its patches and the class token; a ResNet's attention pool sees the
+  // final 32-pixel grid and its mean.
+  const auto& config = module->config;
+  const std::int64_t grid = r / (config.vit ? config.patch_size : 32);
+  return impl_->encode_rows(input, grid * grid + 1,
+                            [&](const torch::Tensor& rows) { return module->encode_image(rows.to(input_dtype)); });
 }
 
 io::FloatMatrix ClipModel::encode_token_ids(const std::int64_t* ids, std::int64_t n, std::int64_t length) const {
@@ -570,9 +582,15 @@ io::FloatMatrix ClipModel::encode_token_ids(const std::int64_t* ids, std::int64_
     }
   }
   if (n == 0) return io::FloatMatrix(0, impl_->info.embed_dim);
+  // The text tower stops at the batch's last end-of-text token (the highest id, as it pools).
+  std::int64_t tokens = 1;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t* row = ids + i * length;
+    tokens = std::max<std::int64_t>(tokens, std::max_element(row, row + length) - row + 1);
+  }
   auto input = torch::from_blob(const_cast<std::int64_t*>(ids), {n, length}, torch::kInt64);
   auto& module = impl_->module;
-  return impl_->encode_rows(input, [&](const torch::Tensor& rows) { return module->encode_text(rows); });
+  return impl_->encode_rows(input, tokens, [&](const torch::Tensor& rows) { return module->encode_text(rows); });
 }
 
 io::FloatMatrix ClipModel::encode_texts(const std::vector<std::string>& texts) const {

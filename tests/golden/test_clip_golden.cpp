@@ -208,6 +208,43 @@ double min_row_cosine(const recap::io::FloatMatrix& a, const recap::io::FloatMat
 
 }  // namespace
 
+// A large batch is cut into one shard per thread (ClipModel's encode_rows), a small one
+// runs on all threads at once; which path runs depends on the batch's token rows. Both
+// must give every row the golden embedding: the golden inputs repeated 24 times (48
+// images of 17 or 5 tokens, 72 captions of up to 17) take the sharded path, and the
+// golden test above the single-shard one.
+TEST(ClipGolden, ShardedLargeBatchesMatchTheGoldenRowForRow) {
+  constexpr int kCopies = 24;
+  for (const std::string name : {"tiny-vit", "tiny-rn"}) {
+    SCOPED_TRACE(name);
+    const auto model = ClipModel::load(golden(name) / "openai_torchscript.pt", cpu_options());
+    const auto pixels = recap::io::read_npy_float(golden(name) / "input_pixels.npy");
+    std::vector<std::int64_t> id_shape;
+    const auto ids = recap::io::read_npy_int64(golden(name) / "input_ids.npy", &id_shape);
+    std::vector<float> many_pixels;
+    std::vector<std::int64_t> many_ids;
+    for (int c = 0; c < kCopies; ++c) {
+      many_pixels.insert(many_pixels.end(), pixels.values.begin(), pixels.values.end());
+      many_ids.insert(many_ids.end(), ids.begin(), ids.end());
+    }
+    const auto images = model.encode_images(many_pixels.data(), kCopies * pixels.shape[0]);
+    const auto texts = model.encode_token_ids(many_ids.data(), kCopies * id_shape[0], id_shape[1]);
+    const auto image_golden = recap::io::read_npy_matrix(golden(name) / "image_embeds.npy");
+    const auto text_golden = recap::io::read_npy_matrix(golden(name) / "text_embeds.npy");
+    double image_diff = 0, text_diff = 0;
+    for (std::int64_t r = 0; r < images.rows; ++r)
+      for (std::int64_t k = 0; k < images.cols; ++k)
+        image_diff = std::max(image_diff, std::fabs(double(images.row(r)[k]) - image_golden.row(r % image_golden.rows)[k]));
+    for (std::int64_t r = 0; r < texts.rows; ++r)
+      for (std::int64_t k = 0; k < texts.cols; ++k)
+        text_diff = std::max(text_diff, std::fabs(double(texts.row(r)[k]) - text_golden.row(r % text_golden.rows)[k]));
+    EXPECT_EQ(images.rows, kCopies * image_golden.rows);
+    EXPECT_EQ(texts.rows, kCopies * text_golden.rows);
+    EXPECT_LE(image_diff, 1e-4);
+    EXPECT_LE(text_diff, 1e-4);
+  }
+}
+
 // --dtype bfloat16 on the CPU keeps 8 bits of mantissa in the matmuls (LayerNorm stays in
 // float32, as OpenAI's half-precision models do): the embeddings must still point the
 // same way as the float32 reference ones.
