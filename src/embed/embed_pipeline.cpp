@@ -208,6 +208,9 @@ MediaEmbeddings embed_media(const models::ClipModel& model, const std::vector<fs
 io::FloatMatrix embed_token_ids(const models::ClipModel& model, const std::int64_t* ids, std::int64_t n, std::int64_t length,
                                 const EmbedOptions& options) {
   if (options.batch_size <= 0) throw UsageError("--batch-size must be positive");
+  // Checked here, in the caller's row order: the batches below are sorted by length, and
+  // a bad id found inside one would be reported by its row in that batch.
+  model.check_token_ids(ids, n, length);
   const int dim = model.info().embed_dim;
   auto cache = open_cache(model, options, "text");
   io::FloatMatrix all(n, dim);

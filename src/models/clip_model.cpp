@@ -569,7 +569,7 @@ io::FloatMatrix ClipModel::encode_images(const float* pixels, std::int64_t n) co
                             [&](const torch::Tensor& rows) { return module->encode_image(rows.to(input_dtype)); });
 }
 
-io::FloatMatrix ClipModel::encode_token_ids(const std::int64_t* ids, std::int64_t n, std::int64_t length) const {
+void ClipModel::check_token_ids(const std::int64_t* ids, std::int64_t n, std::int64_t length) const {
   if (length <= 0 || length > impl_->info.context_length) {
     throw InputError("token ids have length " + std::to_string(length) + "; the model takes 1.." +
                      std::to_string(impl_->info.context_length));
@@ -581,6 +581,10 @@ io::FloatMatrix ClipModel::encode_token_ids(const std::int64_t* ids, std::int64_
                        " is outside the vocabulary (0.." + std::to_string(vocab - 1) + ")");
     }
   }
+}
+
+io::FloatMatrix ClipModel::encode_token_ids(const std::int64_t* ids, std::int64_t n, std::int64_t length) const {
+  check_token_ids(ids, n, length);
   if (n == 0) return io::FloatMatrix(0, impl_->info.embed_dim);
   // The text tower stops at the batch's last end-of-text token (the highest id, as it pools).
   std::int64_t tokens = 1;

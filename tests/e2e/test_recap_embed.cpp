@@ -164,6 +164,16 @@ TEST(RecapEmbed, BadInputsAreOneLineErrors) {
   ids[3] = 999999;
   recap::io::write_npy(dir / "ids.npy", ids.data(), {2, 77});
   expect(model + " --token-ids " + q(dir / "ids.npy") + " --out " + q(dir / "o.npy"), 3, "outside the vocabulary");
+  // Rows are encoded sorted by length; the error still names the row of the file (1 here,
+  // the longest row, which the sorted batch holds last).
+  std::vector<std::int64_t> sorted_ids(3 * 77, 0);
+  for (int row = 0; row < 3; ++row) std::fill_n(sorted_ids.begin() + row * 77, 20, 5);
+  sorted_ids[0 * 77 + 10] = 49407;
+  sorted_ids[1 * 77 + 19] = 999999;
+  sorted_ids[2 * 77 + 3] = 49407;
+  recap::io::write_npy(dir / "sorted_ids.npy", sorted_ids.data(), {3, 77});
+  expect(model + " --token-ids " + q(dir / "sorted_ids.npy") + " --out " + q(dir / "o.npy"), 3,
+         "token id 999999 at row 1 is outside the vocabulary");
   recap::test::write_bytes(dir / "cut.npy", recap::test::read_bytes(tiny_vit() / "input_ids.npy").substr(0, 300));
   expect(model + " --token-ids " + q(dir / "cut.npy") + " --out " + q(dir / "o.npy"), 3, "truncated");
   expect("--clip " + q(dir.path()) + " --texts " + q(dir / "caps.txt") + " --out " + q(dir / "o.npy"), 3, "no config.json");

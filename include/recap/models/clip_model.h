@@ -77,7 +77,11 @@ class ClipModel {
   // `pixels`: n x 3 x R x R float32 (R = image_resolution), already normalised.
   // Returns n x embed_dim: the projected, un-normalised image features.
   io::FloatMatrix encode_images(const float* pixels, std::int64_t n) const;
-  // `ids`: n x length token ids (length <= context_length), end-of-text the highest id.
+  // Throws InputError naming the first row (0-based, in the order given) whose ids do not
+  // fit this model: a length outside 1..context_length or an id outside the vocabulary.
+  void check_token_ids(const std::int64_t* ids, std::int64_t n, std::int64_t length) const;
+  // `ids`: n x length token ids (length <= context_length), end-of-text the highest id;
+  // checked as check_token_ids does.
   io::FloatMatrix encode_token_ids(const std::int64_t* ids, std::int64_t n, std::int64_t length) const;
   // Tokenises (context_length, truncating) then encodes.
   io::FloatMatrix encode_texts(const std::vector<std::string>& texts) const;
