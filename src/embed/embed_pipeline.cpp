@@ -228,10 +228,7 @@ io::FloatMatrix embed_token_ids(const models::ClipModel& model, const std::int64
   // Batches of captions of similar length: the model stops at the batch's longest
   // caption, so sorting by length (the end-of-text position) skips most of the padding.
   std::vector<std::int64_t> end_of_text(static_cast<std::size_t>(n));
-  for (std::int64_t i : todo) {
-    const std::int64_t* row = ids + i * length;
-    end_of_text[i] = std::max_element(row, row + length) - row;
-  }
+  for (std::int64_t i : todo) end_of_text[i] = models::end_of_text_position(ids + i * length, length);
   std::stable_sort(todo.begin(), todo.end(), [&](std::int64_t a, std::int64_t b) { return end_of_text[a] < end_of_text[b]; });
   if (options.progress) options.progress(n - static_cast<std::int64_t>(todo.size()), n);
   std::vector<std::int64_t> batch_ids;

@@ -305,6 +305,10 @@ Precision parse_precision(const std::string& name) {
   throw UsageError("--dtype must be float32, float16 or bfloat16, got \"" + name + "\"");
 }
 
+std::int64_t end_of_text_position(const std::int64_t* row, std::int64_t length) {
+  return std::max_element(row, row + length) - row;
+}
+
 std::string precision_name(Precision p) {
   switch (p) {
     case Precision::float32: return "float32";
@@ -338,8 +342,9 @@ struct ClipModel::Impl {
   // product without spinning: on 2 cores of a Zen 5, ViT-B/32 batch 1 ran 1.6x and batch
   // 4 1.1x faster that way than sharded. The bound counts the rows the products see, not
   // items: a caption is about 15 tokens against an image's 50, and on a Sapphire Rapids
-  // batches of 8 captions (about 120 rows) ran 1.1-1.5x faster on all threads than
-  // sharded (16: even; 64: sharded 1.1x faster).
+  // batches of 8 captions (about 120 rows) ran 1.08x faster on all threads than sharded
+  // (median of 4 alternating pairs, 0.95-1.29x; in single runs, 16: even, 64: sharded
+  // 1.1x faster).
   // With OpenBLAS's products it runs single-threaded altogether: with LibTorch's and
   // OpenBLAS's pools both active, batch 1 ran 6x slower per image than batch 16, its
   // threads spinning between the small products of one image. Each thread encodes its
@@ -586,12 +591,9 @@ void ClipModel::check_token_ids(const std::int64_t* ids, std::int64_t n, std::in
 io::FloatMatrix ClipModel::encode_token_ids(const std::int64_t* ids, std::int64_t n, std::int64_t length) const {
   check_token_ids(ids, n, length);
   if (n == 0) return io::FloatMatrix(0, impl_->info.embed_dim);
-  // The text tower stops at the batch's last end-of-text token (the highest id, as it pools).
+  // The text tower stops at the batch's last end-of-text token.
   std::int64_t tokens = 1;
-  for (std::int64_t i = 0; i < n; ++i) {
-    const std::int64_t* row = ids + i * length;
-    tokens = std::max<std::int64_t>(tokens, std::max_element(row, row + length) - row + 1);
-  }
+  for (std::int64_t i = 0; i < n; ++i) tokens = std::max(tokens, end_of_text_position(ids + i * length, length) + 1);
   auto input = torch::from_blob(const_cast<std::int64_t*>(ids), {n, length}, torch::kInt64);
   auto& module = impl_->module;
   return impl_->encode_rows(input, tokens, [&](const torch::Tensor& rows) { return module->encode_text(rows); });

@@ -32,6 +32,11 @@ bool cuda_available();
 Precision parse_precision(const std::string& name);  // "float32" | "float16" | "bfloat16" (fp32/fp16/bf16)
 std::string precision_name(Precision p);
 
+// Where a row of CLIP token ids ends: its end-of-text token, the first highest id (CLIP's
+// vocabulary ends with it, and the model pools there, as OpenAI's argmax). The text tower
+// never looks past it, so a row's tokens are this position + 1.
+std::int64_t end_of_text_position(const std::int64_t* row, std::int64_t length);
+
 struct ClipLoadOptions {
   Device device = Device::cpu;
   Precision precision = Precision::float32;
