@@ -126,10 +126,10 @@ def clip_rows(bench, weights, onnx, ort, pixels, tokens):
     rows.append((f"CLIP texts/s, bfloat16 (min cosine {min_cosine(e('r-txt16.npy'), e('r-txt32.npy')):.6f})", txt16,
                  f"ONNX Runtime float32 {ort_txt:.1f}", txt16 / ort_txt, "2x"))
     # The goal covers batch sizes 1 to 512, so the images are repeated to 512 (a batch of
-    # 512 must be one call of 512, not of the 128 there are).
+    # 512 must be one call of 512, not of the 128 there are). Written afresh from this
+    # run's pixels, as prepare() writes those.
     pixels_512 = e("pixels-512.npy")
-    if not os.path.exists(pixels_512):
-        np.save(pixels_512, np.concatenate([np.load(pixels)] * 4))
+    np.save(pixels_512, np.concatenate([np.load(pixels)] * 4))
     for kind, args, items, batches in (("images", ["--pixels", pixels_512], 512, (1, 2, 8, 32, 128, 512)),
                                        ("texts", ["--token-ids", tokens], 2000, (1, 2, 8, 64, 256, 512))):
         sweep = {b: recap_rate(weights, [*args, "--batch-size", str(b)], items, e("r-sweep.npy")) for b in batches}
