@@ -12,6 +12,7 @@
 #include "recap/align/fit.h"
 #include "recap/common/compute.h"
 #include "recap/common/error.h"
+#include "recap/linalg/float32_products.h"
 #include "recap/data/dataset.h"
 #include "recap/io/atomic_file.h"
 #include "recap/io/json_file.h"
@@ -189,6 +190,7 @@ void fit_run(const FitFlags& f, const align::FitOptions& options, const CLI::App
   mapping["clip_model"] = clip_model_of(in);
   mapping["inputs"] = in.description;
   mapping["compute"] = describe_compute();
+  if (options.accumulation == align::Accumulation::mixed) mapping["float32_products"] = linalg::describe_float32_engine();
   const double write_seconds = run::write_run(
       staging.path(), {&result.w, mapping, run_provenance(app, in.description, in.text_reader.has_value()), &in.captions,
                        in.text_reader ? &*in.text_reader : nullptr, {}});
@@ -243,6 +245,8 @@ int main(int argc, char** argv) {
       progress->update(done);
       if (done == total) progress->finish();
     };
+    if (common.verbose && options.accumulation == align::Accumulation::mixed)
+      cli::note(linalg::describe_float32_engine());
     if (!f.stats_out.empty()) return write_shard_statistics(f, options, shard, inputs, in, staging, show_progress);
     fit_run(f, options, app, common.threads, inputs, in, staging, show_progress);
   });

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "recap/linalg/float32_products.h"
+
 namespace recap::align {
 
 GramAccumulator::GramAccumulator(std::int64_t x_dim, std::int64_t y_dim, bool need_xtx, Accumulation accumulation)
@@ -24,17 +26,17 @@ void GramAccumulator::add(const float* x, const float* y, std::int64_t n) {
 }
 
 void GramAccumulator::add_mixed(const float* x, const float* y, std::int64_t n) {
-  const int dx = static_cast<int>(x_dim_), dy = static_cast<int>(y_dim_), rows = static_cast<int>(n);
+  const int dx = static_cast<int>(x_dim_);
   sum_x2_ += Eigen::Map<const Eigen::VectorXf>(x, n * x_dim_).squaredNorm();
   sum_y2_ += Eigen::Map<const Eigen::VectorXf>(y, n * y_dim_).squaredNorm();
   if (need_xtx_) {
     xtx32_.resize(xtx_.size());
-    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, dx, rows, 1.0f, x, dx, 0.0f, xtx32_.data(), dx);
+    linalg::gram_upper(x, n, x_dim_, xtx32_.data());
     for (int i = 0; i < dx; ++i)  // upper triangle only: the lower one is not written
       for (int j = i; j < dx; ++j) xtx_[i * dx + j] += xtx32_[i * dx + j];
   }
   xty32_.resize(xty_.size());
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dx, dy, rows, 1.0f, x, dx, y, dy, 0.0f, xty32_.data(), dy);
+  linalg::multiply({true, false, x_dim_, y_dim_, n, x, x_dim_, y, y_dim_, 0.0f, xty32_.data(), y_dim_});
   for (std::size_t i = 0; i < xty_.size(); ++i) xty_[i] += xty32_[i];
 }
 

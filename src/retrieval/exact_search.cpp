@@ -1,7 +1,5 @@
 #include "recap/retrieval/exact_search.h"
 
-#include <cblas.h>
-
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -12,6 +10,7 @@
 #include "kernel_calibration.h"
 #include "recap/common/error.h"
 #include "recap/common/parallel.h"
+#include "recap/linalg/float32_products.h"
 #include "screened_search.h"
 
 namespace recap::retrieval {
@@ -32,12 +31,11 @@ double bf16_relative_bound(std::int64_t d) {
 TopK fp32_top_k(const float* queries, std::int64_t nq, const float* base, std::int64_t nb, std::int64_t d,
                 std::int64_t k, const SearchOptions& options) {
   auto sgemm = [&](std::int64_t q0, std::int64_t qn, std::int64_t b0, std::int64_t bn, float* out) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(qn), static_cast<int>(bn),
-                static_cast<int>(d), 1.0f, queries + q0 * d, static_cast<int>(d), base + b0 * d, static_cast<int>(d),
-                0.0f, out, static_cast<int>(bn));
+    linalg::multiply({false, true, qn, bn, d, queries + q0 * d, d, base + b0 * d, d, 0.0f, out, bn});
   };
   return screened_top_k(queries, nq, base, nb, d, k, options, sgemm, fp32_relative_bound(d),
-                        "fp32 (OpenBLAS SGEMM, exact float64 rescoring)");
+                        std::string("fp32 (") + linalg::engine_name(linalg::float32_engine().engine) +
+                            " SGEMM, exact float64 rescoring)");
 }
 
 TopK bf16_screened_top_k(Bf16ScoreGemm& gemm, const float* queries, std::int64_t nq, const float* base, std::int64_t nb,
@@ -88,7 +86,8 @@ bool bf16_predicted_faster(Bf16ScoreGemm& gemm, const float* queries, std::int64
                            std::int64_t d, std::int64_t k, const SearchOptions& options) {
   const double scores = static_cast<double>(nq) * static_cast<double>(nb);
   const std::int64_t block = std::min(nq, options.query_block);
-  const std::string key = kernel_costs_key(gemm.implementation(), d, block);
+  const std::string key = kernel_costs_key(
+      gemm.implementation() + " | fp32 on " + linalg::engine_name(linalg::float32_engine().engine), d, block);
   const auto costs = kernel_costs(key, [&] { return measure_costs(gemm, queries, nq, base, nb, d, k, options); });
   const double fp32 = costs.fp32_per_score * scores;
   const double bf16 = costs.bf16_per_score * scores + costs.bf16_per_base_value * static_cast<double>(nb * d);

@@ -15,8 +15,9 @@ struct KernelCosts {
   double bf16_per_base_value = 0;   // seconds per base value converted to bfloat16 (once per search)
 };
 
-// The cache key of a measurement: CPU model, oneDNN's bf16 implementation, the dimension
-// and the query block the costs were measured at.
+// The cache key of a measurement: CPU model, the kernels (oneDNN's bf16 implementation and
+// the fp32 products' engine, linalg/float32_products.h), the dimension and the query block
+// the costs were measured at.
 std::string kernel_costs_key(const std::string& implementation, long long d, long long query_block);
 
 // The costs cached under `key` in RECAP_CACHE (or ~/.cache/recap)/search-kernels.json, or

@@ -3,8 +3,8 @@
 // float64 over chunks of paired rows, so memory is O(d²) whatever the number of pairs.
 //
 // Accumulation::float64 forms every product in float64 BLAS (dsyrk/dgemm). Accumulation::mixed
-// (the default) forms each block of at most kMixedBlockRows rows in float32 BLAS
-// (ssyrk/sgemm, ~2.5x the speed) and adds the block's result into the float64 totals, so
+// (the default) forms each block of at most kMixedBlockRows rows in float32 products
+// (~2.5x the speed; OpenBLAS or oneDNN as measured, linalg/float32_products.h) and adds the block's result into the float64 totals, so
 // float32 rounding is confined to sums of at most 4096 terms (relative error ~1e-6)
 // instead of the whole data set as a float32 `X.T @ X` would have it.
 #include <Eigen/Dense>
