@@ -5,6 +5,7 @@
 
 #include "lapack_svd.h"
 #include "recap/common/error.h"
+#include "recap/common/parallel.h"
 #include "recap/common/rows.h"
 #include "recap/common/stopwatch.h"
 #include "recap/io/npy.h"
@@ -23,13 +24,19 @@ io::FloatMatrix to_float_matrix(const Eigen::MatrixXd& m) {
   return out;
 }
 
-// Rows [first, first+count) of `reader` into dst: checked, normalised when asked, read
-// straight from the mapping when the file holds float32.
+// Rows [first, first+count) of `reader` into dst: checked, normalised when asked. A chunk
+// is read into dst (pread, on `threads` threads) and normalised in place: 0.60 -> 0.35 s
+// for the 2 x 300,000 x 768 float32 inputs of the benchmark on the Zen 5, against copying
+// from the mapping, whose page faults the kernel serves one mapped page range at a time.
+// A single row (pairs in any order) is read straight from the mapping.
 void load_rows(const io::NpyMatrixReader& reader, std::int64_t first, std::int64_t count, float* dst, bool normalize,
                const std::string& name, int threads) {
-  const float* src = reader.direct_rows(first);
+  const float* src = count == 1 ? reader.direct_rows(first) : nullptr;
   if (src == nullptr) {
-    reader.read_rows(first, count, dst);
+    const std::int64_t cols = reader.cols();
+    parallel_ranges(count, threads, [&](std::int64_t begin, std::int64_t end) {
+      reader.read_rows(first + begin, end - begin, dst + begin * cols);
+    });
     src = dst;
   }
   copy_checked_rows(src, dst, count, reader.cols(), normalize, name, first, threads);

@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "recap/common/error.h"
@@ -34,25 +36,44 @@ MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
     }
     data_ = static_cast<std::byte*>(p);
   }
-  ::close(fd);
+  fd_ = fd;
 }
 
 MappedFile::~MappedFile() {
   if (data_ != nullptr) ::munmap(data_, size_);
+  if (fd_ >= 0) ::close(fd_);
 }
 
 MappedFile::MappedFile(MappedFile&& other) noexcept
     : path_(std::move(other.path_)), data_(std::exchange(other.data_, nullptr)),
-      size_(std::exchange(other.size_, 0)) {}
+      size_(std::exchange(other.size_, 0)), fd_(std::exchange(other.fd_, -1)) {}
 
 MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
   if (this != &other) {
     if (data_ != nullptr) ::munmap(data_, size_);
+    if (fd_ >= 0) ::close(fd_);
     path_ = std::move(other.path_);
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
+    fd_ = std::exchange(other.fd_, -1);
   }
   return *this;
+}
+
+void MappedFile::read(std::size_t offset, std::size_t length, void* out) const {
+  if (offset > size_ || length > size_ - offset)
+    throw std::out_of_range(path_.string() + ": read past the end of the file");
+  auto* dst = static_cast<char*>(out);
+  while (length > 0) {
+    const ssize_t got = ::pread(fd_, dst, length, static_cast<off_t>(offset));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0)
+      throw InputError(path_.string() + ": cannot read " + std::to_string(length) + " bytes at offset " +
+                       std::to_string(offset) + ": " + (got < 0 ? std::strerror(errno) : "the file became shorter"));
+    dst += got;
+    offset += static_cast<std::size_t>(got);
+    length -= static_cast<std::size_t>(got);
+  }
 }
 
 void MappedFile::release(std::size_t offset, std::size_t length) const {

@@ -200,8 +200,12 @@ NpyMatrixReader::NpyMatrixReader(const std::filesystem::path& path) : file_(path
 
 void NpyMatrixReader::read_rows(std::int64_t first, std::int64_t count, float* out) const {
   const std::size_t item = dtype_size(header_.dtype);
-  const std::byte* src = file_.data() + header_.data_offset + static_cast<std::size_t>(first * cols_) * item;
-  convert_to_float(header_.dtype, src, static_cast<std::size_t>(count * cols_), out);
+  const std::size_t offset = header_.data_offset + static_cast<std::size_t>(first * cols_) * item;
+  if (header_.dtype == DType::f32) {  // read, not copied from the mapping: see MappedFile::read
+    file_.read(offset, static_cast<std::size_t>(count * cols_) * item, out);
+    return;
+  }
+  convert_to_float(header_.dtype, file_.data() + offset, static_cast<std::size_t>(count * cols_), out);
 }
 
 void NpyMatrixReader::release_rows(std::int64_t first, std::int64_t count) const {

@@ -12,7 +12,8 @@ void normalize_rows(float* data, std::int64_t rows, std::int64_t cols);
 inline void normalize_rows(io::FloatMatrix& m) { normalize_rows(m.data(), m.rows, m.cols); }
 
 // Copies `rows` rows from src to dst in one pass, checking that each is finite (as
-// check_finite) and, when `normalize` is set, not all zeros, and L2-normalising it then. Runs on `threads` threads.
+// check_finite) and, when `normalize` is set, not all zeros, and L2-normalising it then. Runs on `threads` threads;
+// src may be dst (in place).
 void copy_checked_rows(const float* src, float* dst, std::int64_t rows, std::int64_t cols, bool normalize,
                        const std::string& source, std::int64_t first_row = 0, int threads = 1);
 

@@ -42,7 +42,8 @@ class NpyMatrixReader {
   DType dtype() const { return header_.dtype; }
   const std::filesystem::path& path() const { return file_.path(); }
 
-  // Copies rows [first, first+count) as float32 into `out` (count*cols floats).
+  // Copies rows [first, first+count) as float32 into `out` (count*cols floats); float32
+  // files are read with pread (MappedFile::read), not through the mapping.
   void read_rows(std::int64_t first, std::int64_t count, float* out) const;
   // Starts reading rows [first, first+count) from disk in the background.
   void prefetch_rows(std::int64_t first, std::int64_t count) const;
