@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 #include <utility>
 
 #include "recap/common/error.h"
@@ -55,6 +56,14 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
     size_ = std::exchange(other.size_, 0);
   }
   return *this;
+}
+
+// The same bounds as the real read(), copied from the heap buffer, so that a reader asking
+// past the end is caught here too.
+void MappedFile::read(std::size_t offset, std::size_t length, void* out) const {
+  if (offset > size_ || length > size_ - offset)
+    throw std::out_of_range(path_.string() + ": read past the end of the file");
+  if (length > 0) std::memcpy(out, data_ + offset, length);
 }
 
 // Paging hints have no meaning for a heap copy.
