@@ -8,33 +8,21 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <random>
 #include <stdexcept>
 #include <vector>
 
 #include "recap/common/compute.h"
-#include "recap/common/error.h"
-#include "recap/io/measurement_cache.h"
+#include "recap/linalg/onednn_race.h"
 
 namespace recap::linalg {
 namespace {
 
 // Bumped whenever the products or the measurement change enough to make old choices wrong.
 constexpr int kChoiceVersion = 2;  // 2: oneDNN's matmul primitive instead of dnnl_sgemm, best of five
-constexpr const char* kChoicesFile = "float32-products.json";
 
 // oneDNN's full XᵀX does twice ssyrk's work, so it must be more than twice as fast to win.
 constexpr double kGramFullProductFactor = 2.0;
-
-// The oneDNN these calls reach at run time is the one recap was compiled against (a
-// LibTorch that carries its own oneDNN and exports its symbols could take the calls; see
-// models/model_gemm.cpp), whose API differs between major versions.
-bool onednn_is_ours() {
-  const auto* v = dnnl::version();
-  return v->major == DNNL_VERSION_MAJOR && v->minor == DNNL_VERSION_MINOR;
-}
 
 // Sets the calling thread's OpenMP count (oneDNN's) to OpenBLAS's for one product, and back.
 class OnednnThreadsAsBlas {
@@ -166,68 +154,28 @@ double measure_gflops(Float32Engine engine) {
   return flops / seconds / 1e9;
 }
 
-std::string choice_key(int threads) {
-  const auto* v = dnnl::version();
-  return cpu_model_name() + " | OpenBLAS " + compute_info().blas_core + " | oneDNN " + std::to_string(v->major) + "." +
-         std::to_string(v->minor) + "." + std::to_string(v->patch) + " | threads=" + std::to_string(threads) + " | v" +
-         std::to_string(kChoiceVersion);
-}
-
-std::string rates(double openblas, double onednn) {
-  char text[80];
-  std::snprintf(text, sizeof text, "OpenBLAS %.0f GFLOP/s, oneDNN %.0f GFLOP/s", openblas, onednn);
-  return text;
-}
-
 Float32EngineChoice make_choice() {
+  OnednnRace race;
+  race.variable = "RECAP_FLOAT32_GEMM";
+  race.blas_engine = "openblas";
+  race.blas_label = "OpenBLAS";
+  race.cache_file = "float32-products.json";
+  race.version = kChoiceVersion;
+  race.onednn_verified = onednn_is_ours() && onednn_matches_reference();
+  race.onednn_gflops = [](int threads) {
+    const ScopedBlasThreads blas_threads(threads);  // oneDNN runs on as many (OnednnThreadsAsBlas)
+    return measure_gflops(Float32Engine::onednn);
+  };
+  race.blas_gflops = [](int threads) {
+    const ScopedBlasThreads blas_threads(threads);
+    return measure_gflops(Float32Engine::openblas);
+  };
+  const auto result = race_onednn(race);
   Float32EngineChoice choice;
-  if (!onednn_is_ours()) {
-    const auto* v = dnnl::version();
-    choice.reason = "oneDNN at run time is " + std::to_string(v->major) + "." + std::to_string(v->minor) +
-                    ", not the one recap was built with";
-    return choice;
-  }
-  const bool verified = onednn_matches_reference();
-  if (const char* forced = std::getenv("RECAP_FLOAT32_GEMM"); forced != nullptr && *forced != '\0') {
-    const bool onednn = std::strcmp(forced, "onednn") == 0;
-    if (!onednn && std::strcmp(forced, "openblas") != 0)
-      throw UsageError(std::string("RECAP_FLOAT32_GEMM must be openblas or onednn, got \"") + forced + "\"");
-    choice.engine = onednn && verified ? Float32Engine::onednn : Float32Engine::openblas;
-    choice.reason = std::string("set by RECAP_FLOAT32_GEMM=") + forced +
-                    (onednn && !verified ? " (but oneDNN failed its check against a float64 product)" : "");
-    return choice;
-  }
-  if (!verified) {
-    choice.reason = "oneDNN failed its check against a float64 product";
-    return choice;
-  }
-  const int threads = std::max(1, compute_info().threads);
-  bool measured_now = false;
-  const auto entry = io::measure_once(
-      kChoicesFile, choice_key(threads),
-      [](const nlohmann::json& e) {
-        const auto engine = e.value("engine", "");
-        return (engine == "onednn" || engine == "openblas") && e.value("openblas_gflops", 0.0) > 0 &&
-               e.value("onednn_gflops", 0.0) > 0;
-      },
-      [&] {
-        measured_now = true;
-        const ScopedBlasThreads blas_threads(threads);  // both engines on the process's threads
-        // oneDNN first: OpenBLAS's idle workers spin in sched_yield for a while after a
-        // product, and measured second, oneDNN shared the cores with them (210 against
-        // 350 GFLOP/s on the Zen 5). The OpenMP team oneDNN leaves sleeps sooner.
-        const double onednn = measure_gflops(Float32Engine::onednn);
-        const double openblas = measure_gflops(Float32Engine::openblas);
-        // OpenBLAS keeps a near tie: it is the engine the golden fits were checked on first.
-        return nlohmann::json{{"engine", onednn > 1.1 * openblas ? "onednn" : "openblas"},
-                              {"openblas_gflops", openblas},
-                              {"onednn_gflops", onednn}};
-      });
-  choice.engine = entry["engine"] == "onednn" ? Float32Engine::onednn : Float32Engine::openblas;
-  choice.openblas_gflops = entry["openblas_gflops"].get<double>();
-  choice.onednn_gflops = entry["onednn_gflops"].get<double>();
-  choice.reason = (measured_now ? "measured now: " : "cached measurement: ") +
-                  rates(choice.openblas_gflops, choice.onednn_gflops);
+  choice.engine = result.onednn ? Float32Engine::onednn : Float32Engine::openblas;
+  choice.reason = result.reason;
+  choice.openblas_gflops = result.blas_gflops;
+  choice.onednn_gflops = result.onednn_gflops;
   return choice;
 }
 

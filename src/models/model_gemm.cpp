@@ -3,13 +3,10 @@
 #include <omp.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <cstring>
 
 #include "model_linear.h"
 #include "recap/common/compute.h"
-#include "recap/common/error.h"
-#include "recap/io/measurement_cache.h"
+#include "recap/linalg/onednn_race.h"
 #include "recap/models/model_gemm.h"
 #include "torch_threads.h"
 
@@ -17,7 +14,8 @@ namespace recap::models {
 namespace {
 
 // Bumped whenever the products change enough to make old measurements wrong.
-constexpr int kChoiceVersion = 3;  // 2: keyed by the process's thread setting; 3: OpenBLAS on as many
+constexpr int kChoiceVersion = 4;  // 2: keyed by the process's thread setting; 3: OpenBLAS on as many
+                                   // threads as oneDNN; 4: oneDNN measured first (linalg/onednn_race.h)
 
 // 0: products use the calling thread's OpenMP count (LibTorch's); see ScopedProductThreads.
 thread_local int t_product_threads = 0;
@@ -37,26 +35,6 @@ class ProductThreadCount {
  private:
   int previous_;
 };
-
-// The oneDNN these calls reach at run time is the one recap was compiled against. A
-// LibTorch that carries its own oneDNN and exports its symbols (cmake/RecapTorch.cmake
-// warns of one) can take the calls instead; its API differs between major versions, so
-// the products then stay with LibTorch. Always true with Debian's LibTorch, which links
-// Debian's oneDNN.
-bool onednn_is_ours() {
-  static const bool ours = [] {
-    const auto* v = dnnl::version();
-    return v->major == DNNL_VERSION_MAJOR && v->minor == DNNL_VERSION_MINOR;
-  }();
-  return ours;
-}
-
-std::string onednn_mismatch() {
-  const auto* v = dnnl::version();
-  return "oneDNN at run time is " + std::to_string(v->major) + "." + std::to_string(v->minor) + ", not the " +
-         std::to_string(DNNL_VERSION_MAJOR) + "." + std::to_string(DNNL_VERSION_MINOR) +
-         " recap was built with (another copy in this LibTorch?)";
-}
 
 dnnl::engine& cpu_engine() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
@@ -154,70 +132,33 @@ bool onednn_matches_reference(std::string* implementation) {
   return ((got.to(torch::kFloat64) - ref).abs() <= 1e-4 * (1 + ref.abs())).all().item<bool>();
 }
 
-std::string choice_key(int threads) {
-  const auto v = dnnl::version();
-  return cpu_model_name() + " | OpenBLAS " + compute_info().blas_core + " | oneDNN " + std::to_string(v->major) +
-         "." + std::to_string(v->minor) + "." + std::to_string(v->patch) + " | threads=" + std::to_string(threads) +
-         " | v" + std::to_string(kChoiceVersion);
-}
-
-constexpr const char* kChoicesFile = "model-gemm.json";
-
-std::string rates(double libtorch, double onednn) {
-  char text[96];
-  std::snprintf(text, sizeof text, "LibTorch/OpenBLAS %.0f GFLOP/s, oneDNN %.0f GFLOP/s", libtorch, onednn);
-  return text;
-}
-
 GemmChoice make_choice() {
   torch::NoGradGuard no_grad;
   GemmChoice choice;
-  if (!onednn_is_ours()) {
-    choice.reason = onednn_mismatch();
-    return choice;
-  }
-  const bool verified = onednn_matches_reference(&choice.onednn_implementation);
-  if (const char* forced = std::getenv("RECAP_MODEL_GEMM"); forced != nullptr && *forced != '\0') {
-    const bool onednn = std::strcmp(forced, "onednn") == 0;
-    if (!onednn && std::strcmp(forced, "openblas") != 0)
-      throw UsageError(std::string("RECAP_MODEL_GEMM must be openblas or onednn, got \"") + forced + "\"");
-    choice.float32 = onednn && verified ? GemmEngine::onednn : GemmEngine::libtorch;
-    choice.reason = std::string("set by RECAP_MODEL_GEMM=") + forced +
-                    (onednn && !verified ? " (but oneDNN failed its check against a float64 product)" : "");
-    return choice;
-  }
-  if (!verified) {
-    choice.reason = "oneDNN failed its check against a float64 product";
-    return choice;
-  }
-  // The process's thread setting, not the calling thread's: the first product may run
-  // on a worker of a one-thread team (CLIP's sharded encoding), and a choice keyed by
-  // that would differ between runs of one command whose first product runs elsewhere.
-  const int threads = std::max(1, compute_info().threads);
-  bool measured_now = false;
-  const auto entry = io::measure_once(
-      kChoicesFile, choice_key(threads),
-      [](const nlohmann::json& e) {
-        const auto engine = e.value("engine", "");
-        return engine == "onednn" || engine == "libtorch";
-      },
-      [&] {
-        measured_now = true;
-        // Both engines on the same number of threads, whatever scope the caller is in
-        // (CLIP's sharded encoding keeps OpenBLAS single-threaded).
-        const detail::ScopedTorchThreads torch_threads(threads);
-        const detail::ScopedProductThreads product_threads(threads);
-        const ScopedBlasThreads blas_threads(threads);
-        const double libtorch = gflops([](auto& x, auto& w, auto& b) { return torch::linear(x, w, b); });
-        const double onednn = gflops([](auto& x, auto& w, auto& b) { return onednn_linear(x, w, b); });
-        // LibTorch keeps a near tie: it is the engine the golden data were checked on first.
-        return nlohmann::json{{"engine", onednn > 1.1 * libtorch ? "onednn" : "libtorch"},
-                              {"libtorch_gflops", libtorch},
-                              {"onednn_gflops", onednn}};
-      });
-  choice.float32 = entry["engine"] == "onednn" ? GemmEngine::onednn : GemmEngine::libtorch;
-  choice.reason = (measured_now ? "measured now: " : "cached measurement: ") +
-                  rates(entry.value("libtorch_gflops", 0.0), entry.value("onednn_gflops", 0.0));
+  linalg::OnednnRace race;
+  race.variable = "RECAP_MODEL_GEMM";
+  race.blas_engine = "libtorch";
+  race.blas_label = "LibTorch/OpenBLAS";
+  race.cache_file = "model-gemm.json";
+  race.version = kChoiceVersion;
+  race.onednn_verified = linalg::onednn_is_ours() && onednn_matches_reference(&choice.onednn_implementation);
+  // Both engines on the same number of threads, whatever scope the caller is in (CLIP's
+  // sharded encoding keeps OpenBLAS single-threaded).
+  race.onednn_gflops = [](int threads) {
+    const detail::ScopedTorchThreads torch_threads(threads);
+    const detail::ScopedProductThreads product_threads(threads);
+    const ScopedBlasThreads blas_threads(threads);
+    return gflops([](auto& x, auto& w, auto& b) { return onednn_linear(x, w, b); });
+  };
+  race.blas_gflops = [](int threads) {
+    const detail::ScopedTorchThreads torch_threads(threads);
+    const detail::ScopedProductThreads product_threads(threads);
+    const ScopedBlasThreads blas_threads(threads);
+    return gflops([](auto& x, auto& w, auto& b) { return torch::linear(x, w, b); });
+  };
+  const auto result = linalg::race_onednn(race);
+  choice.float32 = result.onednn ? GemmEngine::onednn : GemmEngine::libtorch;
+  choice.reason = result.reason;
   return choice;
 }
 
@@ -229,14 +170,14 @@ const GemmChoice& model_gemm_choice() {
 }
 
 bool dense_products_on_onednn(bool bfloat16_weights) {
-  return onednn_is_ours() && (bfloat16_weights || model_gemm_choice().float32 == GemmEngine::onednn);
+  return linalg::onednn_is_ours() && (bfloat16_weights || model_gemm_choice().float32 == GemmEngine::onednn);
 }
 
 std::string describe_model_gemm() {
   const auto& c = model_gemm_choice();
   return std::string("model float32 products: ") +
          (c.float32 == GemmEngine::onednn ? "oneDNN " + c.onednn_implementation : std::string("LibTorch (OpenBLAS)")) +
-         " (" + c.reason + "); bfloat16 products: " + (onednn_is_ours() ? "oneDNN" : "LibTorch");
+         " (" + c.reason + "); bfloat16 products: " + (linalg::onednn_is_ours() ? "oneDNN" : "LibTorch");
 }
 
 namespace detail {

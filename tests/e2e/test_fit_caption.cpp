@@ -282,3 +282,32 @@ TEST_F(FitCaption, SynthRefusesASetTheDiskCannotHold) {
                  "64 bits");
   EXPECT_FALSE(fs::exists(path("huge")));
 }
+
+// The fit's products run on OpenBLAS or oneDNN, as measured per machine
+// (linalg/float32_products.h): both give the same W to float32 accuracy, mapping.json
+// says which ran, and a mistyped override is a usage error that leaves no run behind.
+TEST_F(FitCaption, BothProductEnginesFitTheSameMap) {
+  const std::string fit_tool = (test::tools_dir() / "recap-fit").string();
+  std::vector<io::FloatMatrix> maps;
+  for (const std::string engine : {"openblas", "onednn"}) {
+    const auto out = path("run-engine-" + engine);
+    const auto fit =
+        test::run_command("RECAP_FLOAT32_GEMM=" + engine + " '" + fit_tool + "' " + fit_args(out.string()) + " -v");
+    ASSERT_EQ(fit.status, 0) << fit.err;
+    EXPECT_NE(fit.err.find("fit and search float32 products: "), std::string::npos) << fit.err;
+    const auto mapping = io::read_json(out / "mapping.json");
+    EXPECT_NE(mapping.value("float32_products", "").find("set by RECAP_FLOAT32_GEMM=" + engine), std::string::npos)
+        << mapping.dump();
+    maps.push_back(io::read_npy_matrix(out / "mapping.npy"));
+  }
+  ASSERT_EQ(maps[0].rows, maps[1].rows);
+  ASSERT_EQ(maps[0].cols, maps[1].cols);
+  float largest = 0;
+  for (std::int64_t i = 0; i < maps[0].rows * maps[0].cols; ++i)
+    largest = std::max(largest, std::abs(maps[0].data()[i] - maps[1].data()[i]));
+  EXPECT_LT(largest, 1e-5f);
+
+  const auto bad = test::run_command("RECAP_FLOAT32_GEMM=mkl '" + fit_tool + "' " + fit_args(path("run-mkl").string()));
+  expect_failure(bad, 2, "RECAP_FLOAT32_GEMM must be openblas or onednn, got \"mkl\"");
+  EXPECT_FALSE(fs::exists(path("run-mkl")));
+}

@@ -3,9 +3,11 @@
 
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
 #include "recap/common/error.h"
+#include "recap/io/mapped_file.h"
 #include "recap/io/npy.h"
 #include "recap/io/npy_tensor.h"
 #include "test_support.h"
@@ -112,6 +114,26 @@ TEST(Npy, MappedReaderReadsChunks) {
   EXPECT_EQ(chunk.back(), m.values.back());
   ASSERT_NE(reader.direct_rows(0), nullptr);
   EXPECT_EQ(reader.direct_rows(3)[2], m.row(3)[2]);
+}
+
+// read_rows reads float32 files with pread (MappedFile::read), not through the mapping:
+// every value of a chunk and of the last row must be the file's, and a range past the
+// end is refused rather than read short.
+TEST(Npy, ReadRowsReadsEveryValueAndNothingPastTheEnd) {
+  test::TempDir dir;
+  auto m = test::random_normal(257, 5, 2);
+  io::write_npy(dir / "m.npy", m);
+  io::NpyMatrixReader reader(dir / "m.npy");
+  std::vector<float> rows(17 * 5);
+  reader.read_rows(240, 17, rows.data());
+  for (std::int64_t i = 0; i < 17; ++i)
+    for (std::int64_t j = 0; j < 5; ++j) ASSERT_EQ(rows[i * 5 + j], m.row(240 + i)[j]) << i << "," << j;
+  EXPECT_THROW(reader.read_rows(250, 8, rows.data()), std::out_of_range);
+  io::MappedFile file(dir / "m.npy");
+  std::vector<char> bytes(6);
+  file.read(0, 6, bytes.data());
+  EXPECT_EQ(std::string(bytes.data() + 1, 5), "NUMPY");
+  EXPECT_THROW(file.read(file.size() - 2, 3, bytes.data()), std::out_of_range);
 }
 
 // Every malformed file must be refused with an InputError that names the file.

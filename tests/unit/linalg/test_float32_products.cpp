@@ -3,23 +3,19 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 #include <vector>
 
 #include "recap/common/compute.h"
 #include "recap/linalg/float32_products.h"
+#include "test_support.h"
 
 using recap::linalg::Float32Engine;
 using recap::linalg::Product;
 
 namespace {
 
-std::vector<float> uniform_values(std::size_t count, unsigned seed) {
-  std::mt19937 generator(seed);
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  std::vector<float> values(count);
-  for (auto& v : values) v = uniform(generator);
-  return values;
+std::vector<float> random_values(std::int64_t count, std::uint32_t seed) {
+  return recap::test::random_normal(count, 1, seed).values;
 }
 
 // Each entry of op(A) op(B) + beta C in float64, with Σ|a b| + |beta c| beside it: a
@@ -59,9 +55,9 @@ TEST_P(BothEngines, MatchAFloat64ProductInEveryTransposition) {
     for (const bool b_t : {false, true})
       for (const float beta : {0.0f, 1.0f}) {
         const std::int64_t lda = (a_t ? m : k) + pad, ldb = (b_t ? k : n) + pad, ldc = n + pad;
-        const auto a = uniform_values(static_cast<std::size_t>((a_t ? k : m) * lda), 1);
-        const auto b = uniform_values(static_cast<std::size_t>((b_t ? n : k) * ldb), 2);
-        auto c = uniform_values(static_cast<std::size_t>(m * ldc), 3);
+        const auto a = random_values((a_t ? k : m) * lda, 1);
+        const auto b = random_values((b_t ? n : k) * ldb, 2);
+        auto c = random_values(m * ldc, 3);
         const Product p{a_t, b_t, m, n, k, a.data(), lda, b.data(), ldb, beta, c.data(), ldc};
         const auto expected = float64_product(p, c);
         const auto before = c;
@@ -85,7 +81,7 @@ INSTANTIATE_TEST_SUITE_P(Float32Products, BothEngines, ::testing::Values(Float32
 // The upper triangle of XᵀX, on whichever engine the machine chose.
 TEST(Float32Products, GramUpperIsTheUpperTriangleOfXtX) {
   const std::int64_t n = 517, d = 41;
-  const auto x = uniform_values(static_cast<std::size_t>(n * d), 4);
+  const auto x = random_values(n * d, 4);
   std::vector<float> out(static_cast<std::size_t>(d * d), 0.0f);
   recap::linalg::gram_upper(x.data(), n, d, out.data());
   const double bound = 2.0 * double(n) * std::ldexp(1.0, -24);
