@@ -3,10 +3,10 @@
 // search (queries x base rows), on the engine measured fastest on this machine: OpenBLAS
 // or oneDNN. Where the environment pins OpenBLAS to a weaker kernel
 // (OPENBLAS_CORETYPE=Haswell on AVX-512 CPUs, a preset recap respects) oneDNN's own
-// AVX-512 kernels run the same product about 3x faster; elsewhere OpenBLAS may win.
-// The choice is measured once per machine and cached per CPU model, OpenBLAS kernel,
-// oneDNN version and thread count (io::measure_once); RECAP_FLOAT32_GEMM=openblas|onednn
-// overrides it. Either engine computes every entry as a float32 sum of float32 products,
+// AVX-512 kernels run the same products about 1.7x faster (320 against 180-200 GFLOP/s
+// on 2 Zen 5 cores); elsewhere OpenBLAS may win. The choice is measured once per machine
+// and cached per CPU model, OpenBLAS kernel, oneDNN version and thread count
+// (onednn_race.h); RECAP_FLOAT32_GEMM=openblas|onednn overrides it. Either engine computes every entry as a float32 sum of float32 products,
 // so the error bounds callers rely on hold for both.
 #include <cstdint>
 #include <string>
