@@ -98,8 +98,9 @@ std::vector<float> random_values(std::size_t count, unsigned seed) {
   return values;
 }
 
-// oneDNN's product against a float64 one, in every transposition the callers use: a
-// kernel that computes wrong results on this CPU must never be chosen, however fast.
+// oneDNN's product against a float64 one, in all four transpositions multiply() accepts
+// (oneDNN picks its kernel per layout): a kernel that computes wrong results on this CPU
+// must never be chosen, however fast.
 bool onednn_matches_reference() {
   const std::int64_t m = 67, n = 129, k = 93;
   const auto a = random_values(m * k, 5), b = random_values(k * n, 6);
@@ -126,10 +127,12 @@ bool onednn_matches_reference() {
   return true;
 }
 
-// GFLOP/s of `engine` on one block of the fit (XᵀY, 2,048 pairs of 768-d rows) and one of
+// GFLOP/s of `engine` on `threads` threads (oneDNN runs on as many as OpenBLAS has, see
+// OnednnThreadsAsBlas) on one block of the fit (XᵀY, 2,048 pairs of 768-d rows) and one of
 // the search (1,024 queries against 2,048 base rows, d = 512), best of five runs each (the
 // best of three swung from 250 to 395 GFLOP/s for oneDNN on the Zen 5).
-double measure_gflops(Float32Engine engine) {
+double measure_gflops(Float32Engine engine, int threads) {
+  const ScopedBlasThreads blas_threads(threads);
   struct Shape {
     bool a_t, b_t;
     std::int64_t m, n, k;
@@ -162,14 +165,8 @@ Float32EngineChoice make_choice() {
   race.cache_file = "float32-products.json";
   race.version = kChoiceVersion;
   race.onednn_verified = onednn_is_ours() && onednn_matches_reference();
-  race.onednn_gflops = [](int threads) {
-    const ScopedBlasThreads blas_threads(threads);  // oneDNN runs on as many (OnednnThreadsAsBlas)
-    return measure_gflops(Float32Engine::onednn);
-  };
-  race.blas_gflops = [](int threads) {
-    const ScopedBlasThreads blas_threads(threads);
-    return measure_gflops(Float32Engine::openblas);
-  };
+  race.onednn_gflops = [](int threads) { return measure_gflops(Float32Engine::onednn, threads); };
+  race.blas_gflops = [](int threads) { return measure_gflops(Float32Engine::openblas, threads); };
   const auto result = race_onednn(race);
   Float32EngineChoice choice;
   choice.engine = result.onednn ? Float32Engine::onednn : Float32Engine::openblas;

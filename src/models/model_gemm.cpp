@@ -100,9 +100,14 @@ torch::Tensor onednn_linear(const torch::Tensor& x, const torch::Tensor& weight,
   return out.view(shape);
 }
 
-// GFLOP/s of `product` on ViT-B/32- and FLAN-T5-base-like shapes, best of three runs each.
+// GFLOP/s of `product` on ViT-B/32- and FLAN-T5-base-like shapes, best of three runs each,
+// with LibTorch, oneDNN and OpenBLAS all on `threads` threads, whatever scope the caller is
+// in (CLIP's sharded encoding keeps OpenBLAS single-threaded).
 template <class Product>
-double gflops(Product product) {
+double gflops(int threads, Product product) {
+  const detail::ScopedTorchThreads torch_threads(threads);
+  const detail::ScopedProductThreads product_threads(threads);
+  const ScopedBlasThreads blas_threads(threads);
   const std::int64_t shapes[][3] = {{256, 768, 768}, {256, 768, 3072}, {256, 3072, 768}, {64, 768, 2048}};
   double seconds = 0, flops = 0;
   torch::manual_seed(11);
@@ -142,19 +147,11 @@ GemmChoice make_choice() {
   race.cache_file = "model-gemm.json";
   race.version = kChoiceVersion;
   race.onednn_verified = linalg::onednn_is_ours() && onednn_matches_reference(&choice.onednn_implementation);
-  // Both engines on the same number of threads, whatever scope the caller is in (CLIP's
-  // sharded encoding keeps OpenBLAS single-threaded).
   race.onednn_gflops = [](int threads) {
-    const detail::ScopedTorchThreads torch_threads(threads);
-    const detail::ScopedProductThreads product_threads(threads);
-    const ScopedBlasThreads blas_threads(threads);
-    return gflops([](auto& x, auto& w, auto& b) { return onednn_linear(x, w, b); });
+    return gflops(threads, [](auto& x, auto& w, auto& b) { return onednn_linear(x, w, b); });
   };
   race.blas_gflops = [](int threads) {
-    const detail::ScopedTorchThreads torch_threads(threads);
-    const detail::ScopedProductThreads product_threads(threads);
-    const ScopedBlasThreads blas_threads(threads);
-    return gflops([](auto& x, auto& w, auto& b) { return torch::linear(x, w, b); });
+    return gflops(threads, [](auto& x, auto& w, auto& b) { return torch::linear(x, w, b); });
   };
   const auto result = linalg::race_onednn(race);
   choice.float32 = result.onednn ? GemmEngine::onednn : GemmEngine::libtorch;
