@@ -15,6 +15,7 @@
 
 #include "clip_modules.h"
 #include "cuda_settings.h"
+#include "packed_weights.h"
 #include "recap/common/compute.h"
 #include "recap/common/error.h"
 #include "recap/common/parallel.h"
@@ -365,6 +366,7 @@ struct ClipModel::Impl {
     io::FloatMatrix out(n, info.embed_dim);
     auto encode_range = [&](std::int64_t begin, std::int64_t end) {
       torch::InferenceMode guard;
+      detail::ScopedWeightPacking pack_weights;  // one item per call reads each weight 50 rows at a time
       for (std::int64_t at = begin; at < end; at += kRowsPerCall) {
         const io::FloatMatrix part = to_matrix(encode(input.slice(0, at, std::min(end, at + kRowsPerCall))));
         std::memcpy(out.row(at), part.data(), part.values.size() * sizeof(float));

@@ -129,9 +129,26 @@ VisionTransformerImpl::VisionTransformerImpl(const ClipConfig& c) {
   proj = register_parameter("proj", torch::empty({width, c.embed_dim}));
 }
 
+// conv1's stride is its kernel, so each output is one patch's pixels times the kernel: a
+// dense product of the patches, [B·grid², 3·p·p], with the kernel read as [width, 3·p·p]
+// (the same sums in another order). LibTorch's convolution re-lays-out its 9 MB ViT-B/32
+// kernel on every call, 2.8 ms per one-image batch on a Zen 5; the product reads a packed
+// copy of it (packed_weights.h).
+torch::Tensor VisionTransformerImpl::embed_patches(const torch::Tensor& pixels) {
+  const auto& kernel = conv1->weight;  // [width, 3, p, p]
+  const auto batch = pixels.size(0), channels = pixels.size(1), p = kernel.size(-1);
+  if (pixels.size(2) != pixels.size(3) || pixels.size(2) % p != 0 || conv1->padding != 0 || conv1->stride != p) {
+    return conv1->forward(pixels).flatten(2).transpose(1, 2);
+  }
+  const auto grid = pixels.size(2) / p;
+  auto patches = pixels.reshape({batch, channels, grid, p, grid, p})
+                     .permute({0, 2, 4, 1, 3, 5})  // [B, row, column, channel, y, x]
+                     .reshape({batch * grid * grid, channels * p * p});
+  return dense(patches, kernel.reshape({kernel.size(0), -1})).view({batch, grid * grid, kernel.size(0)});
+}
+
 torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& pixels) {
-  auto x = conv1->forward(pixels);                     // [B, width, grid, grid]
-  x = x.flatten(2).transpose(1, 2);                    // [B, grid^2, width]
+  auto x = embed_patches(pixels);                      // [B, grid^2, width]
   auto cls = class_embedding.to(x.scalar_type()).expand({x.size(0), 1, x.size(2)});
   x = torch::cat({cls, x}, 1) + positional_embedding.to(x.scalar_type());
   x = layer_norm_fp32(x, ln_pre);

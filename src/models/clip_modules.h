@@ -85,6 +85,7 @@ TORCH_MODULE(Transformer);
 struct VisionTransformerImpl : torch::nn::Module {
   explicit VisionTransformerImpl(const ClipConfig& c);
   torch::Tensor forward(const torch::Tensor& pixels);
+  torch::Tensor embed_patches(const torch::Tensor& pixels);  // conv1, as [B, grid², width]
   LoadedConv2d conv1{nullptr};
   torch::Tensor class_embedding, positional_embedding, proj;
   torch::nn::LayerNorm ln_pre{nullptr}, ln_post{nullptr};

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "model_linear.h"
+#include "packed_weights.h"
 #include "recap/common/compute.h"
 #include "recap/linalg/onednn_race.h"
 #include "recap/models/model_gemm.h"
@@ -14,8 +15,9 @@ namespace recap::models {
 namespace {
 
 // Bumped whenever the products change enough to make old measurements wrong.
-constexpr int kChoiceVersion = 4;  // 2: keyed by the process's thread setting; 3: OpenBLAS on as many
-                                   // threads as oneDNN; 4: oneDNN measured first (linalg/onednn_race.h)
+constexpr int kChoiceVersion = 5;  // 2: keyed by the process's thread setting; 3: OpenBLAS on as many
+                                   // threads as oneDNN; 4: oneDNN measured first (linalg/onednn_race.h);
+                                   // 5: oneDNN reads packed weights (packed_weights.h)
 
 // 0: products use the calling thread's OpenMP count (LibTorch's); see ScopedProductThreads.
 thread_local int t_product_threads = 0;
@@ -58,9 +60,10 @@ torch::Tensor onednn_linear(const torch::Tensor& x, const torch::Tensor& weight,
   const auto m = x2.size(0);
   const auto type = onednn_type(weight.scalar_type());
   using dims = dnnl::memory::dims;
-  // W is [n, k]; the product needs Wᵀ, [k, n], which is W's memory read with swapped strides.
+  // W is [n, k]; the product needs Wᵀ, [k, n], which is W's memory read with swapped strides,
+  // or its packed copy where it has one (packed_weights.h).
   const dnnl::memory::desc src_md(dims{m, k}, type, dims{x2.stride(0), 1});
-  const dnnl::memory::desc weights_md(dims{k, n}, type, dims{weight.stride(1), weight.stride(0)});
+  const dnnl::memory::desc plain_weights_md(dims{k, n}, type, dims{weight.stride(1), weight.stride(0)});
   const dnnl::memory::desc dst_md(dims{m, n}, onednn_type(x.scalar_type()), dims{n, 1});
   dnnl::memory::desc bias_md;
   if (bias.defined()) bias_md = dnnl::memory::desc(dims{1, n}, onednn_type(bias.scalar_type()), dims{n, 1});
@@ -75,19 +78,31 @@ torch::Tensor onednn_linear(const torch::Tensor& x, const torch::Tensor& weight,
       ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
     attr.set_post_ops(ops);
   }
+  // oneDNN's own primitive cache makes this ~2 µs for a shape it has seen.
+  auto descriptor = [&](const dnnl::memory::desc& weights_md) {
+    return bias.defined()
+               ? dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, weights_md, bias_md, dst_md), attr, engine)
+               : dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, weights_md, dst_md), attr, engine);
+  };
   dnnl::matmul::primitive_desc pd;
+  detail::PackedWeight packed;
   try {
-    // oneDNN's own primitive cache makes this ~2 µs for a shape it has seen.
-    pd = bias.defined()
-             ? dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, weights_md, bias_md, dst_md), attr, engine)
-             : dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, weights_md, dst_md), attr, engine);
+    packed = detail::packed_weight(weight, plain_weights_md, m, [&] {
+      return descriptor(dnnl::memory::desc(dims{k, n}, type, dnnl::memory::format_tag::any)).weights_desc();
+    }, engine);
+    if (packed.memory) pd = descriptor(packed.memory.get_desc());
+  } catch (const dnnl::error&) {
+    packed = {};  // no kernel reads this layout for this many rows: read W as it is
+  }
+  try {
+    if (!packed.memory) pd = descriptor(plain_weights_md);
   } catch (const dnnl::error&) {
     return {};
   }
   if (implementation != nullptr) *implementation = pd.impl_info_str();
   auto out = torch::empty({m, n}, x.options());
   thread_local dnnl::stream stream(engine);
-  dnnl::memory weights_mem(weights_md, engine, weight.data_ptr());
+  const auto weights_mem = packed.memory ? packed.memory : dnnl::memory(plain_weights_md, engine, weight.data_ptr());
   std::unordered_map<int, dnnl::memory> args = {
       {DNNL_ARG_SRC, dnnl::memory(src_md, engine, x2.data_ptr())},
       {DNNL_ARG_WEIGHTS, weights_mem},
