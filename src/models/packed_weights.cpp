@@ -35,9 +35,9 @@ struct ViewKeyHash {
   }
 };
 
-// Room for a packed copy. Large ones are aligned to 2 MiB and advised as huge pages: a
-// fresh 4 KiB page cost about 11 µs to fault in on a Zen 5 VM, which made packing a
-// ViT-B/32 MLP weight take 26 ms, against 1.6 ms in huge pages (and 1.5 ms reusing memory).
+// Room for a packed copy. Large ones are aligned to 2 MiB and advised as huge pages: on a
+// Zen 5 VM, packing a ViT-B/32 MLP weight (9 MB) into fresh 4 KiB pages took 26 ms, page
+// faults almost all of it, and 1.6-18 ms into huge pages.
 std::shared_ptr<void> allocate_packed(std::size_t bytes) {
   constexpr std::size_t kHuge = std::size_t(2) << 20;
   const bool huge = bytes >= kHuge;
