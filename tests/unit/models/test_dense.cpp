@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 
+#include "dense_reference.h"
 #include "model_linear.h"
 #include "recap/models/model_gemm.h"
 
@@ -15,19 +16,11 @@ namespace {
 using recap::models::detail::dense;
 using recap::models::detail::DenseActivation;
 
-// Before the first product of the process: the engine is chosen once.
-const bool kForced = [] { return ::setenv("RECAP_MODEL_GEMM", "onednn", 1) == 0; }();
-
-torch::Tensor reference(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
-  return torch::linear(x.to(torch::kFloat64), w.to(torch::kFloat64), b.defined() ? b.to(torch::kFloat64) : b);
-}
-
-double max_relative_error(const torch::Tensor& got, const torch::Tensor& want) {
-  return ((got.to(torch::kFloat64) - want).abs().max() / (1.0 + want.abs().max())).item<double>();
-}
+using dense_test::max_relative_error;
+using dense_test::reference;
 
 TEST(Dense, OneDnnIsChosenWhenForcedAndMatchesFloat64) {
-  ASSERT_TRUE(kForced);
+  ASSERT_TRUE(dense_test::kOneDnnForced);
   torch::NoGradGuard no_grad;
   torch::manual_seed(3);
   const auto x = torch::randn({2, 37, 96}), w = torch::randn({130, 96}), b = torch::randn({130});

@@ -4,10 +4,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include <cstdlib>
 #include <thread>
 #include <vector>
 
+#include "dense_reference.h"
 #include "model_linear.h"
 #include "packed_weights.h"
 
@@ -19,20 +19,19 @@ using recap::models::detail::kPackAfterProducts;
 using recap::models::detail::packed_weights_stats;
 using recap::models::detail::ScopedWeightPacking;
 
-// oneDNN serves the products whatever this CPU's measurement says (set before the first
-// product of the process, as test_dense.cpp does).
-const bool kForced = [] { return ::setenv("RECAP_MODEL_GEMM", "onednn", 1) == 0; }();
+using dense_test::max_relative_error;
+using dense_test::reference;
 
-torch::Tensor reference(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
-  return torch::linear(x.to(torch::kFloat64), w.to(torch::kFloat64), b.defined() ? b.to(torch::kFloat64) : b);
-}
-
-double max_relative_error(const torch::Tensor& got, const torch::Tensor& want) {
-  return ((got.to(torch::kFloat64) - want).abs().max() / (1.0 + want.abs().max())).item<double>();
+// Copies made by 2·kPackAfterProducts products of `rows` rows with one new weight.
+std::size_t copies_made_by(std::int64_t rows) {
+  const auto w = torch::randn({64, 80});
+  const auto before = packed_weights_stats().copies;
+  for (int i = 0; i < 2 * kPackAfterProducts; ++i) dense(torch::randn({rows, 80}), w);
+  return packed_weights_stats().copies - before;
 }
 
 TEST(PackedWeights, AWeightIsPackedAtItsThresholdAndItsProductsStayExact) {
-  ASSERT_TRUE(kForced);
+  ASSERT_TRUE(dense_test::kOneDnnForced);  // oneDNN serves the products on any CPU
   torch::NoGradGuard no_grad;
   const ScopedWeightPacking packing;
   torch::manual_seed(21);
@@ -49,23 +48,13 @@ TEST(PackedWeights, AWeightIsPackedAtItsThresholdAndItsProductsStayExact) {
   EXPECT_LT(max_relative_error(dense(many, w, b), reference(many, w, b)), 1e-5);
 }
 
-TEST(PackedWeights, ProductsOutsideAPackingScopeDoNotPack) {
+TEST(PackedWeights, ProductsOutsideAPackingScopeOrOfManyRowsDoNotPack) {
   torch::NoGradGuard no_grad;
   torch::manual_seed(20);
-  const auto w = torch::randn({64, 80});
-  const auto before = packed_weights_stats().copies;
-  for (int i = 0; i < 2 * kPackAfterProducts; ++i) dense(torch::randn({3, 80}), w);
-  EXPECT_EQ(packed_weights_stats().copies, before);
-}
-
-TEST(PackedWeights, ProductsOfManyRowsDoNotPack) {
-  torch::NoGradGuard no_grad;
+  EXPECT_EQ(copies_made_by(3), 0u);  // no ScopedWeightPacking: T5's products
   const ScopedWeightPacking packing;
-  torch::manual_seed(22);
-  const auto w = torch::randn({64, 80});
-  const auto before = packed_weights_stats().copies;
-  for (int i = 0; i < 2 * kPackAfterProducts; ++i) dense(torch::randn({kFewRows, 80}), w);
-  EXPECT_EQ(packed_weights_stats().copies, before);
+  EXPECT_EQ(copies_made_by(kFewRows), 0u);
+  EXPECT_EQ(copies_made_by(kFewRows - 1), 1u);
 }
 
 TEST(PackedWeights, AnInPlaceChangeOfTheWeightIsSeen) {
