@@ -15,9 +15,8 @@ namespace recap::models {
 namespace {
 
 // Bumped whenever the products change enough to make old measurements wrong.
-constexpr int kChoiceVersion = 5;  // 2: keyed by the process's thread setting; 3: OpenBLAS on as many
-                                   // threads as oneDNN; 4: oneDNN measured first (linalg/onednn_race.h);
-                                   // 5: oneDNN reads packed weights (packed_weights.h)
+constexpr int kChoiceVersion = 4;  // 2: keyed by the process's thread setting; 3: OpenBLAS on as many
+                                   // threads as oneDNN; 4: oneDNN measured first (linalg/onednn_race.h)
 
 // 0: products use the calling thread's OpenMP count (LibTorch's); see ScopedProductThreads.
 thread_local int t_product_threads = 0;

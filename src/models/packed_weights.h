@@ -46,8 +46,9 @@ struct PackedWeight {
   std::shared_ptr<void> values;
 };
 
-// The packed copy of `weight` for a product of `rows` rows, counting the product toward
-// packing where the calling thread is in a ScopedWeightPacking; made now if this product is the one that tips it. `plain` describes the weight
+// The packed copy of `weight` for a product of `rows` rows, if it has one. Where the
+// calling thread is in a ScopedWeightPacking, the product counts toward packing, and the
+// copy is made now if this product is the one that tips it. `plain` describes the weight
 // as it is; `best_layout` gives the layout the product reads best (a primitive descriptor
 // made with format_tag::any), asked only when a copy is made. A weight that is already
 // laid out that way, or that has no version counter (made in InferenceMode: it could

@@ -9,7 +9,9 @@
 #include "recap/io/json_file.h"
 #include "recap/io/npy.h"
 #include "recap/io/npy_tensor.h"
+#include "packed_weights.h"
 #include "recap/models/clip_model.h"
+#include "recap/models/model_gemm.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -242,6 +244,41 @@ TEST(ClipGolden, ShardedLargeBatchesMatchTheGoldenRowForRow) {
     EXPECT_EQ(texts.rows, kCopies * text_golden.rows);
     EXPECT_LE(image_diff, 1e-4);
     EXPECT_LE(text_diff, 1e-4);
+  }
+}
+
+// One item per call is where CLIP's dense weights get packed copies (packed_weights.h):
+// after a few products of few rows each weight is read from its copy. Every row must
+// still be the golden one, before the copies and after.
+TEST(ClipGolden, OneItemPerCallMatchesTheGoldenOnceWeightsArePacked) {
+  constexpr int kPasses = 4;  // each weight serves 2 items x 4 passes products of few rows
+  for (const std::string name : {"tiny-vit", "tiny-rn"}) {
+    SCOPED_TRACE(name);
+    const auto model = ClipModel::load(golden(name) / "openai_torchscript.pt", cpu_options());
+    const auto pixels = recap::io::read_npy_float(golden(name) / "input_pixels.npy");
+    std::vector<std::int64_t> id_shape;
+    const auto ids = recap::io::read_npy_int64(golden(name) / "input_ids.npy", &id_shape);
+    const auto image_golden = recap::io::read_npy_matrix(golden(name) / "image_embeds.npy");
+    const auto text_golden = recap::io::read_npy_matrix(golden(name) / "text_embeds.npy");
+    const std::int64_t pixels_per_image = pixels.shape[1] * pixels.shape[2] * pixels.shape[3];
+    double image_diff = 0, text_diff = 0;
+    for (int pass = 0; pass < kPasses; ++pass) {
+      for (std::int64_t i = 0; i < image_golden.rows; ++i) {
+        const auto one = model.encode_images(pixels.values.data() + i * pixels_per_image, 1);
+        for (std::int64_t k = 0; k < one.cols; ++k)
+          image_diff = std::max(image_diff, std::fabs(double(one.row(0)[k]) - image_golden.row(i)[k]));
+      }
+      for (std::int64_t t = 0; t < text_golden.rows; ++t) {
+        const auto one = model.encode_token_ids(ids.data() + t * id_shape[1], 1, id_shape[1]);
+        for (std::int64_t k = 0; k < one.cols; ++k)
+          text_diff = std::max(text_diff, std::fabs(double(one.row(0)[k]) - text_golden.row(t)[k]));
+      }
+    }
+    EXPECT_LE(image_diff, 1e-4);
+    EXPECT_LE(text_diff, 1e-4);
+    if (recap::models::dense_products_on_onednn(/*bfloat16_weights=*/false)) {
+      EXPECT_GT(recap::models::detail::packed_weights_stats().copies, 0u) << "no weight was packed";
+    }
   }
 }
 
