@@ -45,20 +45,44 @@ recap::io::FloatMatrix logits(const ClipModel& model, recap::io::FloatMatrix img
   return out;
 }
 
+// A golden model's inputs and reference embeddings (golden/clip/<name>).
+struct GoldenSet {
+  recap::io::FloatTensor pixels;
+  std::vector<std::int64_t> id_shape;
+  std::vector<std::int64_t> ids;
+  recap::io::FloatMatrix image_embeds, text_embeds;
+};
+
+GoldenSet read_golden_set(const std::string& name) {
+  GoldenSet g;
+  g.pixels = recap::io::read_npy_float(golden(name) / "input_pixels.npy");
+  g.ids = recap::io::read_npy_int64(golden(name) / "input_ids.npy", &g.id_shape);
+  g.image_embeds = recap::io::read_npy_matrix(golden(name) / "image_embeds.npy");
+  g.text_embeds = recap::io::read_npy_matrix(golden(name) / "text_embeds.npy");
+  return g;
+}
+
+// The largest |got[row] - want[want_row]| over the row's values.
+double row_diff(const recap::io::FloatMatrix& got, std::int64_t row, const recap::io::FloatMatrix& want,
+                std::int64_t want_row) {
+  double worst = 0;
+  for (std::int64_t k = 0; k < got.cols; ++k)
+    worst = std::max(worst, std::fabs(double(got.row(row)[k]) - want.row(want_row)[k]));
+  return worst;
+}
+
 void check_layout(const std::string& model_name, const fs::path& weights, const ClipLoadOptions& options,
                   const std::string& expected_layout) {
   SCOPED_TRACE(weights.string());
   const ClipModel model = ClipModel::load(weights, options);
   EXPECT_EQ(model.info().layout, expected_layout);
-  const auto pixels = recap::io::read_npy_float(golden(model_name) / "input_pixels.npy");
-  ASSERT_EQ(pixels.shape.size(), 4u);
-  EXPECT_EQ(pixels.shape[2], model.info().image_resolution);
-  std::vector<std::int64_t> id_shape;
-  const auto ids = recap::io::read_npy_int64(golden(model_name) / "input_ids.npy", &id_shape);
-  const auto images = model.encode_images(pixels.values.data(), pixels.shape[0]);
-  const auto texts = model.encode_token_ids(ids.data(), id_shape[0], id_shape[1]);
-  const double image_diff = max_abs_diff(images, recap::io::read_npy_matrix(golden(model_name) / "image_embeds.npy"));
-  const double text_diff = max_abs_diff(texts, recap::io::read_npy_matrix(golden(model_name) / "text_embeds.npy"));
+  const auto g = read_golden_set(model_name);
+  ASSERT_EQ(g.pixels.shape.size(), 4u);
+  EXPECT_EQ(g.pixels.shape[2], model.info().image_resolution);
+  const auto images = model.encode_images(g.pixels.values.data(), g.pixels.shape[0]);
+  const auto texts = model.encode_token_ids(g.ids.data(), g.id_shape[0], g.id_shape[1]);
+  const double image_diff = max_abs_diff(images, g.image_embeds);
+  const double text_diff = max_abs_diff(texts, g.text_embeds);
   const double logit_diff =
       max_abs_diff(logits(model, images, texts), recap::io::read_npy_matrix(golden(model_name) / "logits_per_image.npy"));
   EXPECT_LE(image_diff, 1e-4);
@@ -220,28 +244,22 @@ TEST(ClipGolden, ShardedLargeBatchesMatchTheGoldenRowForRow) {
   for (const std::string name : {"tiny-vit", "tiny-rn"}) {
     SCOPED_TRACE(name);
     const auto model = ClipModel::load(golden(name) / "openai_torchscript.pt", cpu_options());
-    const auto pixels = recap::io::read_npy_float(golden(name) / "input_pixels.npy");
-    std::vector<std::int64_t> id_shape;
-    const auto ids = recap::io::read_npy_int64(golden(name) / "input_ids.npy", &id_shape);
+    const auto g = read_golden_set(name);
     std::vector<float> many_pixels;
     std::vector<std::int64_t> many_ids;
     for (int c = 0; c < kCopies; ++c) {
-      many_pixels.insert(many_pixels.end(), pixels.values.begin(), pixels.values.end());
-      many_ids.insert(many_ids.end(), ids.begin(), ids.end());
+      many_pixels.insert(many_pixels.end(), g.pixels.values.begin(), g.pixels.values.end());
+      many_ids.insert(many_ids.end(), g.ids.begin(), g.ids.end());
     }
-    const auto images = model.encode_images(many_pixels.data(), kCopies * pixels.shape[0]);
-    const auto texts = model.encode_token_ids(many_ids.data(), kCopies * id_shape[0], id_shape[1]);
-    const auto image_golden = recap::io::read_npy_matrix(golden(name) / "image_embeds.npy");
-    const auto text_golden = recap::io::read_npy_matrix(golden(name) / "text_embeds.npy");
+    const auto images = model.encode_images(many_pixels.data(), kCopies * g.pixels.shape[0]);
+    const auto texts = model.encode_token_ids(many_ids.data(), kCopies * g.id_shape[0], g.id_shape[1]);
     double image_diff = 0, text_diff = 0;
     for (std::int64_t r = 0; r < images.rows; ++r)
-      for (std::int64_t k = 0; k < images.cols; ++k)
-        image_diff = std::max(image_diff, std::fabs(double(images.row(r)[k]) - image_golden.row(r % image_golden.rows)[k]));
+      image_diff = std::max(image_diff, row_diff(images, r, g.image_embeds, r % g.image_embeds.rows));
     for (std::int64_t r = 0; r < texts.rows; ++r)
-      for (std::int64_t k = 0; k < texts.cols; ++k)
-        text_diff = std::max(text_diff, std::fabs(double(texts.row(r)[k]) - text_golden.row(r % text_golden.rows)[k]));
-    EXPECT_EQ(images.rows, kCopies * image_golden.rows);
-    EXPECT_EQ(texts.rows, kCopies * text_golden.rows);
+      text_diff = std::max(text_diff, row_diff(texts, r, g.text_embeds, r % g.text_embeds.rows));
+    EXPECT_EQ(images.rows, kCopies * g.image_embeds.rows);
+    EXPECT_EQ(texts.rows, kCopies * g.text_embeds.rows);
     EXPECT_LE(image_diff, 1e-4);
     EXPECT_LE(text_diff, 1e-4);
   }
@@ -255,23 +273,17 @@ TEST(ClipGolden, OneItemPerCallMatchesTheGoldenOnceWeightsArePacked) {
   for (const std::string name : {"tiny-vit", "tiny-rn"}) {
     SCOPED_TRACE(name);
     const auto model = ClipModel::load(golden(name) / "openai_torchscript.pt", cpu_options());
-    const auto pixels = recap::io::read_npy_float(golden(name) / "input_pixels.npy");
-    std::vector<std::int64_t> id_shape;
-    const auto ids = recap::io::read_npy_int64(golden(name) / "input_ids.npy", &id_shape);
-    const auto image_golden = recap::io::read_npy_matrix(golden(name) / "image_embeds.npy");
-    const auto text_golden = recap::io::read_npy_matrix(golden(name) / "text_embeds.npy");
-    const std::int64_t pixels_per_image = pixels.shape[1] * pixels.shape[2] * pixels.shape[3];
+    const auto g = read_golden_set(name);
+    const std::int64_t pixels_per_image = g.pixels.shape[1] * g.pixels.shape[2] * g.pixels.shape[3];
     double image_diff = 0, text_diff = 0;
     for (int pass = 0; pass < kPasses; ++pass) {
-      for (std::int64_t i = 0; i < image_golden.rows; ++i) {
-        const auto one = model.encode_images(pixels.values.data() + i * pixels_per_image, 1);
-        for (std::int64_t k = 0; k < one.cols; ++k)
-          image_diff = std::max(image_diff, std::fabs(double(one.row(0)[k]) - image_golden.row(i)[k]));
+      for (std::int64_t i = 0; i < g.image_embeds.rows; ++i) {
+        const auto one = model.encode_images(g.pixels.values.data() + i * pixels_per_image, 1);
+        image_diff = std::max(image_diff, row_diff(one, 0, g.image_embeds, i));
       }
-      for (std::int64_t t = 0; t < text_golden.rows; ++t) {
-        const auto one = model.encode_token_ids(ids.data() + t * id_shape[1], 1, id_shape[1]);
-        for (std::int64_t k = 0; k < one.cols; ++k)
-          text_diff = std::max(text_diff, std::fabs(double(one.row(0)[k]) - text_golden.row(t)[k]));
+      for (std::int64_t t = 0; t < g.text_embeds.rows; ++t) {
+        const auto one = model.encode_token_ids(g.ids.data() + t * g.id_shape[1], 1, g.id_shape[1]);
+        text_diff = std::max(text_diff, row_diff(one, 0, g.text_embeds, t));
       }
     }
     EXPECT_LE(image_diff, 1e-4);
@@ -290,13 +302,11 @@ TEST(ClipGolden, BFloat16OnCpuStaysCloseToFloat32) {
     ClipLoadOptions options = cpu_options();
     options.precision = recap::models::Precision::bfloat16;
     const auto model = ClipModel::load(golden(name) / "openai_torchscript.pt", options);
-    const auto pixels = recap::io::read_npy_float(golden(name) / "input_pixels.npy");
-    std::vector<std::int64_t> id_shape;
-    const auto ids = recap::io::read_npy_int64(golden(name) / "input_ids.npy", &id_shape);
-    const double image_cos = min_row_cosine(model.encode_images(pixels.values.data(), pixels.shape[0]),
-                                            recap::io::read_npy_matrix(golden(name) / "image_embeds.npy"));
-    const double text_cos = min_row_cosine(model.encode_token_ids(ids.data(), id_shape[0], id_shape[1]),
-                                           recap::io::read_npy_matrix(golden(name) / "text_embeds.npy"));
+    const auto g = read_golden_set(name);
+    const double image_cos =
+        min_row_cosine(model.encode_images(g.pixels.values.data(), g.pixels.shape[0]), g.image_embeds);
+    const double text_cos =
+        min_row_cosine(model.encode_token_ids(g.ids.data(), g.id_shape[0], g.id_shape[1]), g.text_embeds);
     EXPECT_GE(image_cos, 0.99) << name;
     EXPECT_GE(text_cos, 0.99) << name;
     EXPECT_LT(image_cos, 1.0 - 1e-9) << name << ": bfloat16 did not run (identical to float32)";
@@ -336,13 +346,11 @@ TEST(ClipGoldenCuda, HalfPrecisionsStayCloseToFloat32) {
   for (const std::string name : {"tiny-vit", "tiny-rn"}) {
     for (const auto precision : {Precision::bfloat16, Precision::float16}) {
       const auto model = ClipModel::load(golden(name) / "openai_torchscript.pt", on_cuda(cpu_options(), precision));
-      const auto pixels = recap::io::read_npy_float(golden(name) / "input_pixels.npy");
-      std::vector<std::int64_t> id_shape;
-      const auto ids = recap::io::read_npy_int64(golden(name) / "input_ids.npy", &id_shape);
-      const double image_cos = min_row_cosine(model.encode_images(pixels.values.data(), pixels.shape[0]),
-                                              recap::io::read_npy_matrix(golden(name) / "image_embeds.npy"));
-      const double text_cos = min_row_cosine(model.encode_token_ids(ids.data(), id_shape[0], id_shape[1]),
-                                             recap::io::read_npy_matrix(golden(name) / "text_embeds.npy"));
+      const auto g = read_golden_set(name);
+      const double image_cos =
+          min_row_cosine(model.encode_images(g.pixels.values.data(), g.pixels.shape[0]), g.image_embeds);
+      const double text_cos =
+          min_row_cosine(model.encode_token_ids(g.ids.data(), g.id_shape[0], g.id_shape[1]), g.text_embeds);
       const auto what = name + " " + recap::models::precision_name(precision);
       EXPECT_GE(image_cos, 0.99) << what;
       EXPECT_GE(text_cos, 0.99) << what;
