@@ -4,6 +4,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "onednn_attention.h"
+
 namespace recap::models::detail {
 
 namespace F = torch::nn::functional;
@@ -41,6 +43,7 @@ MultiheadAttentionImpl::MultiheadAttentionImpl(int width, int heads_) : heads(he
 // Scaled dot-product attention over (batch, length, width); `mask` is added to the scores.
 static torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int heads,
                             const torch::Tensor& mask) {
+  if (auto out = onednn_attention(q, k, v, heads, mask); out.defined()) return out;
   const auto batch = q.size(0), lq = q.size(1), lk = k.size(1), width = q.size(2);
   const auto head_dim = width / heads;
   auto split = [&](const torch::Tensor& t, int64_t len) { return t.reshape({batch, len, heads, head_dim}).transpose(1, 2); };
@@ -51,19 +54,22 @@ static torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, cons
   return out.transpose(1, 2).reshape({batch, lq, width});
 }
 
-torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
+torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask,
+                                              const torch::Tensor& residual) {
   auto qkv = dense(x, in_proj_weight, in_proj_bias).chunk(3, -1);
-  return out_proj->forward(attend(qkv[0], qkv[1], qkv[2], heads, mask));
+  return dense(attend(qkv[0], qkv[1], qkv[2], heads, mask), out_proj->weight, out_proj->bias, DenseActivation::none,
+               residual);
 }
 
 torch::Tensor MultiheadAttentionImpl::forward_queries(const torch::Tensor& queries, const torch::Tensor& x,
-                                                      const torch::Tensor& mask) {
+                                                      const torch::Tensor& mask, const torch::Tensor& residual) {
   // in_proj_weight stacks the q, k and v projections, in that order.
   const auto width = in_proj_weight.size(1);
   auto q = dense(queries, in_proj_weight.narrow(0, 0, width), in_proj_bias.narrow(0, 0, width));
   auto kv = dense(x, in_proj_weight.narrow(0, width, 2 * width), in_proj_bias.narrow(0, width, 2 * width))
                 .chunk(2, -1);
-  return out_proj->forward(attend(q, kv[0], kv[1], heads, mask));
+  return dense(attend(q, kv[0], kv[1], heads, mask), out_proj->weight, out_proj->bias, DenseActivation::none,
+               residual);
 }
 
 MlpImpl::MlpImpl(int width, int hidden, Activation activation_) : activation(activation_) {
@@ -71,9 +77,10 @@ MlpImpl::MlpImpl(int width, int hidden, Activation activation_) : activation(act
   c_proj = register_module("c_proj", LoadedLinear(hidden, width));
 }
 
-torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
+torch::Tensor MlpImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
   const auto fused = activation == Activation::quick_gelu ? DenseActivation::quick_gelu : DenseActivation::gelu_erf;
-  return c_proj->forward(dense(x, c_fc->weight, c_fc->bias, fused));
+  return dense(dense(x, c_fc->weight, c_fc->bias, fused), c_proj->weight, c_proj->bias, DenseActivation::none,
+               residual);
 }
 
 ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(int width, int heads, int mlp_width, Activation activation,
@@ -85,8 +92,8 @@ ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(int width, int heads, int
 }
 
 torch::Tensor ResidualAttentionBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
-  auto y = x + attn->forward(layer_norm_fp32(x, ln_1), mask);
-  return y + mlp->forward(layer_norm_fp32(y, ln_2));
+  auto y = attn->forward(layer_norm_fp32(x, ln_1), mask, /*residual=*/x);
+  return mlp->forward(layer_norm_fp32(y, ln_2), /*residual=*/y);
 }
 
 torch::Tensor ResidualAttentionBlockImpl::forward_at(const torch::Tensor& x, const torch::Tensor& positions,
@@ -96,8 +103,9 @@ torch::Tensor ResidualAttentionBlockImpl::forward_at(const torch::Tensor& x, con
   auto query = normed.index({rows, positions}).unsqueeze(1);          // [B, 1, W]
   // The mask rows of the queried positions, one per sequence: [B, 1, 1, L] over the heads.
   auto query_mask = mask.defined() ? mask.index_select(0, positions).unsqueeze(1).unsqueeze(1) : mask;
-  auto y = x.index({rows, positions}) + attn->forward_queries(query, normed, query_mask).squeeze(1);
-  return y + mlp->forward(layer_norm_fp32(y, ln_2));
+  auto y = attn->forward_queries(query, normed, query_mask, /*residual=*/x.index({rows, positions}).unsqueeze(1))
+               .squeeze(1);
+  return mlp->forward(layer_norm_fp32(y, ln_2), /*residual=*/y);
 }
 
 TransformerImpl::TransformerImpl(int width, int layers, int heads, int mlp, Activation activation, double eps) {

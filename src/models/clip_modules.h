@@ -42,10 +42,13 @@ torch::Tensor layer_norm_fp32(const torch::Tensor& x, torch::nn::LayerNorm& ln);
 // torch.nn.MultiheadAttention's parameters (in_proj_weight/bias, out_proj), batch-first.
 struct MultiheadAttentionImpl : torch::nn::Module {
   MultiheadAttentionImpl(int width, int heads);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask = {});
+  // `residual` (undefined, or of the output's shape) is added to the output: a block's
+  // residual connection, added as the out-projection writes its results (see dense()).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask = {}, const torch::Tensor& residual = {});
   // Attention of the `queries` tokens ([B, Q, W]) over all of `x` ([B, L, W]); `mask`
   // ([B, Q, L] or broadcastable) is added to the scores.
-  torch::Tensor forward_queries(const torch::Tensor& queries, const torch::Tensor& x, const torch::Tensor& mask = {});
+  torch::Tensor forward_queries(const torch::Tensor& queries, const torch::Tensor& x, const torch::Tensor& mask = {},
+                                const torch::Tensor& residual = {});
   int heads;
   torch::Tensor in_proj_weight, in_proj_bias;
   LoadedLinear out_proj{nullptr};
@@ -54,7 +57,7 @@ TORCH_MODULE(MultiheadAttention);
 
 struct MlpImpl : torch::nn::Module {
   MlpImpl(int width, int hidden, Activation activation);
-  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual = {});  // residual: as attention's
   LoadedLinear c_fc{nullptr}, c_proj{nullptr};
   Activation activation;
 };

@@ -1,10 +1,10 @@
 #include <ATen/Parallel.h>
 #include <oneapi/dnnl/dnnl.hpp>
-#include <omp.h>
 
 #include <chrono>
 
 #include "model_linear.h"
+#include "onednn_runtime.h"
 #include "packed_weights.h"
 #include "recap/common/compute.h"
 #include "recap/linalg/onednn_race.h"
@@ -18,30 +18,6 @@ namespace {
 constexpr int kChoiceVersion = 4;  // 2: keyed by the process's thread setting; 3: OpenBLAS on as many
                                    // threads as oneDNN; 4: oneDNN measured first (linalg/onednn_race.h)
 
-// 0: products use the calling thread's OpenMP count (LibTorch's); see ScopedProductThreads.
-thread_local int t_product_threads = 0;
-
-// Sets the calling thread's OpenMP count for one product, and back.
-class ProductThreadCount {
- public:
-  ProductThreadCount() : previous_(omp_get_max_threads()) {
-    if (t_product_threads > 0 && t_product_threads != previous_) omp_set_num_threads(t_product_threads);
-  }
-  ~ProductThreadCount() {
-    if (omp_get_max_threads() != previous_) omp_set_num_threads(previous_);
-  }
-  ProductThreadCount(const ProductThreadCount&) = delete;
-  ProductThreadCount& operator=(const ProductThreadCount&) = delete;
-
- private:
-  int previous_;
-};
-
-dnnl::engine& cpu_engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
-
 dnnl::memory::data_type onednn_type(torch::ScalarType t) {
   return t == torch::kBFloat16 ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32;
 }
@@ -52,7 +28,7 @@ dnnl::memory::data_type onednn_type(torch::ScalarType t) {
 // for the product and the result is float32.
 torch::Tensor onednn_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                             detail::DenseActivation activation = detail::DenseActivation::none,
-                            std::string* implementation = nullptr) {
+                            const torch::Tensor& residual = {}, std::string* implementation = nullptr) {
   const auto k = weight.size(1), n = weight.size(0);
   auto x2 = x.reshape({-1, k}).to(weight.scalar_type());
   if (x2.stride(1) != 1 || x2.stride(0) < k) x2 = x2.contiguous();
@@ -66,17 +42,22 @@ torch::Tensor onednn_linear(const torch::Tensor& x, const torch::Tensor& weight,
   const dnnl::memory::desc dst_md(dims{m, n}, onednn_type(x.scalar_type()), dims{n, 1});
   dnnl::memory::desc bias_md;
   if (bias.defined()) bias_md = dnnl::memory::desc(dims{1, n}, onednn_type(bias.scalar_type()), dims{n, 1});
-  auto& engine = cpu_engine();
-  const ProductThreadCount product_threads;  // before the primitive: oneDNN blocks for its thread count
+  auto& engine = detail::cpu_engine();
+  const detail::ProductThreadCount product_threads;  // before the primitive: oneDNN blocks for its thread count
   dnnl::primitive_attr attr;
-  if (activation != detail::DenseActivation::none) {
-    dnnl::post_ops ops;
-    if (activation == detail::DenseActivation::quick_gelu)
-      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_swish, 1.702f, 0.0f);  // x * sigmoid(1.702 x)
-    else
-      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
-    attr.set_post_ops(ops);
+  dnnl::post_ops ops;
+  if (activation == detail::DenseActivation::quick_gelu)
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_swish, 1.702f, 0.0f);  // x * sigmoid(1.702 x)
+  else if (activation == detail::DenseActivation::gelu_erf)
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+  torch::Tensor residual2;
+  const dnnl::memory::desc residual_md(dims{m, n}, onednn_type(x.scalar_type()), dims{n, 1});
+  if (residual.defined()) {
+    // Added as the results are written, after bias and activation: the reference's order.
+    residual2 = residual.reshape({m, n}).contiguous();
+    ops.append_binary(dnnl::algorithm::binary_add, residual_md);
   }
+  if (ops.len() > 0) attr.set_post_ops(ops);
   // oneDNN's own primitive cache makes this ~2 µs for a shape it has seen.
   auto descriptor = [&](const dnnl::memory::desc& weights_md) {
     return bias.defined()
@@ -100,13 +81,16 @@ torch::Tensor onednn_linear(const torch::Tensor& x, const torch::Tensor& weight,
   }
   if (implementation != nullptr) *implementation = pd.impl_info_str();
   auto out = torch::empty({m, n}, x.options());
-  thread_local dnnl::stream stream(engine);
   const auto weights_mem = packed.memory ? packed.memory : dnnl::memory(plain_weights_md, engine, weight.data_ptr());
   std::unordered_map<int, dnnl::memory> args = {
       {DNNL_ARG_SRC, dnnl::memory(src_md, engine, x2.data_ptr())},
       {DNNL_ARG_WEIGHTS, weights_mem},
       {DNNL_ARG_DST, dnnl::memory(dst_md, engine, out.data_ptr())}};
   if (bias.defined()) args.emplace(DNNL_ARG_BIAS, dnnl::memory(bias_md, engine, bias.data_ptr()));
+  if (residual2.defined())
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(ops.len() - 1) | DNNL_ARG_SRC_1,
+                 dnnl::memory(residual_md, engine, residual2.data_ptr()));
+  auto& stream = detail::thread_stream();
   dnnl::matmul(pd).execute(stream, args);
   stream.wait();
   auto shape = x.sizes().vec();
@@ -145,7 +129,7 @@ double gflops(int threads, Product product) {
 bool onednn_matches_reference(std::string* implementation) {
   torch::manual_seed(7);
   const auto x = torch::rand({67, 93}) * 2 - 1, w = torch::rand({129, 93}) * 2 - 1, b = torch::rand({129});
-  const auto got = onednn_linear(x, w, b, detail::DenseActivation::none, implementation);
+  const auto got = onednn_linear(x, w, b, detail::DenseActivation::none, {}, implementation);
   if (!got.defined()) return false;
   const auto ref = torch::linear(x.to(torch::kFloat64), w.to(torch::kFloat64), b.to(torch::kFloat64));
   return ((got.to(torch::kFloat64) - ref).abs() <= 1e-4 * (1 + ref.abs())).all().item<bool>();
@@ -193,9 +177,6 @@ std::string describe_model_gemm() {
 
 namespace detail {
 
-ScopedProductThreads::ScopedProductThreads(int threads) : previous_(t_product_threads) { t_product_threads = threads; }
-ScopedProductThreads::~ScopedProductThreads() { t_product_threads = previous_; }
-
 namespace {
 
 torch::Tensor activate(torch::Tensor h, DenseActivation activation) {
@@ -212,25 +193,36 @@ torch::Tensor activate(torch::Tensor h, DenseActivation activation) {
 }  // namespace
 
 torch::Tensor dense(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                    DenseActivation activation) {
+                    DenseActivation activation, const torch::Tensor& residual) {
   const auto type = weight.scalar_type();
   const bool mixed = type == torch::kBFloat16 && x.scalar_type() == torch::kFloat32;
+  if (residual.defined()) {
+    auto shape = x.sizes().vec();
+    shape.back() = weight.size(0);
+    TORCH_CHECK(residual.sizes() == torch::IntArrayRef(shape), "dense: residual of shape ", residual.sizes(),
+                " for a product of shape ", torch::IntArrayRef(shape));
+  }
   const bool eligible =
       x.device().is_cpu() && weight.device().is_cpu() && (x.scalar_type() == type || mixed) &&
       (type == torch::kFloat32 || type == torch::kBFloat16) && weight.dim() == 2 && x.dim() >= 1 &&
       x.size(-1) == weight.size(1) && x.numel() > 0 && (weight.stride(0) == 1 || weight.stride(1) == 1) &&
       (!bias.defined() || (bias.dim() == 1 && bias.is_contiguous() &&
                            (bias.scalar_type() == type || bias.scalar_type() == x.scalar_type()))) &&
-      !(torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()));
+      (!residual.defined() || (residual.device().is_cpu() && residual.scalar_type() == x.scalar_type())) &&
+      !(torch::GradMode::is_enabled() &&
+        (x.requires_grad() || weight.requires_grad() || (residual.defined() && residual.requires_grad())));
   if (eligible && dense_products_on_onednn(type == torch::kBFloat16)) {
-    auto out = onednn_linear(x, weight, bias, activation);
+    auto out = onednn_linear(x, weight, bias, activation, residual);
     if (out.defined()) return out;
   }
+  torch::Tensor out;
   if (mixed) {
     const auto b = bias.defined() ? bias.to(type) : bias;
-    return activate(torch::linear(x.to(type), weight, b).to(torch::kFloat32), activation);
+    out = activate(torch::linear(x.to(type), weight, b).to(torch::kFloat32), activation);
+  } else {
+    out = activate(torch::linear(x, weight, bias), activation);
   }
-  return activate(torch::linear(x, weight, bias), activation);
+  return residual.defined() ? residual + out : out;
 }
 
 }  // namespace detail

@@ -19,8 +19,11 @@ namespace recap::models::detail {
 enum class DenseActivation { none, quick_gelu, gelu_erf };
 
 // weight: [out, in] (a row-major matrix or a transposed view of one); bias: [out] or undefined.
+// residual (undefined, or of the result's shape and x's dtype) is added last, as a residual
+// connection's `residual + layer(x)`: oneDNN adds it as the results are written, sparing
+// a pass and a tensor.
 torch::Tensor dense(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias = {},
-                    DenseActivation activation = DenseActivation::none);
+                    DenseActivation activation = DenseActivation::none, const torch::Tensor& residual = {});
 
 // While it lives, oneDNN's products on the calling thread use `threads` OpenMP threads,
 // whatever LibTorch's own count is there (T5 may run LibTorch's small operators on one

@@ -55,6 +55,25 @@ TEST(Dense, FusedActivationsMatchTheirDefinitions) {
   EXPECT_LT(max_relative_error(dense(x, w, b, DenseActivation::gelu_erf), erf_gelu), 1e-5);
 }
 
+TEST(Dense, ResidualIsAddedAfterBiasAndActivation) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(12);
+  const auto x = torch::randn({2, 25, 80}), w = torch::randn({96, 80}) * 0.2, b = torch::randn({96});
+  const auto residual = torch::randn({2, 25, 96}) * 10;
+  const auto h = reference(x, w, b);
+  EXPECT_LT(max_relative_error(dense(x, w, b, DenseActivation::none, residual), residual.to(torch::kFloat64) + h), 1e-5);
+  const auto quick = h * torch::sigmoid(1.702 * h);
+  EXPECT_LT(max_relative_error(dense(x, w, b, DenseActivation::quick_gelu, residual), residual.to(torch::kFloat64) + quick),
+            1e-5);
+  // A strided residual (a column of a wider tensor) is read by its values, not its memory.
+  const auto wide = torch::randn({2, 25, 2 * 96});
+  const auto strided = wide.narrow(2, 96, 96);
+  EXPECT_LT(max_relative_error(dense(x, w, b, DenseActivation::none, strided), strided.to(torch::kFloat64) + h), 1e-5);
+  // The residual is an input: left as it was.
+  EXPECT_TRUE(torch::equal(strided, wide.narrow(2, 96, 96)));
+  EXPECT_THROW(dense(x, w, b, DenseActivation::none, torch::randn({2, 25, 95})), c10::Error);
+}
+
 TEST(Dense, BFloat16WeightsWithFloat32ActivationsGiveFloat32) {
   torch::NoGradGuard no_grad;
   torch::manual_seed(6);

@@ -1,0 +1,76 @@
+#include "onednn_attention.h"
+
+#include <cmath>
+
+#include "onednn_runtime.h"
+#include "recap/models/model_gemm.h"
+
+namespace recap::models::detail {
+namespace {
+
+using dims = dnnl::memory::dims;
+constexpr auto f32 = dnnl::memory::data_type::f32;
+
+bool rows_contiguous(const torch::Tensor& t) { return t.dim() == 3 && t.stride(2) == 1; }
+
+void run(const dnnl::primitive& primitive, const std::unordered_map<int, dnnl::memory>& args) {
+  auto& stream = thread_stream();
+  primitive.execute(stream, args);
+  stream.wait();
+}
+
+}  // namespace
+
+torch::Tensor onednn_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int heads,
+                               const torch::Tensor& mask) {
+  const bool applies =
+      q.device().is_cpu() && q.scalar_type() == torch::kFloat32 && k.scalar_type() == torch::kFloat32 &&
+      v.scalar_type() == torch::kFloat32 && rows_contiguous(q) && rows_contiguous(k) && rows_contiguous(v) &&
+      k.sizes() == v.sizes() && q.size(0) == k.size(0) && q.size(2) == k.size(2) && heads > 0 &&
+      q.size(2) % heads == 0 && q.numel() > 0 && k.numel() > 0 &&
+      (!mask.defined() || (mask.device().is_cpu() && mask.scalar_type() == torch::kFloat32)) &&
+      !(torch::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad())) &&
+      dense_products_on_onednn(/*bfloat16_weights=*/false);
+  if (!applies) return {};
+  const auto batch = q.size(0), lq = q.size(1), lk = k.size(1), width = q.size(2), head_dim = width / heads;
+  // Head h of a row is columns [h·D, (h+1)·D): each operand is read as [B, H, L, D] through
+  // its strides, with no copy.
+  const dnnl::memory::desc q_md(dims{batch, heads, lq, head_dim}, f32, dims{q.stride(0), head_dim, q.stride(1), 1});
+  const dnnl::memory::desc k_transposed_md(dims{batch, heads, head_dim, lk}, f32,
+                                           dims{k.stride(0), head_dim, 1, k.stride(1)});
+  const dnnl::memory::desc v_md(dims{batch, heads, lk, head_dim}, f32, dims{v.stride(0), head_dim, v.stride(1), 1});
+  const dnnl::memory::desc scores_md(dims{batch, heads, lq, lk}, f32, dnnl::memory::format_tag::abcd);
+  // The heads written back side by side: [B, Lq, W], as the out-projection reads them.
+  const dnnl::memory::desc out_md(dims{batch, heads, lq, head_dim}, f32, dims{lq * width, head_dim, width, 1});
+
+  auto& engine = cpu_engine();
+  const ProductThreadCount threads;
+  try {
+    // The reference scales q by 1/√D before the product; scaling the product instead is
+    // the same for CLIP's head size of 64 (1/8 is exact) and within rounding otherwise.
+    dnnl::primitive_attr scaled;
+    scaled.set_output_scales(0, {static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)))});
+    const dnnl::matmul scores_product(
+        dnnl::matmul::primitive_desc(dnnl::matmul::desc(q_md, k_transposed_md, scores_md), scaled, engine));
+    const dnnl::softmax_forward softmax(dnnl::softmax_forward::primitive_desc(
+        dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, scores_md, 3), engine));
+    const dnnl::matmul weighted_sum(dnnl::matmul::primitive_desc(dnnl::matmul::desc(scores_md, v_md, out_md), engine));
+
+    auto scores = torch::empty({batch, heads, lq, lk}, q.options());
+    auto out = torch::empty({batch, lq, width}, q.options());
+    const dnnl::memory scores_mem(scores_md, engine, scores.data_ptr());
+    run(scores_product, {{DNNL_ARG_SRC, dnnl::memory(q_md, engine, q.data_ptr())},
+                         {DNNL_ARG_WEIGHTS, dnnl::memory(k_transposed_md, engine, k.data_ptr())},
+                         {DNNL_ARG_DST, scores_mem}});
+    if (mask.defined()) scores.add_(mask);
+    run(softmax, {{DNNL_ARG_SRC, scores_mem}, {DNNL_ARG_DST, scores_mem}});  // in place
+    run(weighted_sum, {{DNNL_ARG_SRC, scores_mem},
+                       {DNNL_ARG_WEIGHTS, dnnl::memory(v_md, engine, v.data_ptr())},
+                       {DNNL_ARG_DST, dnnl::memory(out_md, engine, out.data_ptr())}});
+    return out;
+  } catch (const dnnl::error&) {
+    return {};  // no oneDNN kernel for these layouts on this CPU
+  }
+}
+
+}  // namespace recap::models::detail

@@ -1,0 +1,20 @@
+#pragma once
+// CLIP's scaled dot-product attention as two oneDNN matmuls and a softmax, reading q, k and
+// v where the in-projection wrote them and writing the heads where the out-projection reads
+// them. LibTorch's version (clip_modules.cpp) copies q scaled, k transposed and the output
+// transposed back, and runs each (batch, head) product as a single-threaded BLAS call: at
+// one image or one caption per call that overhead was about a fifth of the encoding time.
+#include <torch/torch.h>
+
+namespace recap::models::detail {
+
+// q [B, Lq, W], k and v [B, Lk, W] (rows may be strided, as chunks of one [.., 3W] tensor,
+// but each row contiguous); `heads` split W. `mask`, broadcastable to [B, heads, Lq, Lk],
+// is added to the scores (undefined: none). Returns softmax(q kᵀ / √(W/heads) + mask) v as
+// a contiguous [B, Lq, W], or an undefined tensor when these operands are not for oneDNN
+// (not float32 on the CPU, gradients wanted, float32 products not on oneDNN here): then
+// use LibTorch's attention.
+torch::Tensor onednn_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int heads,
+                               const torch::Tensor& mask);
+
+}  // namespace recap::models::detail
