@@ -2,7 +2,6 @@
 
 #include <sys/mman.h>
 
-#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -36,30 +35,20 @@ struct ViewKeyHash {
   }
 };
 
-// Room for a packed copy. Large ones get a mapping of their own, aligned to 2 MiB and advised
-// as huge pages: on a Zen 5 VM, packing a ViT-B/32 MLP weight (9 MB) into fresh 4 KiB pages
-// took 26 ms, page faults almost all of it, and 1.6-18 ms into huge pages. Their own
-// mapping, not malloc's: advice given to a range of malloc's heap stays on the heap's top
-// as it shrinks and grows again, and every later activation tensor there was then faulted
-// in as zeroed 2 MiB pages (5% of CLIP's time at one image per call).
+// Room for a packed copy. Large ones are aligned to 2 MiB and advised as huge pages: on a
+// Zen 5 VM, packing a ViT-B/32 MLP weight (9 MB) into fresh 4 KiB pages took 26 ms, page
+// faults almost all of it, and 1.6-18 ms into huge pages.
 std::shared_ptr<void> allocate_packed(std::size_t bytes) {
   constexpr std::size_t kHuge = std::size_t(2) << 20;
-  if (bytes < kHuge) {
-    void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
-    if (p == nullptr) throw std::bad_alloc();
-    return std::shared_ptr<void>(p, std::free);
-  }
-  const std::size_t size = (bytes + kHuge - 1) / kHuge * kHuge;
-  auto* raw = static_cast<char*>(mmap(nullptr, size + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-  if (raw == MAP_FAILED) throw std::bad_alloc();
-  // Keep the 2 MiB-aligned `size` bytes inside and unmap the rest.
-  auto* start = raw + (kHuge - reinterpret_cast<std::uintptr_t>(raw) % kHuge) % kHuge;
-  if (start > raw) munmap(raw, static_cast<std::size_t>(start - raw));
-  if (raw + size + kHuge > start + size) munmap(start + size, static_cast<std::size_t>(raw + size + kHuge - (start + size)));
+  const bool huge = bytes >= kHuge;
+  const std::size_t alignment = huge ? kHuge : 64;
+  const std::size_t size = (bytes + alignment - 1) / alignment * alignment;
+  void* p = std::aligned_alloc(alignment, size);
+  if (p == nullptr) throw std::bad_alloc();
 #ifdef MADV_HUGEPAGE
-  madvise(start, size, MADV_HUGEPAGE);  // advice only: where refused, 4 KiB pages serve
+  if (huge) madvise(p, size, MADV_HUGEPAGE);  // advice only: where refused, 4 KiB pages serve
 #endif
-  return std::shared_ptr<void>(start, [size](void* p) { munmap(p, size); });
+  return std::shared_ptr<void>(p, std::free);
 }
 
 // What is known of one weight view: how many few-row products it served, and its copy.
