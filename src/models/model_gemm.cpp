@@ -1,5 +1,6 @@
 #include <ATen/Parallel.h>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <omp.h>
 
 #include <chrono>
 
@@ -58,28 +59,37 @@ torch::Tensor onednn_linear(const torch::Tensor& x, const torch::Tensor& weight,
     ops.append_binary(dnnl::algorithm::binary_add, residual_md);
   }
   if (ops.len() > 0) attr.set_post_ops(ops);
-  // oneDNN's own primitive cache makes this ~2 µs for a shape it has seen.
   auto descriptor = [&](const dnnl::memory::desc& weights_md) {
     return bias.defined()
                ? dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, weights_md, bias_md, dst_md), attr, engine)
                : dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, weights_md, dst_md), attr, engine);
   };
-  dnnl::matmul::primitive_desc pd;
+  // The numbers say what the layouts do not (the bias's type, the post-ops, the team size)
+  // and tell problems apart cheaply; the layouts are compared only when they agree.
+  auto product_for = [&](const dnnl::memory::desc& weights_md, bool packed_layout) {
+    return detail::cached_primitive({m, k, n, x2.stride(0), std::int64_t(weight.scalar_type()),
+                                     std::int64_t(x.scalar_type()), packed_layout,
+                                     bias.defined() ? std::int64_t(bias.scalar_type()) : -1, std::int64_t(activation),
+                                     residual.defined(), omp_get_max_threads()},
+                                    {src_md, weights_md, dst_md}, [&] { return dnnl::matmul(descriptor(weights_md)); });
+  };
+  dnnl::primitive product;
   detail::PackedWeight packed;
   try {
     packed = detail::packed_weight(weight, plain_weights_md, m, [&] {
       return descriptor(dnnl::memory::desc(dims{k, n}, type, dnnl::memory::format_tag::any)).weights_desc();
     }, engine);
-    if (packed.memory) pd = descriptor(packed.memory.get_desc());
+    if (packed.memory) product = product_for(packed.memory.get_desc(), true);
   } catch (const dnnl::error&) {
     packed = {};  // no kernel reads this layout for this many rows: read W as it is
   }
   try {
-    if (!packed.memory) pd = descriptor(plain_weights_md);
+    if (!packed.memory) product = product_for(plain_weights_md, false);
+    if (implementation != nullptr)
+      *implementation = descriptor(packed.memory ? packed.memory.get_desc() : plain_weights_md).impl_info_str();
   } catch (const dnnl::error&) {
     return {};
   }
-  if (implementation != nullptr) *implementation = pd.impl_info_str();
   auto out = torch::empty({m, n}, x.options());
   const auto weights_mem = packed.memory ? packed.memory : dnnl::memory(plain_weights_md, engine, weight.data_ptr());
   std::unordered_map<int, dnnl::memory> args = {
@@ -91,7 +101,7 @@ torch::Tensor onednn_linear(const torch::Tensor& x, const torch::Tensor& weight,
     args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(ops.len() - 1) | DNNL_ARG_SRC_1,
                  dnnl::memory(residual_md, engine, residual2.data_ptr()));
   auto& stream = detail::thread_stream();
-  dnnl::matmul(pd).execute(stream, args);
+  product.execute(stream, args);
   stream.wait();
   auto shape = x.sizes().vec();
   shape.back() = n;

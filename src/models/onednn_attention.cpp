@@ -1,6 +1,9 @@
 #include "onednn_attention.h"
 
+#include <omp.h>
+
 #include <cmath>
+#include <vector>
 
 #include "onednn_runtime.h"
 #include "recap/models/model_gemm.h"
@@ -48,13 +51,28 @@ torch::Tensor onednn_attention(const torch::Tensor& q, const torch::Tensor& k, c
   try {
     // The reference scales q by 1/√D before the product; scaling the product instead is
     // the same for CLIP's head size of 64 (1/8 is exact) and within rounding otherwise.
-    dnnl::primitive_attr scaled;
-    scaled.set_output_scales(0, {static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)))});
-    const dnnl::matmul scores_product(
-        dnnl::matmul::primitive_desc(dnnl::matmul::desc(q_md, k_transposed_md, scores_md), scaled, engine));
-    const dnnl::softmax_forward softmax(dnnl::softmax_forward::primitive_desc(
-        dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, scores_md, 3), engine));
-    const dnnl::matmul weighted_sum(dnnl::matmul::primitive_desc(dnnl::matmul::desc(scores_md, v_md, out_md), engine));
+    // Sizes and strides tell problems apart cheaply; cached_primitive compares the layouts.
+    const std::int64_t team = omp_get_max_threads();
+    const std::vector<std::int64_t> problem = {batch, heads, lq, lk, head_dim, q.stride(0), q.stride(1),
+                                               k.stride(0), k.stride(1), v.stride(0), v.stride(1), team};
+    auto numbered = [&](std::int64_t step) {
+      auto numbers = problem;
+      numbers.push_back(step);
+      return numbers;
+    };
+    const auto scores_product = cached_primitive(numbered(1), {q_md, k_transposed_md, scores_md}, [&] {
+      dnnl::primitive_attr scaled;
+      scaled.set_output_scales(0, {static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)))});
+      return dnnl::matmul(
+          dnnl::matmul::primitive_desc(dnnl::matmul::desc(q_md, k_transposed_md, scores_md), scaled, engine));
+    });
+    const auto softmax = cached_primitive(numbered(2), {scores_md}, [&] {
+      return dnnl::softmax_forward(dnnl::softmax_forward::primitive_desc(
+          dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, scores_md, 3), engine));
+    });
+    const auto weighted_sum = cached_primitive(numbered(3), {scores_md, v_md, out_md}, [&] {
+      return dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(scores_md, v_md, out_md), engine));
+    });
 
     auto scores = torch::empty({batch, heads, lq, lk}, q.options());
     auto out = torch::empty({batch, lq, width}, q.options());

@@ -2,6 +2,9 @@
 
 #include <omp.h>
 
+#include <unordered_map>
+#include <utility>
+
 #include "model_linear.h"
 
 namespace recap::models::detail {
@@ -28,6 +31,39 @@ ProductThreadCount::ProductThreadCount() : previous_(omp_get_max_threads()) {
 
 ProductThreadCount::~ProductThreadCount() {
   if (omp_get_max_threads() != previous_) omp_set_num_threads(previous_);
+}
+
+namespace {
+
+struct NumbersHash {
+  std::size_t operator()(const std::vector<std::int64_t>& numbers) const {
+    std::size_t h = numbers.size();
+    for (auto v : numbers) h = h * 1000003u ^ std::hash<std::int64_t>()(v);
+    return h;
+  }
+};
+
+struct CachedPrimitive {
+  std::vector<dnnl::memory::desc> descs;
+  dnnl::primitive primitive;
+};
+
+// A model has a few dozen distinct problems; past this many, shapes are not repeating
+// (varying lengths), and the cache starts over rather than grow.
+constexpr std::size_t kMaxCachedPrimitives = 512;
+
+}  // namespace
+
+dnnl::primitive cached_primitive(std::vector<std::int64_t> numbers, std::vector<dnnl::memory::desc> descs,
+                                 const std::function<dnnl::primitive()>& make) {
+  thread_local std::unordered_multimap<std::vector<std::int64_t>, CachedPrimitive, NumbersHash> cache;
+  const auto [first, last] = cache.equal_range(numbers);
+  for (auto it = first; it != last; ++it)
+    if (it->second.descs == descs) return it->second.primitive;
+  auto primitive = make();
+  if (cache.size() >= kMaxCachedPrimitives) cache.clear();
+  cache.emplace(std::move(numbers), CachedPrimitive{std::move(descs), primitive});
+  return primitive;
 }
 
 ScopedProductThreads::ScopedProductThreads(int threads) : previous_(t_product_threads) { t_product_threads = threads; }
