@@ -28,7 +28,7 @@ class ProductThreadCount {
 // The calling thread's primitive for the problem that `numbers` (sizes, types, options) and
 // `descs` (its memory layouts) describe, made by `make` the first time. oneDNN's own cache
 // spares generating a kernel again, not choosing one: creating the primitive descriptor
-// of every matmul and softmax again was about 1% of CLIP's time at one caption per call.
+// of every matmul and softmax again cost 3% of CLIP's time at one caption per call.
 // Add the OpenMP thread count to `numbers` where the primitive depends on it.
 dnnl::primitive cached_primitive(std::vector<std::int64_t> numbers, std::vector<dnnl::memory::desc> descs,
                                  const std::function<dnnl::primitive()>& make);
