@@ -57,8 +57,7 @@ static torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, cons
 torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask,
                                               const torch::Tensor& residual) {
   auto qkv = dense(x, in_proj_weight, in_proj_bias).chunk(3, -1);
-  return dense(attend(qkv[0], qkv[1], qkv[2], heads, mask), out_proj->weight, out_proj->bias, DenseActivation::none,
-               residual);
+  return out_proj->forward(attend(qkv[0], qkv[1], qkv[2], heads, mask), residual);
 }
 
 torch::Tensor MultiheadAttentionImpl::forward_queries(const torch::Tensor& queries, const torch::Tensor& x,
@@ -68,8 +67,7 @@ torch::Tensor MultiheadAttentionImpl::forward_queries(const torch::Tensor& queri
   auto q = dense(queries, in_proj_weight.narrow(0, 0, width), in_proj_bias.narrow(0, 0, width));
   auto kv = dense(x, in_proj_weight.narrow(0, width, 2 * width), in_proj_bias.narrow(0, width, 2 * width))
                 .chunk(2, -1);
-  return dense(attend(q, kv[0], kv[1], heads, mask), out_proj->weight, out_proj->bias, DenseActivation::none,
-               residual);
+  return out_proj->forward(attend(q, kv[0], kv[1], heads, mask), residual);
 }
 
 MlpImpl::MlpImpl(int width, int hidden, Activation activation_) : activation(activation_) {
@@ -79,8 +77,7 @@ MlpImpl::MlpImpl(int width, int hidden, Activation activation_) : activation(act
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
   const auto fused = activation == Activation::quick_gelu ? DenseActivation::quick_gelu : DenseActivation::gelu_erf;
-  return dense(dense(x, c_fc->weight, c_fc->bias, fused), c_proj->weight, c_proj->bias, DenseActivation::none,
-               residual);
+  return c_proj->forward(dense(x, c_fc->weight, c_fc->bias, fused), residual);
 }
 
 ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(int width, int heads, int mlp_width, Activation activation,

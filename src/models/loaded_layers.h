@@ -14,7 +14,10 @@ struct LoadedLinearImpl : torch::nn::Module {
     weight = register_parameter("weight", torch::empty({out, in}));
     if (with_bias) bias = register_parameter("bias", torch::empty({out}));
   }
-  torch::Tensor forward(const torch::Tensor& x) { return dense(x, weight, bias); }
+  // residual: added to the result as it is written (see dense()).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual = {}) {
+    return dense(x, weight, bias, DenseActivation::none, residual);
+  }
   torch::Tensor weight, bias;
 };
 TORCH_MODULE(LoadedLinear);

@@ -52,11 +52,10 @@ torch::Tensor onednn_linear(const torch::Tensor& x, const torch::Tensor& weight,
   else if (activation == detail::DenseActivation::gelu_erf)
     ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
   torch::Tensor residual2;
-  const dnnl::memory::desc residual_md(dims{m, n}, onednn_type(x.scalar_type()), dims{n, 1});
   if (residual.defined()) {
     // Added as the results are written, after bias and activation: the reference's order.
     residual2 = residual.reshape({m, n}).contiguous();
-    ops.append_binary(dnnl::algorithm::binary_add, residual_md);
+    ops.append_binary(dnnl::algorithm::binary_add, dst_md);  // laid out as the result
   }
   if (ops.len() > 0) attr.set_post_ops(ops);
   auto descriptor = [&](const dnnl::memory::desc& weights_md) {
@@ -99,7 +98,7 @@ torch::Tensor onednn_linear(const torch::Tensor& x, const torch::Tensor& weight,
   if (bias.defined()) args.emplace(DNNL_ARG_BIAS, dnnl::memory(bias_md, engine, bias.data_ptr()));
   if (residual2.defined())
     args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(ops.len() - 1) | DNNL_ARG_SRC_1,
-                 dnnl::memory(residual_md, engine, residual2.data_ptr()));
+                 dnnl::memory(dst_md, engine, residual2.data_ptr()));
   auto& stream = detail::thread_stream();
   product.execute(stream, args);
   stream.wait();

@@ -2,8 +2,9 @@
 // CLIP's scaled dot-product attention as two oneDNN matmuls and a softmax, reading q, k and
 // v where the in-projection wrote them and writing the heads where the out-projection reads
 // them. LibTorch's version (clip_modules.cpp) copies q scaled, k transposed and the output
-// transposed back, and runs each (batch, head) product as a single-threaded BLAS call: at
-// one image or one caption per call that overhead was about a fifth of the encoding time.
+// transposed back, and runs each (batch, head) product as a single-threaded BLAS call. With
+// the residual adds fused into the products too, 128 ViT-B/32 images at one per call took
+// 4.11 s of model time against 4.49 on 2 cores of a Zen 5 (single runs).
 #include <torch/torch.h>
 
 namespace recap::models::detail {
