@@ -34,6 +34,12 @@ torch::Tensor layer_norm_fp32(const torch::Tensor& x, torch::nn::LayerNorm& ln) 
       .to(x.scalar_type());
 }
 
+// The type a layer writes for a product with `weight` that alone reads it: bfloat16 for
+// bfloat16 weights (the product reads bfloat16 anyway: see dense()), x's otherwise.
+static torch::ScalarType input_type_of(const torch::Tensor& weight, const torch::Tensor& x) {
+  return weight.scalar_type() == torch::kBFloat16 ? torch::kBFloat16 : x.scalar_type();
+}
+
 MultiheadAttentionImpl::MultiheadAttentionImpl(int width, int heads_) : heads(heads_) {
   in_proj_weight = register_parameter("in_proj_weight", torch::empty({3 * width, width}));
   in_proj_bias = register_parameter("in_proj_bias", torch::zeros({3 * width}));
@@ -77,7 +83,10 @@ MlpImpl::MlpImpl(int width, int hidden, Activation activation_) : activation(act
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
   const auto fused = activation == Activation::quick_gelu ? DenseActivation::quick_gelu : DenseActivation::gelu_erf;
-  return c_proj->forward(dense(x, c_fc->weight, c_fc->bias, fused), residual);
+  // The hidden activations feed c_proj alone: with bfloat16 weights they are written in
+  // bfloat16, the precision c_proj reads them in (see dense()).
+  const auto hidden = dense(x, c_fc->weight, c_fc->bias, fused, {}, input_type_of(c_proj->weight, x));
+  return c_proj->forward(hidden, residual, x.scalar_type());
 }
 
 ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(int width, int heads, int mlp_width, Activation activation,

@@ -14,9 +14,10 @@ struct LoadedLinearImpl : torch::nn::Module {
     weight = register_parameter("weight", torch::empty({out, in}));
     if (with_bias) bias = register_parameter("bias", torch::empty({out}));
   }
-  // residual: added to the result as it is written (see dense()).
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual = {}) {
-    return dense(x, weight, bias, DenseActivation::none, residual);
+  // residual: added to the result as it is written; result_type: see dense().
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual = {},
+                        std::optional<torch::ScalarType> result_type = std::nullopt) {
+    return dense(x, weight, bias, DenseActivation::none, residual, result_type);
   }
   torch::Tensor weight, bias;
 };

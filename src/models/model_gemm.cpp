@@ -26,10 +26,10 @@ dnnl::memory::data_type onednn_type(torch::ScalarType t) {
 // The product through oneDNN, or an undefined tensor when oneDNN has no kernel for it on
 // this CPU (bfloat16 without AVX-512, say): the caller then uses LibTorch.
 // With bfloat16 weights and float32 x (a CPU CLIP in bfloat16), x is rounded to bfloat16
-// for the product and the result is float32.
+// for the product; the result is of `result_type` (float32 or bfloat16) either way.
 torch::Tensor onednn_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                            detail::DenseActivation activation = detail::DenseActivation::none,
-                            const torch::Tensor& residual = {}, std::string* implementation = nullptr) {
+                            detail::DenseActivation activation, const torch::Tensor& residual,
+                            torch::ScalarType result_type, std::string* implementation = nullptr) {
   const auto k = weight.size(1), n = weight.size(0);
   auto x2 = x.reshape({-1, k}).to(weight.scalar_type());
   if (x2.stride(1) != 1 || x2.stride(0) < k) x2 = x2.contiguous();
@@ -40,7 +40,7 @@ torch::Tensor onednn_linear(const torch::Tensor& x, const torch::Tensor& weight,
   // or its packed copy where it has one (packed_weights.h).
   const dnnl::memory::desc src_md(dims{m, k}, type, dims{x2.stride(0), 1});
   const dnnl::memory::desc plain_weights_md(dims{k, n}, type, dims{weight.stride(1), weight.stride(0)});
-  const dnnl::memory::desc dst_md(dims{m, n}, onednn_type(x.scalar_type()), dims{n, 1});
+  const dnnl::memory::desc dst_md(dims{m, n}, onednn_type(result_type), dims{n, 1});
   dnnl::memory::desc bias_md;
   if (bias.defined()) bias_md = dnnl::memory::desc(dims{1, n}, onednn_type(bias.scalar_type()), dims{n, 1});
   auto& engine = detail::cpu_engine();
@@ -67,7 +67,7 @@ torch::Tensor onednn_linear(const torch::Tensor& x, const torch::Tensor& weight,
   // and tell problems apart cheaply; the layouts are compared only when they agree.
   auto product_for = [&](const dnnl::memory::desc& weights_md, bool packed_layout) {
     return detail::cached_primitive({m, k, n, x2.stride(0), std::int64_t(weight.scalar_type()),
-                                     std::int64_t(x.scalar_type()), packed_layout,
+                                     std::int64_t(result_type), packed_layout,
                                      bias.defined() ? std::int64_t(bias.scalar_type()) : -1, std::int64_t(activation),
                                      residual.defined(), omp_get_max_threads()},
                                     {src_md, weights_md, dst_md}, [&] { return dnnl::matmul(descriptor(weights_md)); });
@@ -89,7 +89,7 @@ torch::Tensor onednn_linear(const torch::Tensor& x, const torch::Tensor& weight,
   } catch (const dnnl::error&) {
     return {};
   }
-  auto out = torch::empty({m, n}, x.options());
+  auto out = torch::empty({m, n}, x.options().dtype(result_type));
   const auto weights_mem = packed.memory ? packed.memory : dnnl::memory(plain_weights_md, engine, weight.data_ptr());
   std::unordered_map<int, dnnl::memory> args = {
       {DNNL_ARG_SRC, dnnl::memory(src_md, engine, x2.data_ptr())},
@@ -138,7 +138,7 @@ double gflops(int threads, Product product) {
 bool onednn_matches_reference(std::string* implementation) {
   torch::manual_seed(7);
   const auto x = torch::rand({67, 93}) * 2 - 1, w = torch::rand({129, 93}) * 2 - 1, b = torch::rand({129});
-  const auto got = onednn_linear(x, w, b, detail::DenseActivation::none, {}, implementation);
+  const auto got = onednn_linear(x, w, b, detail::DenseActivation::none, {}, torch::kFloat32, implementation);
   if (!got.defined()) return false;
   const auto ref = torch::linear(x.to(torch::kFloat64), w.to(torch::kFloat64), b.to(torch::kFloat64));
   return ((got.to(torch::kFloat64) - ref).abs() <= 1e-4 * (1 + ref.abs())).all().item<bool>();
@@ -155,7 +155,9 @@ GemmChoice make_choice() {
   race.version = kChoiceVersion;
   race.onednn_verified = linalg::onednn_is_ours() && onednn_matches_reference(&choice.onednn_implementation);
   race.onednn_gflops = [](int threads) {
-    return gflops(threads, [](auto& x, auto& w, auto& b) { return onednn_linear(x, w, b); });
+    return gflops(threads, [](auto& x, auto& w, auto& b) {
+      return onednn_linear(x, w, b, detail::DenseActivation::none, {}, torch::kFloat32);
+    });
   };
   race.blas_gflops = [](int threads) {
     return gflops(threads, [](auto& x, auto& w, auto& b) { return torch::linear(x, w, b); });
@@ -202,9 +204,11 @@ torch::Tensor activate(torch::Tensor h, DenseActivation activation) {
 }  // namespace
 
 torch::Tensor dense(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                    DenseActivation activation, const torch::Tensor& residual) {
+                    DenseActivation activation, const torch::Tensor& residual,
+                    std::optional<torch::ScalarType> result_type) {
   const auto type = weight.scalar_type();
   const bool mixed = type == torch::kBFloat16 && x.scalar_type() == torch::kFloat32;
+  const auto result = result_type.value_or(residual.defined() ? residual.scalar_type() : x.scalar_type());
   if (residual.defined()) {
     auto shape = x.sizes().vec();
     shape.back() = weight.size(0);
@@ -216,22 +220,24 @@ torch::Tensor dense(const torch::Tensor& x, const torch::Tensor& weight, const t
       (type == torch::kFloat32 || type == torch::kBFloat16) && weight.dim() == 2 && x.dim() >= 1 &&
       x.size(-1) == weight.size(1) && x.numel() > 0 && (weight.stride(0) == 1 || weight.stride(1) == 1) &&
       (!bias.defined() || (bias.dim() == 1 && bias.is_contiguous() &&
-                           (bias.scalar_type() == type || bias.scalar_type() == x.scalar_type()))) &&
-      (!residual.defined() || (residual.device().is_cpu() && residual.scalar_type() == x.scalar_type())) &&
+                           (bias.scalar_type() == type || bias.scalar_type() == torch::kFloat32))) &&
+      (result == torch::kFloat32 || result == torch::kBFloat16) &&
+      (!residual.defined() || (residual.device().is_cpu() && residual.scalar_type() == result)) &&
       !(torch::GradMode::is_enabled() &&
         (x.requires_grad() || weight.requires_grad() || (residual.defined() && residual.requires_grad())));
   if (eligible && dense_products_on_onednn(type == torch::kBFloat16)) {
-    auto out = onednn_linear(x, weight, bias, activation, residual);
+    auto out = onednn_linear(x, weight, bias, activation, residual, result);
     if (out.defined()) return out;
   }
   torch::Tensor out;
-  if (mixed) {
+  if (mixed || (type == torch::kBFloat16 && result == torch::kFloat32)) {  // as oneDNN: a float32 result
     const auto b = bias.defined() ? bias.to(type) : bias;
     out = activate(torch::linear(x.to(type), weight, b).to(torch::kFloat32), activation);
   } else {
     out = activate(torch::linear(x, weight, bias), activation);
   }
-  return residual.defined() ? residual + out : out;
+  if (residual.defined()) out = residual + out;
+  return out.to(result);
 }
 
 }  // namespace detail

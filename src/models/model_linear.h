@@ -11,6 +11,8 @@
 // Products that need gradients always go to LibTorch (the trainers differentiate them).
 #include <torch/torch.h>
 
+#include <optional>
+
 namespace recap::models::detail {
 
 // An activation applied to the product. oneDNN applies it as the product's results are
@@ -19,11 +21,16 @@ namespace recap::models::detail {
 enum class DenseActivation { none, quick_gelu, gelu_erf };
 
 // weight: [out, in] (a row-major matrix or a transposed view of one); bias: [out] or undefined.
-// residual (undefined, or of the result's shape and x's dtype) is added last, as a residual
+// residual (undefined, or of the result's shape and dtype) is added last, as a residual
 // connection's `residual + layer(x)`: oneDNN adds it as the results are written, sparing
 // a pass and a tensor.
+// result_type: the result's dtype; by default the residual's, or else x's. A bfloat16 layer
+// whose result only feeds another bfloat16 product asks for bfloat16: that product would
+// round it to bfloat16 anyway (to nearest even, as oneDNN rounds its results), so the
+// numbers are the same and a float32 tensor and a conversion pass are spared.
 torch::Tensor dense(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias = {},
-                    DenseActivation activation = DenseActivation::none, const torch::Tensor& residual = {});
+                    DenseActivation activation = DenseActivation::none, const torch::Tensor& residual = {},
+                    std::optional<torch::ScalarType> result_type = std::nullopt);
 
 // While it lives, oneDNN's products on the calling thread use `threads` OpenMP threads,
 // whatever LibTorch's own count is there (T5 may run LibTorch's small operators on one

@@ -88,6 +88,37 @@ TEST(Dense, BFloat16WeightsWithFloat32ActivationsGiveFloat32) {
   EXPECT_GT(max_relative_error(got, reference(x, w, b)), 1e-4);
 }
 
+TEST(Dense, BFloat16ResultsAreTheFloat32ResultsRounded) {
+  // CLIP's bfloat16 MLP writes its hidden activations in bfloat16 for c_proj, which would
+  // round them so anyway: the numbers must be exactly those of the float32 route.
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(13);
+  const auto x = torch::randn({2, 25, 80}), b1 = torch::randn({200}), b2 = torch::randn({80});
+  const auto w1 = (torch::randn({200, 80}) * 0.2).to(torch::kBFloat16);
+  const auto w2 = (torch::randn({80, 200}) * 0.1).to(torch::kBFloat16);
+  const auto residual = torch::randn({2, 25, 80});
+  const auto hidden32 = dense(x, w1, b1, DenseActivation::quick_gelu);
+  const auto hidden16 = dense(x, w1, b1, DenseActivation::quick_gelu, {}, torch::kBFloat16);
+  ASSERT_EQ(hidden32.scalar_type(), torch::kFloat32);
+  ASSERT_EQ(hidden16.scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(torch::equal(hidden16, hidden32.to(torch::kBFloat16)));  // both round to nearest even
+  // The next product reads bfloat16 activations with its float32 bias and residual, and
+  // its result takes the residual's type.
+  const auto out = dense(hidden16, w2, b2, DenseActivation::none, residual);
+  ASSERT_EQ(out.scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(torch::equal(out, dense(hidden32, w2, b2, DenseActivation::none, residual)));
+  EXPECT_LT(max_relative_error(out, residual.to(torch::kFloat64) + reference(hidden16, w2, b2)), 1e-5);
+  // LibTorch's route (products that need gradients) gives the same types.
+  const auto xg = x.clone().requires_grad_(true);
+  torch::AutoGradMode grad(true);
+  const auto hidden_g = dense(xg, w1, b1, DenseActivation::quick_gelu, {}, torch::kBFloat16);
+  EXPECT_EQ(hidden_g.scalar_type(), torch::kBFloat16);
+  const auto out_g = dense(hidden_g, w2, b2, DenseActivation::none, residual);
+  EXPECT_EQ(out_g.scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(out_g.requires_grad());
+  EXPECT_LT(max_relative_error(out_g.detach(), residual.to(torch::kFloat64) + reference(hidden_g.detach(), w2, b2)), 1e-2);
+}
+
 TEST(Dense, ProductsThatNeedGradientsStayDifferentiable) {
   torch::manual_seed(7);
   const auto x = torch::randn({5, 16}, torch::requires_grad()), w = torch::randn({8, 16}, torch::requires_grad());
