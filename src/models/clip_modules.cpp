@@ -47,33 +47,45 @@ MultiheadAttentionImpl::MultiheadAttentionImpl(int width, int heads_) : heads(he
 }
 
 // Scaled dot-product attention over (batch, length, width); `mask` is added to the scores.
+// The result is of `result_type`: q's, or bfloat16 for an out-projection that reads bfloat16.
 static torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int heads,
-                            const torch::Tensor& mask) {
-  if (auto out = onednn_attention(q, k, v, heads, mask); out.defined()) return out;
+                            const torch::Tensor& mask, torch::ScalarType result_type) {
+  if (auto out = onednn_attention(q, k, v, heads, mask, result_type); out.defined()) return out;
   const auto batch = q.size(0), lq = q.size(1), lk = k.size(1), width = q.size(2);
   const auto head_dim = width / heads;
-  auto split = [&](const torch::Tensor& t, int64_t len) { return t.reshape({batch, len, heads, head_dim}).transpose(1, 2); };
+  // bfloat16 operands on the CPU come from bfloat16 weights and float32 activations: the
+  // scores and the softmax are float32 there, as on oneDNN.
+  const bool widen = q.device().is_cpu() && q.scalar_type() == torch::kBFloat16;
+  auto split = [&](const torch::Tensor& t, int64_t len) {
+    return (widen ? t.to(torch::kFloat32) : t).reshape({batch, len, heads, head_dim}).transpose(1, 2);
+  };
   auto qh = split(q, lq) / std::sqrt(static_cast<double>(head_dim));
   auto scores = torch::matmul(qh, split(k, lk).transpose(-2, -1));
   if (mask.defined()) scores = scores + mask;
   auto out = torch::matmul(torch::softmax(scores, -1), split(v, lk));
-  return out.transpose(1, 2).reshape({batch, lq, width});
+  return out.transpose(1, 2).reshape({batch, lq, width}).to(result_type);
 }
 
 torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask,
                                               const torch::Tensor& residual) {
-  auto qkv = dense(x, in_proj_weight, in_proj_bias).chunk(3, -1);
-  return out_proj->forward(attend(qkv[0], qkv[1], qkv[2], heads, mask), residual);
+  // With bfloat16 weights, q, k and v are bfloat16 too, as in a bfloat16 PyTorch model; the
+  // scores and the softmax stay float32 (onednn_attention.h).
+  const auto operands = input_type_of(in_proj_weight, x);
+  auto qkv = dense(x, in_proj_weight, in_proj_bias, DenseActivation::none, {}, operands).chunk(3, -1);
+  return out_proj->forward(attend(qkv[0], qkv[1], qkv[2], heads, mask, operands), residual, x.scalar_type());
 }
 
 torch::Tensor MultiheadAttentionImpl::forward_queries(const torch::Tensor& queries, const torch::Tensor& x,
                                                       const torch::Tensor& mask, const torch::Tensor& residual) {
   // in_proj_weight stacks the q, k and v projections, in that order.
   const auto width = in_proj_weight.size(1);
-  auto q = dense(queries, in_proj_weight.narrow(0, 0, width), in_proj_bias.narrow(0, 0, width));
-  auto kv = dense(x, in_proj_weight.narrow(0, width, 2 * width), in_proj_bias.narrow(0, width, 2 * width))
+  const auto operands = input_type_of(in_proj_weight, x);
+  auto q = dense(queries, in_proj_weight.narrow(0, 0, width), in_proj_bias.narrow(0, 0, width), DenseActivation::none,
+                 {}, operands);
+  auto kv = dense(x, in_proj_weight.narrow(0, width, 2 * width), in_proj_bias.narrow(0, width, 2 * width),
+                  DenseActivation::none, {}, operands)
                 .chunk(2, -1);
-  return out_proj->forward(attend(q, kv[0], kv[1], heads, mask), residual);
+  return out_proj->forward(attend(q, kv[0], kv[1], heads, mask, operands), residual, queries.scalar_type());
 }
 
 MlpImpl::MlpImpl(int width, int hidden, Activation activation_) : activation(activation_) {
@@ -228,7 +240,7 @@ torch::Tensor AttentionPool2dImpl::forward(const torch::Tensor& input) {
   x = x + positional_embedding.to(x.scalar_type());
   // Only the mean token queries; every token is a key and a value.
   auto q = q_proj->forward(x.narrow(1, 0, 1));
-  auto out = attend(q, k_proj->forward(x), v_proj->forward(x), heads, {});
+  auto out = attend(q, k_proj->forward(x), v_proj->forward(x), heads, {}, x.scalar_type());
   return c_proj->forward(out).squeeze(1);
 }
 

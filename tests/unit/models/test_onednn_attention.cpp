@@ -70,6 +70,28 @@ TEST(OneDnnAttention, OneQueryRowPerSequenceWithItsOwnMaskRow) {
   EXPECT_LT(dense_test::max_relative_error(got, reference_attention(q, kv[0], kv[1], 3, mask)), 1e-5);
 }
 
+TEST(OneDnnAttention, BFloat16OperandsKeepFloat32ScoresAndSoftmax) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(25);
+  const auto qkv = torch::randn({2, 9, 3 * 64}).to(torch::kBFloat16).chunk(3, -1);
+  const auto mask = torch::full({9, 9}, -std::numeric_limits<float>::infinity()).triu(1);
+  const auto want = reference_attention(qkv[0], qkv[1], qkv[2], 2, mask);  // of the bfloat16 values, in float64
+  const auto got = onednn_attention(qkv[0], qkv[1], qkv[2], 2, mask);
+  if (!got.defined()) GTEST_SKIP() << "no bfloat16 kernel on this CPU";
+  ASSERT_EQ(got.scalar_type(), torch::kFloat32);
+  // Only the softmax's weights are rounded (to 8 bits): far closer than float16 scores would be.
+  EXPECT_LT(dense_test::max_relative_error(got, want), 4e-3);
+  EXPECT_GT(dense_test::max_relative_error(got, want), 1e-7);  // and they really were rounded
+  // Position 0 sees only itself: one weight of exactly 1, so its own value row, exactly.
+  EXPECT_TRUE(torch::equal(got.select(1, 0), qkv[2].select(1, 0).to(torch::kFloat32)));
+  const auto rounded = onednn_attention(qkv[0], qkv[1], qkv[2], 2, mask, torch::kBFloat16);
+  ASSERT_EQ(rounded.scalar_type(), torch::kBFloat16);
+  EXPECT_LT(dense_test::max_relative_error(rounded, got.to(torch::kFloat64)), 1.0 / 128);
+  // A bfloat16 result of float32 operands is left to LibTorch (oneDNN 2.6 has no kernel for it).
+  const auto f32 = torch::randn({1, 3, 8});
+  EXPECT_FALSE(onednn_attention(f32, f32, f32, 2, {}, torch::kBFloat16).defined());
+}
+
 TEST(OneDnnAttention, LeavesOtherOperandsToLibTorch) {
   torch::manual_seed(24);
   const auto q = torch::randn({1, 3, 8}), k = torch::randn({1, 5, 8}), v = torch::randn({1, 5, 8});
