@@ -253,11 +253,14 @@ std::string fingerprint_of(detail::Clip& model, Precision precision, Device devi
   };
   for (const char c : model->config.describe()) mix(static_cast<unsigned char>(c));
   mix(static_cast<std::uint64_t>(precision));
-  // A GPU's bfloat16 rounds activations too where the CPU's rounds only the dense weights
-  // (and float16 exists only there): different numbers, so embeddings cached by one must
-  // not be taken for the other's. float32 computes the same on both (to rounding, as
-  // OpenBLAS and oneDNN differ) and keeps one fingerprint; the CPU's never changes.
+  // A GPU's bfloat16 rounds every activation where the CPU's rounds the dense weights and
+  // the activations the products read (and float16 exists only there): different numbers,
+  // so embeddings cached by one must not be taken for the other's. float32 computes the
+  // same on both (to rounding, as OpenBLAS and oneDNN differ) and keeps one fingerprint.
   if (device == Device::cuda && precision != Precision::float32) mix(0xC0DAULL);
+  // The CPU's bfloat16 arithmetic, numbered: 2 rounds q, k, v, the MLP's hidden activations
+  // and the ViT's patches to bfloat16 too (1 rounded the dense weights alone).
+  if (device == Device::cpu && precision == Precision::bfloat16) mix(2);
   // FNV-style over the float32 bits, in four interleaved lanes so that the multiplies do
   // not wait on each other (one chain over 150M words took ~0.3 s of every start).
   auto digest = [](const torch::Tensor& tensor) {

@@ -164,7 +164,8 @@ torch::Tensor VisionTransformerImpl::embed_patches(const torch::Tensor& pixels) 
   const auto& kernel = conv1->weight;  // [width, 3, p, p]
   const auto batch = pixels.size(0), channels = pixels.size(1), p = kernel.size(-1);
   if (pixels.size(2) != pixels.size(3) || pixels.size(2) % p != 0 || conv1->padding != 0 || conv1->stride != p) {
-    return conv1->forward(pixels).flatten(2).transpose(1, 2);
+    // A bfloat16 kernel reads bfloat16 pixels, as the product below does.
+    return conv1->forward(pixels.to(kernel.scalar_type())).to(pixels.scalar_type()).flatten(2).transpose(1, 2);
   }
   const auto grid = pixels.size(2) / p;
   auto patches = pixels.reshape({batch, channels, grid, p, grid, p})
@@ -316,7 +317,10 @@ void round_dense_weights_to_bfloat16(ClipImpl& clip) {
   for (const auto& module : clip.modules(/*include_self=*/true)) {
     if (auto* linear = module->as<LoadedLinearImpl>()) round(linear->weight);
     if (auto* attention = module->as<MultiheadAttentionImpl>()) round(attention->in_proj_weight);
-    if (auto* vit = module->as<VisionTransformerImpl>()) round(vit->proj);
+    if (auto* vit = module->as<VisionTransformerImpl>()) {
+      round(vit->proj);
+      round(vit->conv1->weight);  // a dense product of the patches (embed_patches)
+    }
   }
   round(clip.text_projection);
 }

@@ -152,7 +152,8 @@ struct ClipImpl : torch::nn::Module {
 TORCH_MODULE(Clip);
 
 // Rounds the weights of every dense product (LoadedLinear layers, attention in-projections,
-// the two output projections) to bfloat16 and leaves every other parameter float32.
+// the two output projections, the ViT's patch embedding) to bfloat16 and leaves every
+// other parameter float32 (the ResNet's convolutions too).
 void round_dense_weights_to_bfloat16(ClipImpl& clip);
 
 }  // namespace recap::models::detail
