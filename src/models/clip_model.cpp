@@ -509,10 +509,11 @@ ClipModel ClipModel::load(const fs::path& path, const ClipLoadOptions& options) 
                                                            : torch::kFloat32;
   impl->float32_activations = impl->device.is_cpu() && impl->dtype == torch::kBFloat16 && config.vit;
   if (impl->float32_activations) {
-    // bfloat16 on a CPU: only the dense layers' weights are rounded. Activations, the
-    // residual stream, LayerNorms and embeddings stay float32 and every product writes
-    // float32 (oneDNN's bf16 x bf16 -> f32 kernels): as fast as an all-bfloat16 model on
-    // AVX-512 BF16, and the embeddings' cosine to float32 rises from 0.99988 to ~0.99999.
+    // bfloat16 on a CPU: the dense layers' weights are rounded, and the activations that
+    // feed only products are written in bfloat16 (q, k, v and the MLP's hidden layer: see
+    // dense()). The residual stream, LayerNorms, attention's scores and softmax, and the
+    // embeddings stay float32: as fast as an all-bfloat16 model on AVX-512 BF16, and the
+    // embeddings' cosine to float32 rises from 0.99988 to ~0.99996-0.99999.
     // (A ResNet's convolutions are its work: those models stay bfloat16 throughout.)
     detail::round_dense_weights_to_bfloat16(*impl->module);
   } else {

@@ -19,10 +19,6 @@ namespace {
 constexpr int kChoiceVersion = 4;  // 2: keyed by the process's thread setting; 3: OpenBLAS on as many
                                    // threads as oneDNN; 4: oneDNN measured first (linalg/onednn_race.h)
 
-dnnl::memory::data_type onednn_type(torch::ScalarType t) {
-  return t == torch::kBFloat16 ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32;
-}
-
 // The product through oneDNN, or an undefined tensor when oneDNN has no kernel for it on
 // this CPU (bfloat16 without AVX-512, say): the caller then uses LibTorch.
 // With bfloat16 weights and float32 x (a CPU CLIP in bfloat16), x is rounded to bfloat16
@@ -34,15 +30,15 @@ torch::Tensor onednn_linear(const torch::Tensor& x, const torch::Tensor& weight,
   auto x2 = x.reshape({-1, k}).to(weight.scalar_type());
   if (x2.stride(1) != 1 || x2.stride(0) < k) x2 = x2.contiguous();
   const auto m = x2.size(0);
-  const auto type = onednn_type(weight.scalar_type());
+  const auto type = detail::onednn_type(weight.scalar_type());
   using dims = dnnl::memory::dims;
   // W is [n, k]; the product needs Wᵀ, [k, n], which is W's memory read with swapped strides,
   // or its packed copy where it has one (packed_weights.h).
   const dnnl::memory::desc src_md(dims{m, k}, type, dims{x2.stride(0), 1});
   const dnnl::memory::desc plain_weights_md(dims{k, n}, type, dims{weight.stride(1), weight.stride(0)});
-  const dnnl::memory::desc dst_md(dims{m, n}, onednn_type(result_type), dims{n, 1});
+  const dnnl::memory::desc dst_md(dims{m, n}, detail::onednn_type(result_type), dims{n, 1});
   dnnl::memory::desc bias_md;
-  if (bias.defined()) bias_md = dnnl::memory::desc(dims{1, n}, onednn_type(bias.scalar_type()), dims{n, 1});
+  if (bias.defined()) bias_md = dnnl::memory::desc(dims{1, n}, detail::onednn_type(bias.scalar_type()), dims{n, 1});
   auto& engine = detail::cpu_engine();
   const detail::ProductThreadCount product_threads;  // before the primitive: oneDNN blocks for its thread count
   dnnl::primitive_attr attr;
@@ -99,9 +95,7 @@ torch::Tensor onednn_linear(const torch::Tensor& x, const torch::Tensor& weight,
   if (residual2.defined())
     args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(ops.len() - 1) | DNNL_ARG_SRC_1,
                  dnnl::memory(dst_md, engine, residual2.data_ptr()));
-  auto& stream = detail::thread_stream();
-  product.execute(stream, args);
-  stream.wait();
+  detail::execute_and_wait(product, args);
   auto shape = x.sizes().vec();
   shape.back() = n;
   return out.view(shape);

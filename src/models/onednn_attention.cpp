@@ -14,17 +14,8 @@ namespace {
 using dims = dnnl::memory::dims;
 constexpr auto f32 = dnnl::memory::data_type::f32;
 
-dnnl::memory::data_type onednn_type(torch::ScalarType t) {
-  return t == torch::kBFloat16 ? dnnl::memory::data_type::bf16 : f32;
-}
 
 bool rows_contiguous(const torch::Tensor& t) { return t.dim() == 3 && t.stride(2) == 1; }
-
-void run(const dnnl::primitive& primitive, const std::unordered_map<int, dnnl::memory>& args) {
-  auto& stream = thread_stream();
-  primitive.execute(stream, args);
-  stream.wait();
-}
 
 }  // namespace
 
@@ -88,19 +79,20 @@ torch::Tensor onednn_attention(const torch::Tensor& q, const torch::Tensor& k, c
     });
 
     auto scores = torch::empty({batch, heads, lq, lk}, q.options().dtype(torch::kFloat32));
-    // float32 weights overwrite their scores (the softmax runs in place); bfloat16 ones need room of their own
+    // float32 weights overwrite their scores (the softmax runs in place); bfloat16 ones
+    // need room of their own.
     const auto weights = type == torch::kFloat32 ? scores : torch::empty({batch, heads, lq, lk}, q.options());
     auto out = torch::empty({batch, lq, width}, q.options().dtype(result_type));
     const dnnl::memory scores_mem(scores_md, engine, scores.data_ptr());
     const dnnl::memory weights_mem(weights_md, engine, weights.data_ptr());
-    run(scores_product, {{DNNL_ARG_SRC, dnnl::memory(q_md, engine, q.data_ptr())},
-                         {DNNL_ARG_WEIGHTS, dnnl::memory(k_transposed_md, engine, k.data_ptr())},
-                         {DNNL_ARG_DST, scores_mem}});
+    execute_and_wait(scores_product, {{DNNL_ARG_SRC, dnnl::memory(q_md, engine, q.data_ptr())},
+                                      {DNNL_ARG_WEIGHTS, dnnl::memory(k_transposed_md, engine, k.data_ptr())},
+                                      {DNNL_ARG_DST, scores_mem}});
     if (mask.defined()) scores.add_(mask);
-    run(softmax, {{DNNL_ARG_SRC, scores_mem}, {DNNL_ARG_DST, weights_mem}});
-    run(weighted_sum, {{DNNL_ARG_SRC, weights_mem},
-                       {DNNL_ARG_WEIGHTS, dnnl::memory(v_md, engine, v.data_ptr())},
-                       {DNNL_ARG_DST, dnnl::memory(out_md, engine, out.data_ptr())}});
+    execute_and_wait(softmax, {{DNNL_ARG_SRC, scores_mem}, {DNNL_ARG_DST, weights_mem}});
+    execute_and_wait(weighted_sum, {{DNNL_ARG_SRC, weights_mem},
+                                    {DNNL_ARG_WEIGHTS, dnnl::memory(v_md, engine, v.data_ptr())},
+                                    {DNNL_ARG_DST, dnnl::memory(out_md, engine, out.data_ptr())}});
     return out;
   } catch (const dnnl::error&) {
     return {};  // no oneDNN kernel for these layouts on this CPU

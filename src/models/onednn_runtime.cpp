@@ -25,6 +25,12 @@ dnnl::stream& thread_stream() {
   return stream;
 }
 
+void execute_and_wait(const dnnl::primitive& primitive, const std::unordered_map<int, dnnl::memory>& args) {
+  auto& stream = thread_stream();
+  primitive.execute(stream, args);
+  stream.wait();
+}
+
 ProductThreadCount::ProductThreadCount() : previous_(omp_get_max_threads()) {
   if (t_product_threads > 0 && t_product_threads != previous_) omp_set_num_threads(t_product_threads);
 }
