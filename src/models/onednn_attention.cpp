@@ -14,7 +14,6 @@ namespace {
 using dims = dnnl::memory::dims;
 constexpr auto f32 = dnnl::memory::data_type::f32;
 
-
 bool rows_contiguous(const torch::Tensor& t) { return t.dim() == 3 && t.stride(2) == 1; }
 
 }  // namespace
@@ -24,7 +23,8 @@ torch::Tensor onednn_attention(const torch::Tensor& q, const torch::Tensor& k, c
   const auto type = q.scalar_type();
   const bool applies =
       q.device().is_cpu() && (type == torch::kFloat32 || type == torch::kBFloat16) && k.scalar_type() == type &&
-      v.scalar_type() == type && (result_type == torch::kFloat32 || result_type == type) && rows_contiguous(q) && rows_contiguous(k) && rows_contiguous(v) &&
+      v.scalar_type() == type && (result_type == torch::kFloat32 || result_type == type) && rows_contiguous(q) &&
+      rows_contiguous(k) && rows_contiguous(v) &&
       k.sizes() == v.sizes() && q.size(0) == k.size(0) && q.size(2) == k.size(2) && heads > 0 &&
       q.size(2) % heads == 0 && q.numel() > 0 && k.numel() > 0 &&
       (!mask.defined() || (mask.device().is_cpu() && mask.scalar_type() == torch::kFloat32)) &&
