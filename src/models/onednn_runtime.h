@@ -12,15 +12,15 @@
 namespace recap::models::detail {
 
 dnnl::engine& cpu_engine();
+dnnl::stream& thread_stream();  // one per calling thread: a stream is not shared across threads
+
+// Runs `primitive` on the calling thread's stream and waits for it.
+void execute_and_wait(const dnnl::primitive& primitive, const std::unordered_map<int, dnnl::memory>& args);
 
 // oneDNN's name for a tensor type the products use: bfloat16, or else float32.
 inline dnnl::memory::data_type onednn_type(c10::ScalarType t) {
   return t == c10::ScalarType::BFloat16 ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32;
 }
-dnnl::stream& thread_stream();  // one per calling thread: a stream is not shared across threads
-
-// Runs `primitive` on the calling thread's stream and waits for it.
-void execute_and_wait(const dnnl::primitive& primitive, const std::unordered_map<int, dnnl::memory>& args);
 
 // Sets the calling thread's OpenMP count to the ScopedProductThreads setting for one oneDNN
 // call, and back. Create it before the primitive: oneDNN blocks for its thread count.
