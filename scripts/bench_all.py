@@ -5,7 +5,8 @@ side in one run on this machine, as one Markdown table (also BENCH_DIR/bench-all
   CLIP      recap-embed on preprocessed pixels / token ids (the model alone) against ONNX
             Runtime (onnxruntime-node, same ViT-B/32-shaped weights exported with
             torch.onnx, 2 threads, graph optimisation "all"); float32 and --dtype bfloat16
-            with its min cosine against float32; images/s and texts/s over batch sizes 1..512.
+            with its min cosine against float32; images/s and texts/s over batch sizes 1..512,
+            and ONNX Runtime's at batch 1 against its own default batch, for reference.
   search    retrieval-only recap-caption, 2,000 queries x 566,735 captions, d = 512, whole
             process, against FAISS IndexFlatIP's whole process on the aligned queries.
   fit       recap-fit Procrustes, 300,000 pairs x 768, whole process, against numpy/scipy.
@@ -130,12 +131,23 @@ def clip_rows(bench, weights, onnx, ort, pixels, tokens):
     # run's pixels, as prepare() writes those.
     pixels_512 = e("pixels-512.npy")
     np.save(pixels_512, np.concatenate([np.load(pixels)] * 4))
+    at_batch_1 = {}
     for kind, args, items, batches in (("images", ["--pixels", pixels_512], 512, (1, 2, 8, 32, 128, 512)),
                                        ("texts", ["--token-ids", tokens], 2000, (1, 2, 8, 64, 256, 512))):
         sweep = {b: recap_rate(weights, [*args, "--batch-size", str(b)], items, e("r-sweep.npy")) for b in batches}
+        at_batch_1[kind] = sweep[1]
         best = max(sweep.values())
         rows.append((f"CLIP {kind}/s by batch size: " + ", ".join(f"{b}: {r:.1f}" for b, r in sweep.items()),
                      min(sweep.values()), f"best {best:.1f}", min(sweep.values()) / best, "0.8x of best"))
+    # The anchor's own batch 1 against its batch above, on the same inputs: how much of the
+    # loss at batch 1 is the model's (each call streams all the weights for one item)
+    # rather than recap's. For reference; no goal.
+    for kind, model, args, batch, rate in (("images", "image.onnx", ["--pixels", pixels], 32, ort_img),
+                                          ("texts", "text.onnx", ["--token-ids", tokens], 64, ort_txt)):
+        one = ort_rate(ort, os.path.join(onnx, model), [*args, "--batch", "1"], e("o-sweep.npy"))
+        rows.append((f"ONNX Runtime {kind}/s at batch 1, for reference (recap's batch 1 runs "
+                     f"{at_batch_1[kind] / one:.2f}x this)", one,
+                     f"its batch {batch}: {rate:.1f}", one / rate, "none (the anchor's own ratio)"))
     return rows, diff
 
 

@@ -35,7 +35,7 @@ struct FitFlags {
   std::string image_path, text_path, pairs_path, captions_path, out_dir, method_name = "procrustes";
   double lambda = 0;
   bool no_normalize = false, force = false, strict = false;
-  std::int64_t chunk_rows = 16384;
+  std::int64_t chunk_rows = align::FitOptions{}.chunk_rows;
   std::string precision = "mixed";
   embed::EmbedSettings embed;
   std::string dataset_path, images_root, split_list;

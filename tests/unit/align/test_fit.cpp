@@ -4,7 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <Eigen/Dense>
+#include <algorithm>
 #include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "recap/align/fit.h"
 #include "recap/common/error.h"
@@ -218,6 +222,38 @@ TEST(Fit, BadFileInputsAreInputErrors) {
     FAIL() << "NaN accepted";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("row 7"), std::string::npos) << e.what();
+  }
+}
+
+// Each thread reads and checks its share of a chunk a few hundred rows at a time: a bad
+// row is named by its row in the file whichever thread found it, and of two, the first.
+TEST(Fit, BadRowsAreNamedByTheirRowInTheFileWhicheverThreadReadsThem) {
+  test::TempDir dir;
+  auto data = regression_data(1000, 4, 4, 112);
+  io::write_npy(dir / "x.npy", data.x);
+  auto opts = options(align::Method::procrustes, true);
+  opts.threads = 2;  // rows 0-499 on one thread, 500-999 on the other
+  for (const auto& [bad_rows, named] : std::vector<std::pair<std::vector<int>, std::string>>{
+           {{900}, "row 900"}, {{600, 900}, "row 600"}, {{300, 700}, "row 300"}}) {
+    auto y = data.y;
+    for (int row : bad_rows) y.row(row)[1] = std::nanf("");
+    io::write_npy(dir / "y.npy", y);
+    try {
+      align::fit_from_files({dir / "x.npy", dir / "y.npy", std::nullopt}, opts);
+      FAIL() << "NaN accepted";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(named + " contains NaN"), std::string::npos) << e.what();
+    }
+  }
+  // A zero row is refused (it has no direction) wherever it is.
+  auto y = data.y;
+  std::fill(y.row(777), y.row(777) + 4, 0.0f);
+  io::write_npy(dir / "y.npy", y);
+  try {
+    align::fit_from_files({dir / "x.npy", dir / "y.npy", std::nullopt}, opts);
+    FAIL() << "zero row accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("row 777"), std::string::npos) << e.what();
   }
 }
 
