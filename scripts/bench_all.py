@@ -22,12 +22,14 @@ side in one run on this machine, as one Markdown table (also BENCH_DIR/bench-all
             the same pipeline in PyTorch eager + numpy (scripts/bench/caption_pipeline_reference.py),
             both whole processes.
 
-Not compared here (see the README): the metrics against pycocoevalcap (not packaged by
-Debian; scripts/bench/metrics_speed.py takes a checkout).
+  metrics   with --pycocoevalcap DIR (a checkout of its scorers: not packaged by Debian, so
+            not installed here): recap-score's BLEU + ROUGE-L + CIDEr-D against pycocoevalcap's
+            Python scorers on 5,000 images (scripts/bench/metrics_speed.py), pre-tokenised and
+            with recap's PTB tokenisation included.
 
-  scripts/bench_all.sh [BENCH_DIR]      (default bench-data/, ~4 GB)
+  scripts/bench_all.sh [BENCH_DIR] [--pycocoevalcap DIR]      (default bench-data/, ~4 GB)
 """
-import json, os, platform, re, shutil, subprocess, sys, time
+import argparse, json, os, platform, re, shutil, subprocess, sys, time
 
 import numpy as np
 
@@ -329,13 +331,32 @@ def t5_rows():
     return rows
 
 
+def metrics_rows(pycocoevalcap):
+    _, stdout, _, _ = run([PY, os.path.join(ROOT, "scripts/bench/metrics_speed.py"), "--pycocoevalcap", pycocoevalcap,
+                           "--build", BUILD, "--json"])
+    m = json.loads(stdout.strip().splitlines()[-1])
+    scorers = f"pycocoevalcap's scorers {m['pycocoevalcap_s']:.2f} s (max |difference| {m['max_difference']:.1e})"
+    return [(f"recap-score BLEU + ROUGE-L + CIDEr-D, {m['images']:,} images, pre-tokenised, whole process s",
+             m["recap_s"], scorers, m["pycocoevalcap_s"] / m["recap_s"], "at least 25x (speed-up)"),
+            ("the same with recap's PTB tokenisation included, whole process s", m["recap_ptb_s"], scorers,
+             m["pycocoevalcap_s"] / m["recap_ptb_s"], "at least 10x (speed-up)")]
+
+
 def main():
-    bench = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "bench-data"))
+    p = argparse.ArgumentParser(description="every speed comparison, one Markdown table")
+    p.add_argument("bench_dir", nargs="?", default=os.path.join(ROOT, "bench-data"))
+    p.add_argument("--pycocoevalcap", help="a checkout of pycocoevalcap (the folder holding bleu/, rouge/, cider/)")
+    args = p.parse_args()
+    if args.pycocoevalcap and not os.path.isdir(os.path.join(args.pycocoevalcap, "cider")):
+        sys.exit(f"bench_all: {args.pycocoevalcap}: not a pycocoevalcap checkout (no cider/ folder)")
+    bench = os.path.abspath(args.bench_dir)
     os.makedirs(bench, exist_ok=True)
     weights, onnx, ort, pixels, tokens = prepare(bench)
     rows, diff = clip_rows(bench, weights, onnx, ort, pixels, tokens)
     t5_table, t5_note = t5_compare_rows(bench, ort)
     rows += search_rows(bench) + fit_rows(bench) + t5_table + t5_rows() + caption_compare_rows(bench, weights)
+    if args.pycocoevalcap:
+        rows += metrics_rows(os.path.abspath(args.pycocoevalcap))
     lines = [f"Machine: {machine()}; {THREADS} threads each side; {time.strftime('%Y-%m-%d')}. recap against ONNX "
              f"Runtime on the same weights and inputs: max abs difference {diff:.1e}. {t5_note} "
              f"recap's model float32 products: {GEMM_CHOICE.get('float32', 'unknown')}; its fit and search float32 "

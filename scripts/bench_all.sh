@@ -3,7 +3,7 @@
 # PyTorch and ONNX export, Node.js), builds the benchmark targets, then runs every
 # comparison side by side and prints one Markdown table (scripts/bench_all.py). About
 # 20-30 minutes on 2 cores; needs ~4 GB under BENCH_DIR (default bench-data/).
-#   scripts/bench_all.sh [BENCH_DIR]
+#   scripts/bench_all.sh [BENCH_DIR] [--pycocoevalcap DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --bench >/dev/null

@@ -5,7 +5,8 @@ Each side's time is the best of 3 runs. The data: the golden Flickr30k test capt
 (already tokenised) replicated to 5,000 images. pycocoevalcap is not part of this project: point --pycocoevalcap
 at a checkout (the folder holding bleu/, rouge/, cider/).
 
-Usage: scripts/bench/metrics_speed.py --pycocoevalcap DIR [--copies 5] [--build build]
+Usage: scripts/bench/metrics_speed.py --pycocoevalcap DIR [--copies 5] [--build build] [--json]
+(--json: one JSON line of the figures instead of the sentences, for scripts/bench_all.py)
 """
 import argparse, json, os, subprocess, sys, tempfile, time
 
@@ -14,6 +15,7 @@ p = argparse.ArgumentParser()
 p.add_argument("--pycocoevalcap", required=True)
 p.add_argument("--copies", type=int, default=5)
 p.add_argument("--build", default=os.path.join(ROOT, "build"))
+p.add_argument("--json", action="store_true")
 a = p.parse_args()
 
 golden = os.path.join(ROOT, "tests", "data", "golden", "metrics", "flickr30k-test")
@@ -66,6 +68,10 @@ with tempfile.TemporaryDirectory() as tmp:
     ptb_s, _ = time_recap(tmp)
 
 diff = max(abs(ours[k] - float(py[k])) for k in py)
+if a.json:
+    print(json.dumps({"images": len(res), "pycocoevalcap_s": python_s, "recap_s": recap_s, "recap_ptb_s": ptb_s,
+                      "max_difference": diff}))
+    sys.exit(0)
 print(f"images: {len(res)}  pycocoevalcap: {python_s:.2f} s  recap-score: {recap_s:.2f} s  "
       f"speed-up: {python_s / recap_s:.1f}x  max |difference|: {diff:.1e}")
 print(f"recap-score with PTB tokenisation: {ptb_s:.2f} s  speed-up over the scorers alone: {python_s / ptb_s:.1f}x")
