@@ -5,7 +5,6 @@
 
 #include "lapack_svd.h"
 #include "recap/common/error.h"
-#include "recap/common/parallel.h"
 #include "recap/common/rows.h"
 #include "recap/common/stopwatch.h"
 #include "recap/common/team_parallel.h"
