@@ -6,7 +6,6 @@
 #include <Eigen/Core>
 
 #include "recap/common/error.h"
-#include "recap/common/parallel.h"
 
 namespace recap {
 namespace {
@@ -29,25 +28,23 @@ void normalize_rows(float* data, std::int64_t rows, std::int64_t cols) {
 }
 
 void copy_checked_rows(const float* src, float* dst, std::int64_t rows, std::int64_t cols, bool normalize,
-                       const std::string& source, std::int64_t first_row, int threads) {
-  parallel_ranges(rows, threads, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t i = begin; i < end; ++i) {
-      const Eigen::Map<const Eigen::VectorXf> in(src + i * cols, cols);
-      Eigen::Map<Eigen::VectorXf> out(dst + i * cols, cols);
-      // A NaN or Inf anywhere makes the (vectorised) sum of squares non-finite; only then
-      // is the row inspected element by element.
-      double squared = in.squaredNorm();
-      if (!std::isfinite(squared)) {
-        check_finite(src + i * cols, 1, cols, source, first_row + i);
-        squared = in.cast<double>().squaredNorm();  // finite but huge: float overflowed
-      }
-      if (normalize && squared == 0) throw_zero_row(source, first_row + i);
-      if (normalize)
-        out = in * static_cast<float>(1.0 / std::sqrt(squared));
-      else
-        out = in;
+                       const std::string& source, std::int64_t first_row) {
+  for (std::int64_t i = 0; i < rows; ++i) {
+    const Eigen::Map<const Eigen::VectorXf> in(src + i * cols, cols);
+    Eigen::Map<Eigen::VectorXf> out(dst + i * cols, cols);
+    // A NaN or Inf anywhere makes the (vectorised) sum of squares non-finite; only then
+    // is the row inspected element by element.
+    double squared = in.squaredNorm();
+    if (!std::isfinite(squared)) {
+      check_finite(src + i * cols, 1, cols, source, first_row + i);
+      squared = in.cast<double>().squaredNorm();  // finite but huge: float overflowed
     }
-  });
+    if (normalize && squared == 0) throw_zero_row(source, first_row + i);
+    if (normalize)
+      out = in * static_cast<float>(1.0 / std::sqrt(squared));
+    else
+      out = in;
+  }
 }
 
 void check_finite(const float* data, std::int64_t rows, std::int64_t cols, const std::string& source,

@@ -12,10 +12,11 @@ void normalize_rows(float* data, std::int64_t rows, std::int64_t cols);
 inline void normalize_rows(io::FloatMatrix& m) { normalize_rows(m.data(), m.rows, m.cols); }
 
 // Copies `rows` rows from src to dst in one pass, checking that each is finite (as
-// check_finite) and, when `normalize` is set, not all zeros, and L2-normalising it then. Runs on `threads` threads;
-// src may be dst (in place).
+// check_finite) and, when `normalize` is set, not all zeros, and L2-normalising it then.
+// src may be dst (in place). On the calling thread: callers split large inputs themselves
+// (the fit, on its products' team: team_parallel.h).
 void copy_checked_rows(const float* src, float* dst, std::int64_t rows, std::int64_t cols, bool normalize,
-                       const std::string& source, std::int64_t first_row = 0, int threads = 1);
+                       const std::string& source, std::int64_t first_row = 0);
 
 // Throws InputError("<source>: row i contains NaN/Inf") for the first non-finite row.
 // `first_row` offsets the row number reported (for chunked checks).
