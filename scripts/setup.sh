@@ -34,6 +34,7 @@ build_packages=(
   ocl-icd-opencl-dev      # oneDNN's CMake config requires OpenCL; Debian lists it only as a Recommends of libdnnl-dev
   zlib1g-dev              # reads OpenAI's bpe_simple_vocab_16e6.txt.gz (CLIP tokenizer)
   libfaiss-dev            # FAISS IVF / PQ / HNSW indexes for datastores too large for exact search (recap-index)
+  libsimdjson-dev         # parses the references and results recap-score reads, ~10x faster than nlohmann/json
 )
 # The engines the benchmarks compare with (scripts/bench*.sh); not needed to build or test.
 bench_packages=(

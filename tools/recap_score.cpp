@@ -8,6 +8,7 @@
 #include "cli_support.h"
 #include "dataset_options.h"
 #include "model_options.h"
+#include "recap/common/compute.h"
 #include "recap/common/error.h"
 #include "recap/data/captions.h"
 #include "recap/io/json_file.h"
@@ -197,6 +198,7 @@ void add_score_options(CLI::App& app, Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  back_heap_with_huge_pages();  // n-gram tables and JSON: millions of small objects
   CLI::App app{
       "Score captions against references, with pycocoevalcap's and clipscore's numbers and JSON names:\n"
       "  Bleu_1..4, ROUGE_L, CIDEr (CIDEr-D, as pycocoevalcap prints it) on PTB-tokenised captions;\n"

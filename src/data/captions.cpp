@@ -1,8 +1,9 @@
 #include "recap/data/captions.h"
 
 #include <map>
-#include <set>
+#include <unordered_set>
 
+#include "fast_caption_files.h"
 #include "recap/common/error.h"
 #include "recap/io/json_file.h"
 
@@ -32,11 +33,15 @@ std::string string_field(const nlohmann::json& object, const char* key, const st
 
 }  // namespace
 
-std::string caption_text(const nlohmann::json& value, const std::string& where) {
-  if (!value.is_string()) throw InputError(where + ": caption is not a string");
-  const std::string text = value.get<std::string>();
-  if (!valid_utf8(text)) throw InputError(where + ": caption is not valid UTF-8");
+std::string caption_text(const nlohmann::json& value, const std::function<std::string()>& where) {
+  if (!value.is_string()) throw InputError(where() + ": caption is not a string");
+  std::string text = value.get<std::string>();
+  if (!valid_utf8(text)) throw InputError(where() + ": caption is not valid UTF-8");
   return text;
+}
+
+std::string caption_text(const nlohmann::json& value, const std::string& where) {
+  return caption_text(value, [&] { return where; });
 }
 
 std::string id_key(const nlohmann::json& id) {
@@ -47,15 +52,17 @@ std::string id_key(const nlohmann::json& id) {
 
 ReferenceSet read_references(const std::filesystem::path& path, const std::optional<std::string>& split,
                              const DatasetOptions& dataset) {
+  if (!split && (dataset.format == "auto" || dataset.format == "coco"))
+    if (auto refs = read_coco_references_fast(path, dataset.format == "coco")) return std::move(*refs);
   const std::string name = path.string();
   std::string format = dataset.format;
   nlohmann::json doc;
   if (format == "auto") format = detect_dataset_format(path, &doc);
   if ((format == "coco" || format == "karpathy") && doc.is_null()) doc = io::read_json(path);
   ReferenceSet refs;
-  auto add = [&](const std::string& key, const std::string& caption) {
-    refs.captions[key].push_back(caption);
-    refs.row_image.push_back(key);
+  auto add = [&](std::string key, std::string caption) {
+    refs.captions[key].push_back(std::move(caption));
+    refs.row_image.push_back(std::move(key));
   };
   if (format != "coco" && format != "karpathy") {
     DatasetOptions options = dataset;
@@ -75,10 +82,12 @@ ReferenceSet read_references(const std::filesystem::path& path, const std::optio
     const auto& list = doc["annotations"];
     if (!list.is_array()) throw InputError(name + ": \"annotations\" is not a list");
     for (std::size_t i = 0; i < list.size(); ++i) {
-      const std::string where = name + ": annotation " + std::to_string(i);
-      if (!list[i].is_object() || !list[i].contains("image_id") || !list[i].contains("caption"))
-        throw InputError(where + ": needs \"image_id\" and \"caption\"");
-      add(id_key(list[i]["image_id"]), caption_text(list[i]["caption"], where));
+      const auto where = [&] { return name + ": annotation " + std::to_string(i); };
+      const auto& entry = list[i];
+      const auto id = entry.is_object() ? entry.find("image_id") : entry.end();
+      const auto caption = entry.is_object() ? entry.find("caption") : entry.end();
+      if (id == entry.end() || caption == entry.end()) throw InputError(where() + ": needs \"image_id\" and \"caption\"");
+      add(id_key(*id), caption_text(*caption, where));
     }
   } else {
     const auto& images = doc["images"];
@@ -104,17 +113,21 @@ ReferenceSet read_references(const std::filesystem::path& path, const std::optio
 }
 
 std::vector<CaptionResult> read_results(const std::filesystem::path& path) {
+  if (auto results = read_results_fast(path)) return std::move(*results);
   const std::string name = path.string();
   const nlohmann::json doc = io::read_json(path);
   if (!doc.is_array()) throw InputError(name + ": expected COCO results, a JSON array of {\"image_id\", \"caption\"}");
   std::vector<CaptionResult> results;
-  std::set<std::string> seen;
+  results.reserve(doc.size());
+  std::unordered_set<std::string> seen;
   for (std::size_t i = 0; i < doc.size(); ++i) {
-    const std::string where = name + ": entry " + std::to_string(i);
-    if (!doc[i].is_object() || !doc[i].contains("image_id") || !doc[i].contains("caption"))
-      throw InputError(where + ": needs \"image_id\" and \"caption\"");
-    CaptionResult r{doc[i]["image_id"], id_key(doc[i]["image_id"]), caption_text(doc[i]["caption"], where)};
-    if (!seen.insert(r.key).second) throw InputError(where + ": image id " + r.key + " appears more than once");
+    const auto where = [&] { return name + ": entry " + std::to_string(i); };
+    const auto& entry = doc[i];
+    const auto id = entry.is_object() ? entry.find("image_id") : entry.end();
+    const auto caption = entry.is_object() ? entry.find("caption") : entry.end();
+    if (id == entry.end() || caption == entry.end()) throw InputError(where() + ": needs \"image_id\" and \"caption\"");
+    CaptionResult r{*id, id_key(*id), caption_text(*caption, where)};
+    if (!seen.insert(r.key).second) throw InputError(where() + ": image id " + r.key + " appears more than once");
     results.push_back(std::move(r));
   }
   return results;

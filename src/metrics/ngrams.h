@@ -12,7 +12,8 @@
 
 namespace recap::metrics {
 
-// Python's str.split(): runs of whitespace separate, no empty words. Views into `text`.
+// Python's str.split(): runs of whitespace (str.isspace(), Unicode's included) separate,
+// no empty words. Views into `text`.
 std::vector<std::string_view> split_words(std::string_view text);
 // Python's str.split(" "): every single space separates (empty words possible).
 std::vector<std::string_view> split_on_space(std::string_view text);
@@ -75,6 +76,10 @@ class NgramIndex {
   explicit NgramIndex(int max_n) : max_n_(max_n) {}
   // Interns the caption's words and n-grams (not thread-safe).
   EncodedCaption encode(const std::string& text);
+  // The same for `count` captions at once, into out[0..count): faster, as their table
+  // lookups overlap. Ids are given in order of first occurrence, order by order (all the
+  // captions' words, then their bigrams, ...), so they depend on how captions are batched.
+  void encode(const std::string* const* texts, std::size_t count, EncodedCaption* out);
   int order(std::int32_t id) const { return order_[static_cast<std::size_t>(id)]; }  // 1..max_n
   std::size_t size() const { return order_.size(); }
   int max_n() const { return max_n_; }
@@ -91,7 +96,9 @@ class NgramIndex {
   IdTable word_ids_;                                 // std::hash of the word -> candidates' ids
   IdTable ngrams_;                                   // (prefix id + 1) << 32 | word id -> n-gram id
   std::vector<int> order_;
-  std::vector<std::int32_t> word_buffer_, id_buffer_, prefix_buffer_;  // reused across captions
+  std::vector<std::int32_t> word_buffer_, prefix_buffer_;  // reused across calls
+  std::vector<std::size_t> first_word_;
+  std::vector<std::vector<std::int32_t>> ids_of_caption_;
   std::vector<std::uint64_t> key_buffer_;
 };
 

@@ -18,10 +18,18 @@ struct ComputeInfo {
   int threads = 1;
 };
 
+// It also keeps freed memory in the heap for reuse (tensors of a few MB come and go).
+//
 // Call first in main(). May replace the process image (execv) once; returns otherwise.
 // `threads` <= 0 means all cores.
 void init_compute(char** argv, int threads);
 void set_threads(int threads);
+
+// Backs the main heap with transparent huge pages (RECAP_HUGE_PAGES=0 turns it off). For
+// programs that build many small objects and few large ones: recap-score spends a third
+// less time (page faults), but recap-embed ran 5% slower and held 130 MB more. Call first in
+// main(), before any thread allocates.
+void back_heap_with_huge_pages();
 const ComputeInfo& compute_info();
 std::string describe_compute();  // one line for logs and provenance files
 // /proc/cpuinfo's "model name", the key under which per-CPU measurements are cached.

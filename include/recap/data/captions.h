@@ -10,6 +10,7 @@
 // compared as text, so 42 and "42" name the same image (results and annotations often
 // disagree on the type).
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -26,6 +27,9 @@ std::string id_key(const nlohmann::json& id);
 // A caption field as text. InputError ("<where>: caption is not a string" / "... not
 // valid UTF-8") otherwise: nlohmann/json accepts invalid UTF-8 inside strings.
 std::string caption_text(const nlohmann::json& value, const std::string& where);
+// The same, for readers of many captions: `where` is only called to word an error, so a
+// valid caption costs no message text.
+std::string caption_text(const nlohmann::json& value, const std::function<std::string()>& where);
 
 struct ReferenceSet {
   std::map<std::string, std::vector<std::string>> captions;  // by id_key

@@ -35,3 +35,74 @@ TEST(References, MalformedShapesAreInputErrorsNamingTheFile) {
   test::write_bytes(dir / "refs.json", R"({"images": [{"sentences": [{"raw": "a"}], "cocoid": 1, "split": 4}]})");
   EXPECT_THROW(data::read_references(dir / "refs.json", std::string("test")), InputError);
 }
+
+// COCO annotations and results take a fast reader (simdjson) when they are well formed and
+// the general one otherwise; either way the answer is what nlohmann/json's reading gives.
+TEST(References, CocoAnnotationsReadAsTheGeneralReaderDoes) {
+  test::TempDir dir;
+  // Integer and string ids naming the same image, Unicode, an escaped quote, a repeated key
+  // (the last one counts, as in nlohmann/json), and fields the reader ignores.
+  test::write_bytes(dir / "refs.json", R"({"info": {"year": 2014}, "annotations": [
+      {"image_id": 7, "id": 1, "caption": "A caf\u00e9 \"sign\"."},
+      {"image_id": "7", "caption": "first", "caption": "second"},
+      {"image_id": 12, "caption": "人 riding a bike"},
+      {"image_id": -3, "caption": ""}]})");
+  const auto refs = data::read_references(dir / "refs.json");
+  ASSERT_EQ(refs.captions.size(), 3u);
+  EXPECT_EQ(refs.captions.at("7"), (std::vector<std::string>{"A café \"sign\".", "second"}));
+  EXPECT_EQ(refs.captions.at("12"), (std::vector<std::string>{"人 riding a bike"}));
+  EXPECT_EQ(refs.captions.at("-3"), (std::vector<std::string>{""}));
+  EXPECT_EQ(refs.row_image, (std::vector<std::string>{"7", "7", "12", "-3"}));
+
+  // Invalid UTF-8, in a caption or elsewhere, is the general reader's error naming the file.
+  for (const std::string bad : {"{\"info\": \"\xff\", \"annotations\": [{\"image_id\": 1, \"caption\": \"a dog\"}]}",
+                                "{\"annotations\": [{\"image_id\": 1, \"caption\": \"a\xc3\"}]}"}) {
+    test::write_bytes(dir / "refs.json", bad);
+    try {
+      data::read_references(dir / "refs.json");
+      ADD_FAILURE() << "accepted invalid UTF-8";
+    } catch (const InputError& e) {
+      const std::string message = e.what();
+      EXPECT_EQ(message.rfind((dir / "refs.json").string() + ": invalid JSON", 0), 0u) << message;
+    }
+  }
+  // A VizWiz file is not read as COCO annotations: its rejected captions are left out.
+  test::write_bytes(dir / "refs.json", R"({"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [
+      {"image_id": 1, "caption": "kept", "is_rejected": false, "is_precanned": false},
+      {"image_id": 1, "caption": "dropped", "is_rejected": true, "is_precanned": false}]})");
+  EXPECT_EQ(data::read_references(dir / "refs.json").captions.at("1"), (std::vector<std::string>{"kept"}));
+}
+
+TEST(References, ResultsKeepTheirIdsAsNlohmannJsonParsesThem) {
+  test::TempDir dir;
+  test::write_bytes(dir / "results.json",
+                    R"([{"image_id": 42, "caption": "a dog"}, {"image_id": -1, "caption": "x"}, {"image_id": "b7", "caption": "y", "score": 0.5}])");
+  const auto results = data::read_results(dir / "results.json");
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0].key, "42");
+  EXPECT_EQ(results[0].image_id.type(), nlohmann::json::parse("42").type());  // unsigned, as nlohmann reads it
+  EXPECT_EQ(results[0].image_id.dump(), "42");
+  EXPECT_EQ(results[1].key, "-1");
+  EXPECT_EQ(results[1].image_id.dump(), "-1");
+  EXPECT_EQ(results[2].key, "b7");
+  EXPECT_EQ(results[2].image_id, nlohmann::json("b7"));
+  EXPECT_EQ(results[2].caption, "y");
+
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"([{"image_id": 1, "caption": "a"}, {"image_id": "1", "caption": "b"}])", "entry 1: image id 1 appears more than once"},
+      {R"([{"image_id": 1.5, "caption": "a"}])", "neither an integer nor a string"},
+      {R"([{"image_id": 1, "caption": 3}])", "entry 0: caption is not a string"},
+      {R"([{"image_id": 1}])", "entry 0: needs \"image_id\" and \"caption\""},
+      {R"({"image_id": 1, "caption": "a"})", "expected COCO results"},
+      {R"([{"image_id": 1, "caption": "a"})", "invalid JSON"},
+  };
+  for (const auto& [json, fragment] : bad) {
+    test::write_bytes(dir / "results.json", json);
+    try {
+      data::read_results(dir / "results.json");
+      ADD_FAILURE() << "accepted " << json;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << json << " -> " << e.what();
+    }
+  }
+}
