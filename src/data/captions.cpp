@@ -50,6 +50,17 @@ std::string id_key(const nlohmann::json& id) {
   throw InputError("image id " + id.dump() + " is neither an integer nor a string");
 }
 
+namespace {
+
+// id_key, with the entry that holds the id named in the error.
+std::string entry_id_key(const nlohmann::json& id, const std::function<std::string()>& where) {
+  if (!id.is_string() && !id.is_number_integer())
+    throw InputError(where() + ": image id " + id.dump() + " is neither an integer nor a string");
+  return id_key(id);
+}
+
+}  // namespace
+
 ReferenceSet read_references(const std::filesystem::path& path, const std::optional<std::string>& split,
                              const DatasetOptions& dataset) {
   if (!split && (dataset.format == "auto" || dataset.format == "coco"))
@@ -87,7 +98,7 @@ ReferenceSet read_references(const std::filesystem::path& path, const std::optio
       const auto id = entry.is_object() ? entry.find("image_id") : entry.end();
       const auto caption = entry.is_object() ? entry.find("caption") : entry.end();
       if (id == entry.end() || caption == entry.end()) throw InputError(where() + ": needs \"image_id\" and \"caption\"");
-      add(id_key(*id), caption_text(*caption, where));
+      add(entry_id_key(*id, where), caption_text(*caption, where));
     }
   } else {
     const auto& images = doc["images"];
@@ -97,7 +108,7 @@ ReferenceSet read_references(const std::filesystem::path& path, const std::optio
       if (!image.is_object() || !image.contains("sentences") || !image["sentences"].is_array())
         throw InputError(where + ": needs a \"sentences\" list");
       if (split && string_field(image, "split", where) != *split) continue;
-      const std::string key = image.contains("cocoid") ? id_key(image["cocoid"])
+      const std::string key = image.contains("cocoid") ? entry_id_key(image["cocoid"], [&] { return where; })
                                                        : std::filesystem::path(string_field(image, "filename", where)).stem().string();
       if (key.empty()) throw InputError(where + " has neither \"cocoid\" nor \"filename\"");
       refs.captions[key];  // an image without sentences is reported by the scorer
@@ -126,7 +137,7 @@ std::vector<CaptionResult> read_results(const std::filesystem::path& path) {
     const auto id = entry.is_object() ? entry.find("image_id") : entry.end();
     const auto caption = entry.is_object() ? entry.find("caption") : entry.end();
     if (id == entry.end() || caption == entry.end()) throw InputError(where() + ": needs \"image_id\" and \"caption\"");
-    CaptionResult r{*id, id_key(*id), caption_text(*caption, where)};
+    CaptionResult r{*id, entry_id_key(*id, where), caption_text(*caption, where)};
     if (!seen.insert(r.key).second) throw InputError(where() + ": image id " + r.key + " appears more than once");
     results.push_back(std::move(r));
   }

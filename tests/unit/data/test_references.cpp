@@ -9,28 +9,42 @@
 
 using namespace recap;
 
+namespace {
+
+// Writes `json` to `file`, reads it with `read`, and expects an InputError whose message
+// starts with the file's name and contains `fragment`.
+template <typename Read>
+void expect_input_error(const std::filesystem::path& file, const std::string& json, const std::string& fragment, Read read) {
+  test::write_bytes(file, json);
+  try {
+    read(file);
+    ADD_FAILURE() << "accepted " << json;
+  } catch (const InputError& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.rfind(file.string(), 0), 0u) << message;
+    EXPECT_NE(message.find(fragment), std::string::npos) << json << " -> " << message;
+  }
+}
+
+const auto read_references = [](const std::filesystem::path& file) { return data::read_references(file); };
+const auto read_results = [](const std::filesystem::path& file) { return data::read_results(file); };
+
+}  // namespace
+
 TEST(References, MalformedShapesAreInputErrorsNamingTheFile) {
   test::TempDir dir;
   const std::vector<std::pair<std::string, std::string>> cases = {
       {R"({"annotations": {"image_id": 1, "caption": "a dog"}})", "\"annotations\" is not a list"},
       {R"({"annotations": "a dog"})", "\"annotations\" is not a list"},
+      {R"({"annotations": [{"image_id": 1.5, "caption": "a dog"}]})", "annotation 0: image id 1.5 is neither an integer nor a string"},
+      {R"({"images": [{"sentences": [], "cocoid": [1]}]})", "image 0: image id [1] is neither an integer nor a string"},
       {R"({"images": [{"sentences": [{"raw": "a"}], "cocoid": 1}, {"cocoid": 2}]})", "image 1: needs a \"sentences\" list"},
       {R"({"images": [{"sentences": [{"raw": "a"}], "cocoid": 1}, 7]})", "image 1: needs a \"sentences\" list"},
       {R"({"images": [{"sentences": ["a dog"], "cocoid": 1}]})", "a sentence without \"raw\" text"},
       {R"({"images": [{"sentences": [{"raw": 5}], "cocoid": 1}]})", "caption is not a string"},
       {R"({"images": [{"sentences": [], "filename": 3}]})", "\"filename\" is not a string"},
   };
-  for (const auto& [json, fragment] : cases) {
-    test::write_bytes(dir / "refs.json", json);
-    try {
-      data::read_references(dir / "refs.json");
-      ADD_FAILURE() << "accepted " << json;
-    } catch (const InputError& e) {
-      const std::string message = e.what();
-      EXPECT_EQ(message.rfind((dir / "refs.json").string(), 0), 0u) << message;
-      EXPECT_NE(message.find(fragment), std::string::npos) << json << " -> " << message;
-    }
-  }
+  for (const auto& [json, fragment] : cases) expect_input_error(dir / "refs.json", json, fragment, read_references);
   // The split filter reads "split" only as a string.
   test::write_bytes(dir / "refs.json", R"({"images": [{"sentences": [{"raw": "a"}], "cocoid": 1, "split": 4}]})");
   EXPECT_THROW(data::read_references(dir / "refs.json", std::string("test")), InputError);
@@ -56,16 +70,8 @@ TEST(References, CocoAnnotationsReadAsTheGeneralReaderDoes) {
 
   // Invalid UTF-8, in a caption or elsewhere, is the general reader's error naming the file.
   for (const std::string bad : {"{\"info\": \"\xff\", \"annotations\": [{\"image_id\": 1, \"caption\": \"a dog\"}]}",
-                                "{\"annotations\": [{\"image_id\": 1, \"caption\": \"a\xc3\"}]}"}) {
-    test::write_bytes(dir / "refs.json", bad);
-    try {
-      data::read_references(dir / "refs.json");
-      ADD_FAILURE() << "accepted invalid UTF-8";
-    } catch (const InputError& e) {
-      const std::string message = e.what();
-      EXPECT_EQ(message.rfind((dir / "refs.json").string() + ": invalid JSON", 0), 0u) << message;
-    }
-  }
+                                "{\"annotations\": [{\"image_id\": 1, \"caption\": \"a\xc3\"}]}"})
+    expect_input_error(dir / "refs.json", bad, ": invalid JSON", read_references);
   // A VizWiz file is not read as COCO annotations: its rejected captions are left out.
   test::write_bytes(dir / "refs.json", R"({"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [
       {"image_id": 1, "caption": "kept", "is_rejected": false, "is_precanned": false},
@@ -90,19 +96,11 @@ TEST(References, ResultsKeepTheirIdsAsNlohmannJsonParsesThem) {
 
   const std::vector<std::pair<std::string, std::string>> bad = {
       {R"([{"image_id": 1, "caption": "a"}, {"image_id": "1", "caption": "b"}])", "entry 1: image id 1 appears more than once"},
-      {R"([{"image_id": 1.5, "caption": "a"}])", "neither an integer nor a string"},
+      {R"([{"image_id": 1.5, "caption": "a"}])", "entry 0: image id 1.5 is neither an integer nor a string"},
       {R"([{"image_id": 1, "caption": 3}])", "entry 0: caption is not a string"},
       {R"([{"image_id": 1}])", "entry 0: needs \"image_id\" and \"caption\""},
       {R"({"image_id": 1, "caption": "a"})", "expected COCO results"},
       {R"([{"image_id": 1, "caption": "a"})", "invalid JSON"},
   };
-  for (const auto& [json, fragment] : bad) {
-    test::write_bytes(dir / "results.json", json);
-    try {
-      data::read_results(dir / "results.json");
-      ADD_FAILURE() << "accepted " << json;
-    } catch (const InputError& e) {
-      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << json << " -> " << e.what();
-    }
-  }
+  for (const auto& [json, fragment] : bad) expect_input_error(dir / "results.json", json, fragment, read_results);
 }
