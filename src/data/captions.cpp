@@ -63,8 +63,7 @@ std::string entry_id_key(const nlohmann::json& id, const std::function<std::stri
 
 ReferenceSet read_references(const std::filesystem::path& path, const std::optional<std::string>& split,
                              const DatasetOptions& dataset) {
-  if (!split && (dataset.format == "auto" || dataset.format == "coco"))
-    if (auto refs = read_coco_references_fast(path, dataset.format == "coco")) return std::move(*refs);
+  if (auto refs = read_references_fast(path, dataset.format, split)) return std::move(*refs);
   const std::string name = path.string();
   std::string format = dataset.format;
   nlohmann::json doc;

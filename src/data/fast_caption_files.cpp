@@ -84,20 +84,52 @@ bool first_has(const std::optional<element>& list, std::string_view key) {
 
 }  // namespace
 
-std::optional<ReferenceSet> read_coco_references_fast(const std::filesystem::path& path, bool format_known) {
-  ParsedFile file;
-  if (!parse(path, file) || file.root.type() != element_type::OBJECT) return std::nullopt;
-  const auto annotations = last_field(file.root, "annotations");
-  if (!annotations || annotations->type() != element_type::ARRAY) return std::nullopt;
-  if (!format_known) {  // the checks of json_dataset_format (dataset.cpp) that lead to "coco"
-    const auto images = last_field(file.root, "images");
-    if (last_field(file.root, "videos") && last_field(file.root, "sentences")) return std::nullopt;
-    if (first_has(annotations, "is_rejected") || first_has(annotations, "is_precanned") ||
-        first_has(images, "text_detected"))
-      return std::nullopt;
-  }
+namespace {
+
+// The Karpathy split file's images ({"images": [{"split", "sentences": [{"raw"}], "cocoid" |
+// "filename"}]}), as captions.cpp's general reader takes them.
+std::optional<ReferenceSet> karpathy_references(element images, const std::optional<std::string>& split) {
+  if (images.type() != element_type::ARRAY) return std::nullopt;
   ReferenceSet refs;
-  const simdjson::dom::array list = annotations->get_array().value_unsafe();
+  const simdjson::dom::array list = images.get_array().value_unsafe();
+  for (const element image : list) {
+    if (image.type() != element_type::OBJECT) return std::nullopt;
+    const auto sentences = last_field(image, "sentences");
+    if (!sentences || sentences->type() != element_type::ARRAY) return std::nullopt;
+    if (split) {
+      const auto image_split = last_field(image, "split");
+      if (image_split && image_split->type() != element_type::STRING) return std::nullopt;
+      if ((image_split ? image_split->get_string().value_unsafe() : std::string_view()) != *split) continue;
+    }
+    std::string key;
+    if (const auto cocoid = last_field(image, "cocoid")) {
+      const auto text = id_text(*cocoid);
+      if (!text) return std::nullopt;
+      key = *text;
+    } else if (const auto filename = last_field(image, "filename")) {
+      if (filename->type() != element_type::STRING) return std::nullopt;
+      key = std::filesystem::path(std::string(filename->get_string().value_unsafe())).stem().string();
+    }
+    if (key.empty()) return std::nullopt;
+    auto& captions = refs.captions[key];  // an image without sentences is reported by the scorer
+    const simdjson::dom::array sentence_list = sentences->get_array().value_unsafe();
+    for (const element sentence : sentence_list) {
+      if (sentence.type() != element_type::OBJECT) return std::nullopt;
+      const auto raw = last_field(sentence, "raw");
+      if (!raw || raw->type() != element_type::STRING) return std::nullopt;
+      captions.emplace_back(raw->get_string().value_unsafe());
+      refs.row_image.push_back(key);
+    }
+  }
+  if (split && refs.captions.empty()) return std::nullopt;
+  return refs;
+}
+
+// COCO caption annotations, {"annotations": [{"image_id", "caption"}, ...]}.
+std::optional<ReferenceSet> coco_references(element annotations) {
+  if (annotations.type() != element_type::ARRAY) return std::nullopt;
+  ReferenceSet refs;
+  const simdjson::dom::array list = annotations.get_array().value_unsafe();
   for (const element value : list) {
     const auto fields = entry(value);
     if (!fields) return std::nullopt;
@@ -106,6 +138,33 @@ std::optional<ReferenceSet> read_coco_references_fast(const std::filesystem::pat
     refs.row_image.push_back(std::move(key));
   }
   return refs;
+}
+
+}  // namespace
+
+std::optional<ReferenceSet> read_references_fast(const std::filesystem::path& path, std::string format,
+                                                 const std::optional<std::string>& split) {
+  if (format != "auto" && format != "coco" && format != "karpathy") return std::nullopt;
+  if (format == "coco" && split) return std::nullopt;  // a usage error, the general reader's to word
+  ParsedFile file;
+  if (!parse(path, file) || file.root.type() != element_type::OBJECT) return std::nullopt;
+  const auto annotations = last_field(file.root, "annotations");
+  const auto images = last_field(file.root, "images");
+  if (format == "auto") {  // json_dataset_format's choice (dataset.cpp), where it is one of the two
+    if (last_field(file.root, "videos") && last_field(file.root, "sentences")) return std::nullopt;
+    if (annotations) {
+      if (split || first_has(annotations, "is_rejected") || first_has(annotations, "is_precanned") ||
+          first_has(images, "text_detected"))
+        return std::nullopt;
+      format = "coco";
+    } else if (first_has(images, "sentences") || first_has(images, "split")) {
+      format = "karpathy";
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (format == "coco") return annotations ? coco_references(*annotations) : std::nullopt;
+  return images ? karpathy_references(*images, split) : std::nullopt;
 }
 
 std::optional<std::vector<CaptionResult>> read_results_fast(const std::filesystem::path& path) {

@@ -79,6 +79,28 @@ TEST(References, CocoAnnotationsReadAsTheGeneralReaderDoes) {
   EXPECT_EQ(data::read_references(dir / "refs.json").captions.at("1"), (std::vector<std::string>{"kept"}));
 }
 
+TEST(References, KarpathySplitFilesReadAsTheGeneralReaderDoes) {
+  test::TempDir dir;
+  test::write_bytes(dir / "refs.json", R"({"dataset": "coco", "images": [
+      {"split": "test", "cocoid": 42, "filepath": "val2014", "sentences": [{"raw": "A dog."}, {"tokens": [], "raw": "Un café"}]},
+      {"split": "train", "cocoid": 7, "sentences": [{"raw": "not in test"}]},
+      {"split": "test", "filename": "flickr/1000092795.jpg", "sentences": [{"raw": "first", "raw": "last"}]},
+      {"split": "test", "cocoid": "x9", "sentences": []}]})");
+  const auto test_split = data::read_references(dir / "refs.json", std::string("test"));
+  ASSERT_EQ(test_split.captions.size(), 3u);
+  EXPECT_EQ(test_split.captions.at("42"), (std::vector<std::string>{"A dog.", "Un café"}));
+  EXPECT_EQ(test_split.captions.at("1000092795"), (std::vector<std::string>{"last"}));
+  EXPECT_TRUE(test_split.captions.at("x9").empty());  // listed, so the scorer can report it
+  EXPECT_EQ(test_split.row_image, (std::vector<std::string>{"42", "42", "1000092795"}));
+  const auto all = data::read_references(dir / "refs.json");
+  EXPECT_EQ(all.captions.size(), 4u);
+  EXPECT_EQ(all.captions.at("7"), (std::vector<std::string>{"not in test"}));
+  expect_input_error(dir / "refs.json", R"({"images": [{"split": "test", "cocoid": 1, "sentences": [{"raw": "a"}]}]})",
+                     "no images in split 'val'", [](const std::filesystem::path& file) {
+                       return data::read_references(file, std::string("val"));
+                     });
+}
+
 TEST(References, ResultsKeepTheirIdsAsNlohmannJsonParsesThem) {
   test::TempDir dir;
   test::write_bytes(dir / "results.json",
