@@ -41,12 +41,6 @@ void for_each_word(std::string_view text, Fn&& fn) {
 
 }  // namespace
 
-std::vector<std::string_view> split_words(std::string_view text) {
-  std::vector<std::string_view> words;
-  for_each_word(text, [&](std::string_view word) { words.push_back(word); });
-  return words;
-}
-
 std::vector<std::string_view> split_on_space(std::string_view text) {
   std::vector<std::string_view> words;
   std::size_t start = 0;

@@ -12,9 +12,6 @@
 
 namespace recap::metrics {
 
-// Python's str.split(): runs of whitespace (str.isspace(), Unicode's included) separate,
-// no empty words. Views into `text`.
-std::vector<std::string_view> split_words(std::string_view text);
 // Python's str.split(" "): every single space separates (empty words possible).
 std::vector<std::string_view> split_on_space(std::string_view text);
 
