@@ -2,6 +2,7 @@
 
 #include <map>
 #include <unordered_set>
+#include <utility>
 
 #include "fast_caption_files.h"
 #include "recap/common/error.h"
@@ -54,9 +55,21 @@ namespace {
 
 // id_key, with the entry that holds the id named in the error.
 std::string entry_id_key(const nlohmann::json& id, const std::function<std::string()>& where) {
-  if (!id.is_string() && !id.is_number_integer())
-    throw InputError(where() + ": image id " + id.dump() + " is neither an integer nor a string");
-  return id_key(id);
+  try {
+    return id_key(id);
+  } catch (const InputError& e) {
+    throw InputError(where() + ": " + e.what());
+  }
+}
+
+// The "image_id" and "caption" of an annotation or a result; InputError when the entry is
+// not an object holding both.
+std::pair<const nlohmann::json*, const nlohmann::json*> id_and_caption(const nlohmann::json& entry,
+                                                                        const std::function<std::string()>& where) {
+  const auto id = entry.is_object() ? entry.find("image_id") : entry.end();
+  const auto caption = entry.is_object() ? entry.find("caption") : entry.end();
+  if (id == entry.end() || caption == entry.end()) throw InputError(where() + ": needs \"image_id\" and \"caption\"");
+  return {&*id, &*caption};
 }
 
 }  // namespace
@@ -93,10 +106,7 @@ ReferenceSet read_references(const std::filesystem::path& path, const std::optio
     if (!list.is_array()) throw InputError(name + ": \"annotations\" is not a list");
     for (std::size_t i = 0; i < list.size(); ++i) {
       const auto where = [&] { return name + ": annotation " + std::to_string(i); };
-      const auto& entry = list[i];
-      const auto id = entry.is_object() ? entry.find("image_id") : entry.end();
-      const auto caption = entry.is_object() ? entry.find("caption") : entry.end();
-      if (id == entry.end() || caption == entry.end()) throw InputError(where() + ": needs \"image_id\" and \"caption\"");
+      const auto [id, caption] = id_and_caption(list[i], where);
       add(entry_id_key(*id, where), caption_text(*caption, where));
     }
   } else {
@@ -132,10 +142,7 @@ std::vector<CaptionResult> read_results(const std::filesystem::path& path) {
   std::unordered_set<std::string> seen;
   for (std::size_t i = 0; i < doc.size(); ++i) {
     const auto where = [&] { return name + ": entry " + std::to_string(i); };
-    const auto& entry = doc[i];
-    const auto id = entry.is_object() ? entry.find("image_id") : entry.end();
-    const auto caption = entry.is_object() ? entry.find("caption") : entry.end();
-    if (id == entry.end() || caption == entry.end()) throw InputError(where() + ": needs \"image_id\" and \"caption\"");
+    const auto [id, caption] = id_and_caption(doc[i], where);
     CaptionResult r{*id, entry_id_key(*id, where), caption_text(*caption, where)};
     if (!seen.insert(r.key).second) throw InputError(where() + ": image id " + r.key + " appears more than once");
     results.push_back(std::move(r));
