@@ -61,7 +61,6 @@ EncodedCorpus::EncodedCorpus(const std::vector<ImageCaptions>& images) : data_(s
   data_->references.resize(images.size());
   std::vector<const std::string*> texts;
   std::vector<EncodedCaption*> slots;
-  std::vector<EncodedCaption> encoded;
   for (std::size_t first = 0; first < images.size(); first += kImagesPerBatch) {
     texts.clear();
     slots.clear();
@@ -74,9 +73,7 @@ EncodedCorpus::EncodedCorpus(const std::vector<ImageCaptions>& images) : data_(s
         slots.push_back(&data_->references[i][r]);
       }
     }
-    encoded.resize(texts.size());
-    data_->index.encode(texts.data(), texts.size(), encoded.data());
-    for (std::size_t c = 0; c < texts.size(); ++c) *slots[c] = std::move(encoded[c]);
+    data_->index.encode(texts.data(), slots.data(), texts.size());
   }
 }
 EncodedCorpus::~EncodedCorpus() = default;
@@ -113,11 +110,12 @@ std::int32_t NgramIndex::word_id(std::string_view word) {
 EncodedCaption NgramIndex::encode(const std::string& text) {
   const std::string* one = &text;
   EncodedCaption caption;
-  encode(&one, 1, &caption);
+  EncodedCaption* into = &caption;
+  encode(&one, &into, 1);
   return caption;
 }
 
-void NgramIndex::encode(const std::string* const* texts, std::size_t count, EncodedCaption* out) {
+void NgramIndex::encode(const std::string* const* texts, EncodedCaption* const* out, std::size_t count) {
   // All captions' words side by side: caption c has words [first_word[c], first_word[c + 1]).
   std::vector<std::int32_t>& words = word_buffer_;
   words.clear();
@@ -155,7 +153,7 @@ void NgramIndex::encode(const std::string* const* texts, std::size_t count, Enco
   for (std::size_t c = 0; c < count; ++c) {
     std::vector<std::int32_t>& ids = ids_of_caption_[c];
     std::sort(ids.begin(), ids.end());
-    EncodedCaption& caption = out[c];
+    EncodedCaption& caption = *out[c];
     caption.length = static_cast<int>(first_word_[c + 1] - first_word_[c]);
     caption.ngrams.clear();
     caption.ngrams.reserve(ids.size());

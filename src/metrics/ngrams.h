@@ -73,10 +73,10 @@ class NgramIndex {
   explicit NgramIndex(int max_n) : max_n_(max_n) {}
   // Interns the caption's words and n-grams (not thread-safe).
   EncodedCaption encode(const std::string& text);
-  // The same for `count` captions at once, into out[0..count): faster, as their table
+  // The same for `count` captions at once, texts[c] into *out[c]: faster, as their table
   // lookups overlap. Ids are given in order of first occurrence, order by order (all the
   // captions' words, then their bigrams, ...), so they depend on how captions are batched.
-  void encode(const std::string* const* texts, std::size_t count, EncodedCaption* out);
+  void encode(const std::string* const* texts, EncodedCaption* const* out, std::size_t count);
   int order(std::int32_t id) const { return order_[static_cast<std::size_t>(id)]; }  // 1..max_n
   std::size_t size() const { return order_.size(); }
   int max_n() const { return max_n_; }
