@@ -109,10 +109,15 @@ conf=$(pipeline cancel)
 out=$scratch/out-cancel
 "$slurm/submit.sh" --config "$conf"
 embed_job=$(awk -F'\t' '$1 == "embed" { print $2; exit }' "$out/jobs.tsv")
+# Cancel once recap-fit itself has started, not when squeue first says RUNNING: Slurm 22.05
+# shows a task RUNNING as soon as it is allocated, and a scancel that reaches slurmd before it
+# has launched the batch script can leave the script to run to the end untracked (seen in CI:
+# the shard was cancelled 0.1 s after its allocation and still wrote its statistics).
+shard_log=$out/logs/embed-${embed_job}_1.log
 state=""
 for _ in $(seq 1200); do
   state=$(squeue --noheader --array --jobs="$embed_job" --format='%i %T' 2>/dev/null | awk -v t="${embed_job}_1" '$1 == t { print $2 }' || true)
-  [[ $state == RUNNING ]] && break
+  [[ $state == RUNNING ]] && grep -q '^recap-fit: embedding' "$shard_log" 2>/dev/null && break
   [[ -e $out/stats/shard-1-of-3 ]] && fail "embedding shard 1 finished before it could be cancelled"
   sleep 0.1
 done
@@ -121,6 +126,7 @@ scancel "${embed_job}_1"
 echo "cancelled embedding shard 1 (${embed_job}_1) while it ran, at $(elapsed)"
 if wait_for "$conf" >"$scratch/wait.out" 2>&1; then cat "$scratch/wait.out"; fail "the pipeline completed without shard 1"; fi
 cat "$scratch/wait.out"
+[[ ! -e $out/stats/shard-1-of-3 ]] || fail "embedding shard 1 wrote its statistics although it was cancelled while it ran"
 grep -q '^embed .*missing 1$' "$scratch/wait.out" || fail "--wait does not report embedding shard 1 missing"
 [[ ! -e $out/run ]] || fail "the fit ran although shard 1 was cancelled"
 
