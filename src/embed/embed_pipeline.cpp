@@ -231,20 +231,19 @@ io::FloatMatrix embed_token_ids(const models::ClipModel& model, const std::int64
   for (std::int64_t i : todo) end_of_text[i] = models::end_of_text_position(ids + i * length, length);
   std::stable_sort(todo.begin(), todo.end(), [&](std::int64_t a, std::int64_t b) { return end_of_text[a] < end_of_text[b]; });
   if (options.progress) options.progress(n - static_cast<std::int64_t>(todo.size()), n);
-  std::vector<std::int64_t> batch_ids;
-  for (std::size_t first = 0; first < todo.size(); first += options.batch_size) {
-    const std::size_t count = std::min<std::size_t>(options.batch_size, todo.size() - first);
-    batch_ids.resize(count * static_cast<std::size_t>(length));
-    std::vector<std::uint64_t> batch_keys;
-    for (std::size_t k = 0; k < count; ++k) {
-      std::copy_n(ids + todo[first + k] * length, length, batch_ids.data() + k * length);
-      batch_keys.push_back(keys[todo[first + k]]);
-    }
-    const io::FloatMatrix embedded = model.encode_token_ids(batch_ids.data(), static_cast<std::int64_t>(count), length);
-    for (std::size_t k = 0; k < count; ++k) std::copy_n(embedded.row(static_cast<std::int64_t>(k)), dim, all.row(todo[first + k]));
-    if (cache) cache->insert(batch_keys, embedded.data());
-    if (options.progress) options.progress(n - static_cast<std::int64_t>(todo.size() - first - count), n);
-  }
+  // Calls may finish out of order (ClipModel::encode_token_id_calls): progress counts them.
+  std::int64_t done = n - static_cast<std::int64_t>(todo.size());
+  model.encode_token_id_calls(ids, length, todo, options.batch_size,
+                              [&](std::int64_t first, const io::FloatMatrix& embedded) {
+                                std::vector<std::uint64_t> call_keys;
+                                for (std::int64_t k = 0; k < embedded.rows; ++k) {
+                                  std::copy_n(embedded.row(k), dim, all.row(todo[first + k]));
+                                  call_keys.push_back(keys[todo[first + k]]);
+                                }
+                                if (cache) cache->insert(call_keys, embedded.data());
+                                done += embedded.rows;
+                                if (options.progress) options.progress(done, n);
+                              });
   normalize_if(all, options);
   return all;
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 
 #include "recap/common/rows.h"
 #include "recap/common/error.h"
@@ -291,6 +292,47 @@ TEST(ClipGolden, OneItemPerCallMatchesTheGoldenOnceWeightsArePacked) {
     if (recap::models::dense_products_on_onednn(/*bfloat16_weights=*/false)) {
       EXPECT_GT(recap::models::detail::packed_weights_stats().copies, 0u) << "no weight was packed";
     }
+  }
+}
+
+// Calls of a few captions each run side by side, one per thread (ClipModel::
+// encode_token_id_calls). Every call must come back once, with the rows it was given, in
+// the order `rows` gives them, each the golden embedding and the same as that call made
+// alone with encode_token_ids; and a bad id in one call is an error, not a crash.
+TEST(ClipGolden, SmallTextCallsSideBySideGiveEachCallItsOwnRows) {
+  constexpr int kCopies = 6;
+  for (const std::string name : {"tiny-vit", "tiny-rn"}) {
+    SCOPED_TRACE(name);
+    const auto model = ClipModel::load(golden(name) / "openai_torchscript.pt", cpu_options());
+    const auto g = read_golden_set(name);
+    const std::int64_t length = g.id_shape[1], captions = g.text_embeds.rows;
+    std::vector<std::int64_t> ids;
+    for (int c = 0; c < kCopies; ++c) ids.insert(ids.end(), g.ids.begin(), g.ids.end());
+    std::vector<std::int64_t> rows;  // every row once, last first: positions differ from rows
+    for (std::int64_t r = kCopies * captions - 1; r >= 0; --r) rows.push_back(r);
+    for (const std::int64_t per_call : {1, 2, 5}) {
+      SCOPED_TRACE("items per call " + std::to_string(per_call));
+      std::set<std::int64_t> firsts;
+      double golden_diff = 0, alone_diff = 0;
+      model.encode_token_id_calls(ids.data(), length, rows, per_call, [&](std::int64_t first, const recap::io::FloatMatrix& e) {
+        EXPECT_TRUE(firsts.insert(first).second) << "call at " << first << " came back twice";
+        EXPECT_EQ(first % per_call, 0);
+        EXPECT_EQ(e.rows, std::min<std::int64_t>(per_call, static_cast<std::int64_t>(rows.size()) - first));
+        std::vector<std::int64_t> call_ids;
+        for (std::int64_t k = 0; k < e.rows; ++k) {
+          const std::int64_t row = rows[first + k];
+          golden_diff = std::max(golden_diff, row_diff(e, k, g.text_embeds, row % captions));
+          call_ids.insert(call_ids.end(), ids.begin() + row * length, ids.begin() + (row + 1) * length);
+        }
+        alone_diff = std::max(alone_diff, max_abs_diff(e, model.encode_token_ids(call_ids.data(), e.rows, length)));
+      });
+      EXPECT_EQ(static_cast<std::int64_t>(firsts.size()), (static_cast<std::int64_t>(rows.size()) + per_call - 1) / per_call);
+      EXPECT_LE(golden_diff, 1e-4);
+      EXPECT_EQ(alone_diff, 0.0) << "a call side by side differs from the same call alone";
+    }
+    ids[7 * length + 1] = 1'000'000;  // outside every vocabulary
+    EXPECT_THROW(model.encode_token_id_calls(ids.data(), length, rows, 1, [](std::int64_t, const recap::io::FloatMatrix&) {}),
+                 recap::InputError);
   }
 }
 

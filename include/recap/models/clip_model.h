@@ -13,6 +13,7 @@
 // merges.txt or bpe_simple_vocab_16e6.txt.gz) unless a path is given.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -88,6 +89,17 @@ class ClipModel {
   // `ids`: n x length token ids (length <= context_length), end-of-text the highest id;
   // checked as check_token_ids does.
   io::FloatMatrix encode_token_ids(const std::int64_t* ids, std::int64_t n, std::int64_t length) const;
+  // Encodes the token-id rows `rows` (indices into `ids`, n x length) in calls of
+  // `items_per_call` rows, in that order, and hands each call's embeddings to
+  // done(first, embeddings), `first` being the position in `rows` of its first row. Each
+  // call's embeddings are those encode_token_ids gives for its rows. Where calls are too
+  // small to share every thread, several run at once, one per thread: `done` is then
+  // called from those threads, one call at a time, in no fixed order. Each call's ids are
+  // checked as encode_token_ids checks them (rows named by their place in the call), and
+  // an error in any call is thrown here once every thread has stopped.
+  using CallDone = std::function<void(std::int64_t first, const io::FloatMatrix& embeddings)>;
+  void encode_token_id_calls(const std::int64_t* ids, std::int64_t length, const std::vector<std::int64_t>& rows,
+                             std::int64_t items_per_call, const CallDone& done) const;
   // Tokenises (context_length, truncating) then encodes.
   io::FloatMatrix encode_texts(const std::vector<std::string>& texts) const;
   // exp(logit_scale): CLIP's temperature for logits = scale * cos.
