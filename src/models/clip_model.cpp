@@ -387,19 +387,27 @@ struct ClipModel::Impl {
       encode_range(0, n);
       return out;
     }
+    on_single_threaded_shards(n, shards, encode_range);
+    return out;
+  }
+
+  // Runs fn(begin, end) over [0, n) cut into `shards` contiguous ranges, one thread each
+  // (the calling thread takes the first), every thread with single-threaded kernels:
+  // LibTorch's, oneDNN's and OpenBLAS's.
+  template <typename Fn>
+  void on_single_threaded_shards(std::int64_t n, int shards, Fn fn) const {
     detail::ScopedTorchThreads single_threaded_torch(1);
-    detail::ScopedProductThreads one_product_thread(1);  // see products_on_every_thread above
-    ScopedSingleThreadedBlas single_threaded_blas;
+    detail::ScopedProductThreads one_product_thread(1);  // see products_on_every_thread in encode_rows
+    ScopedSingleThreadedBlas single_threaded_blas;       // OpenBLAS's count is the process's: set once, around all
     if (shards <= 1) {
-      encode_range(0, n);
-      return out;
+      fn(std::int64_t{0}, n);
+      return;
     }
     parallel_ranges(n, shards, [&](std::int64_t begin, std::int64_t end) {
       at::set_num_threads(1);  // per thread: LibTorch's and oneDNN's OpenMP teams of one
       detail::ScopedProductThreads one_product_thread(1);  // the same where oneDNN's runtime is not LibTorch's
-      encode_range(begin, end);
+      fn(begin, end);
     });
-    return out;
   }
 
   // Calls of at most kSideBySideItems captions each run side by side, one per thread with
@@ -425,15 +433,9 @@ struct ClipModel::Impl {
   // the next call when it is free and running it with single-threaded kernels.
   template <typename EncodeCall>
   void run_calls_side_by_side(std::int64_t calls, EncodeCall encode_call) const {
-    // OpenBLAS's thread count is the process's, not a thread's: set once, around all of them.
-    ScopedSingleThreadedBlas single_threaded_blas;
-    // The calling thread is one of the workers: its LibTorch count is put back afterwards.
-    detail::ScopedTorchThreads single_threaded_torch(1);
     const int workers = static_cast<int>(std::min<std::int64_t>(threads, calls));
     std::atomic<std::int64_t> next{0};
-    parallel_ranges(workers, workers, [&](std::int64_t, std::int64_t) {
-      at::set_num_threads(1);                              // this thread's LibTorch and oneDNN teams of one
-      detail::ScopedProductThreads one_product_thread(1);  // the same where oneDNN's runtime is not LibTorch's
+    on_single_threaded_shards(workers, workers, [&](std::int64_t, std::int64_t) {
       torch::InferenceMode guard;
       detail::ScopedWeightPacking pack_weights;
       for (std::int64_t call; (call = next.fetch_add(1)) < calls;) encode_call(call);
@@ -634,20 +636,15 @@ void ClipModel::check_token_ids(const std::int64_t* ids, std::int64_t n, std::in
   }
 }
 
-// The text tower stops at the batch's last end-of-text token: the token rows its products see.
-static std::int64_t tokens_read(const std::int64_t* ids, std::int64_t n, std::int64_t length) {
-  std::int64_t tokens = 1;
-  for (std::int64_t i = 0; i < n; ++i) tokens = std::max(tokens, end_of_text_position(ids + i * length, length) + 1);
-  return tokens;
-}
-
 io::FloatMatrix ClipModel::encode_token_ids(const std::int64_t* ids, std::int64_t n, std::int64_t length) const {
   check_token_ids(ids, n, length);
   if (n == 0) return io::FloatMatrix(0, impl_->info.embed_dim);
+  // The text tower stops at the batch's last end-of-text token.
+  std::int64_t tokens = 1;
+  for (std::int64_t i = 0; i < n; ++i) tokens = std::max(tokens, end_of_text_position(ids + i * length, length) + 1);
   auto input = torch::from_blob(const_cast<std::int64_t*>(ids), {n, length}, torch::kInt64);
   auto& module = impl_->module;
-  return impl_->encode_rows(input, tokens_read(ids, n, length),
-                            [&](const torch::Tensor& rows) { return module->encode_text(rows); });
+  return impl_->encode_rows(input, tokens, [&](const torch::Tensor& rows) { return module->encode_text(rows); });
 }
 
 void ClipModel::encode_token_id_calls(const std::int64_t* ids, std::int64_t length, const std::vector<std::int64_t>& rows,
@@ -672,7 +669,7 @@ void ClipModel::encode_token_id_calls(const std::int64_t* ids, std::int64_t leng
   std::mutex done_mutex;
   auto& module = impl_->module;
   impl_->run_calls_side_by_side(calls, [&](std::int64_t call) {
-    thread_local std::vector<std::int64_t> call_ids;
+    std::vector<std::int64_t> call_ids;
     const std::int64_t n = gather(call, call_ids);
     check_token_ids(call_ids.data(), n, length);
     auto input = torch::from_blob(call_ids.data(), {n, length}, torch::kInt64);
