@@ -198,12 +198,11 @@ int main(int argc, char** argv) {
       check_finite(pixels.values.data(), pixels.shape[0], static_cast<std::int64_t>(image_floats), f.pixels_in->string());
       result = io::FloatMatrix(pixels.shape[0], info.embed_dim);
       const auto encode_start = std::chrono::steady_clock::now();
-      for (std::int64_t first = 0; first < pixels.shape[0]; first += f.embed.batch_size) {
-        const std::int64_t count = std::min<std::int64_t>(f.embed.batch_size, pixels.shape[0] - first);
-        const auto part = model.encode_images(pixels.values.data() + first * image_floats, count);
-        std::copy(part.values.begin(), part.values.end(), result.row(first));
-        progress(first + count, pixels.shape[0]);
-      }
+      model.encode_image_calls(pixels.values.data(), pixels.shape[0], f.embed.batch_size,
+                               [&](std::int64_t first, const io::FloatMatrix& part) {
+                                 std::copy(part.values.begin(), part.values.end(), result.row(first));
+                                 progress(first + part.rows, pixels.shape[0]);
+                               });
       if (common.verbose) note_model_time(pixels.shape[0], "images", encode_start);
       if (f.embed.normalize) normalize_rows(result);
     } else if (f.token_ids_in) {

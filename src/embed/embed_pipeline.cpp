@@ -1,5 +1,5 @@
-// The embedding pipeline: cache lookups, worker-thread decoding one batch ahead of the
-// model, cache appends after every batch. No torch headers: it drives ClipModel.
+// The embedding pipeline: cache lookups, worker-thread decoding one chunk of calls ahead
+// of the model, cache appends after every call. No torch headers: it drives ClipModel.
 #include "recap/embed/embed_pipeline.h"
 
 #include <algorithm>
@@ -39,7 +39,7 @@ void normalize_if(io::FloatMatrix& m, const EmbedOptions& options) {
   if (options.normalize) normalize_rows(m);
 }
 
-// One batch of decoded, preprocessed images; failures carry their reason.
+// One chunk of decoded, preprocessed images; failures carry their reason.
 struct PreparedBatch {
   std::vector<std::size_t> items;  // indices into the input list
   std::vector<float> pixels;       // items.size() x 3 x R x R
@@ -113,9 +113,13 @@ MediaEmbeddings embed_media(const models::ClipModel& model, const std::vector<fs
   std::vector<float> kept_pixels;  // per input index, only when pixels_out is wanted
   if (pixels_out) kept_pixels.resize(n * image_floats);
   const auto& preprocess = model.preprocess_config();
+  // Images are decoded a chunk of whole calls at a time: as many calls as the model walks
+  // through its layers together (ClipModel::calls_encoded_together), one chunk ahead.
+  const std::size_t chunk = static_cast<std::size_t>(options.batch_size) *
+                            static_cast<std::size_t>(model.calls_encoded_together(options.batch_size));
   auto prepare = [&](std::size_t first) {
     PreparedBatch batch;
-    const std::size_t count = std::min<std::size_t>(options.batch_size, images.size() - first);
+    const std::size_t count = std::min<std::size_t>(chunk, images.size() - first);
     batch.items.assign(images.begin() + first, images.begin() + first + count);
     batch.pixels.resize(count * image_floats);
     batch.errors.resize(count);
@@ -128,13 +132,13 @@ MediaEmbeddings embed_media(const models::ClipModel& model, const std::vector<fs
     });
     return batch;
   };
-  // Batch b+1 is decoded on worker threads while the model runs batch b.
+  // Chunk c+1 is decoded on worker threads while the model runs chunk c.
   std::future<PreparedBatch> next;
   if (!images.empty()) next = std::async(std::launch::async, prepare, 0);
-  for (std::size_t first = 0; first < images.size(); first += options.batch_size) {
+  for (std::size_t first = 0; first < images.size(); first += chunk) {
     PreparedBatch batch = next.get();
-    if (first + options.batch_size < images.size()) next = std::async(std::launch::async, prepare, first + options.batch_size);
-    // Compact the decodable items, run the model, scatter rows back.
+    if (first + chunk < images.size()) next = std::async(std::launch::async, prepare, first + chunk);
+    // Compact the decodable items, run the model in calls of --batch-size, scatter rows back.
     std::vector<std::size_t> ok;
     for (std::size_t k = 0; k < batch.items.size(); ++k) {
       if (!batch.errors[k].empty()) {
@@ -145,17 +149,22 @@ MediaEmbeddings embed_media(const models::ClipModel& model, const std::vector<fs
       if (ok.size() != k) std::copy_n(batch.pixels.data() + k * image_floats, image_floats, batch.pixels.data() + ok.size() * image_floats);
       ok.push_back(batch.items[k]);
     }
-    if (!ok.empty()) {
-      const io::FloatMatrix embedded = model.encode_images(batch.pixels.data(), static_cast<std::int64_t>(ok.size()));
-      std::vector<std::uint64_t> batch_keys;
-      for (std::size_t k = 0; k < ok.size(); ++k) {
-        std::copy_n(embedded.row(static_cast<std::int64_t>(k)), dim, all.row(static_cast<std::int64_t>(ok[k])));
-        if (pixels_out) std::copy_n(batch.pixels.data() + k * image_floats, image_floats, kept_pixels.data() + ok[k] * image_floats);
-        done[ok[k]] = 1;
-        batch_keys.push_back(keys[ok[k]]);
-      }
-      if (image_cache) image_cache->insert(batch_keys, embedded.data());
-    }
+    model.encode_image_calls(
+        batch.pixels.data(), static_cast<std::int64_t>(ok.size()), options.batch_size,
+        [&](std::int64_t call_first, const io::FloatMatrix& embedded) {
+          std::vector<std::uint64_t> call_keys;
+          for (std::int64_t k = 0; k < embedded.rows; ++k) {
+            const std::size_t item = ok[static_cast<std::size_t>(call_first + k)];
+            std::copy_n(embedded.row(k), dim, all.row(static_cast<std::int64_t>(item)));
+            if (pixels_out) {
+              std::copy_n(batch.pixels.data() + static_cast<std::size_t>(call_first + k) * image_floats, image_floats,
+                          kept_pixels.data() + item * image_floats);
+            }
+            done[item] = 1;
+            call_keys.push_back(keys[item]);
+          }
+          if (image_cache) image_cache->insert(call_keys, embedded.data());
+        });
     finished += static_cast<std::int64_t>(batch.items.size());
     if (options.progress) options.progress(finished, static_cast<std::int64_t>(n));
   }

@@ -93,12 +93,19 @@ MlpImpl::MlpImpl(int width, int hidden, Activation activation_) : activation(act
   c_proj = register_module("c_proj", LoadedLinear(hidden, width));
 }
 
-torch::Tensor MlpImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
+torch::Tensor MlpImpl::hidden(const torch::Tensor& x) {
   const auto fused = activation == Activation::quick_gelu ? DenseActivation::quick_gelu : DenseActivation::gelu_erf;
   // The hidden activations feed c_proj alone: with bfloat16 weights they are written in
   // bfloat16, the precision c_proj reads them in (see dense()).
-  const auto hidden = dense(x, c_fc->weight, c_fc->bias, fused, {}, input_type_of(c_proj->weight, x));
-  return c_proj->forward(hidden, residual, x.scalar_type());
+  return dense(x, c_fc->weight, c_fc->bias, fused, {}, input_type_of(c_proj->weight, x));
+}
+
+torch::Tensor MlpImpl::project(const torch::Tensor& hidden, const torch::Tensor& residual, torch::ScalarType out_type) {
+  return c_proj->forward(hidden, residual, out_type);
+}
+
+torch::Tensor MlpImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
+  return project(hidden(x), residual, x.scalar_type());
 }
 
 ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(int width, int heads, int mlp_width, Activation activation,
@@ -109,20 +116,29 @@ ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(int width, int heads, int
   ln_2 = register_module("ln_2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}).eps(eps)));
 }
 
-torch::Tensor ResidualAttentionBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
-  auto y = attn->forward(layer_norm_fp32(x, ln_1), mask, /*residual=*/x);
-  return mlp->forward(layer_norm_fp32(y, ln_2), /*residual=*/y);
+torch::Tensor ResidualAttentionBlockImpl::attention_half(const torch::Tensor& x, const torch::Tensor& mask) {
+  return attn->forward(layer_norm_fp32(x, ln_1), mask, /*residual=*/x);
 }
 
-torch::Tensor ResidualAttentionBlockImpl::forward_at(const torch::Tensor& x, const torch::Tensor& positions,
-                                                     const torch::Tensor& mask) {
+torch::Tensor ResidualAttentionBlockImpl::attention_half_at(const torch::Tensor& x, const torch::Tensor& positions,
+                                                            const torch::Tensor& mask) {
   const auto rows = torch::arange(x.size(0), positions.options());
   auto normed = layer_norm_fp32(x, ln_1);
   auto query = normed.index({rows, positions}).unsqueeze(1);          // [B, 1, W]
   // The mask rows of the queried positions, one per sequence: [B, 1, 1, L] over the heads.
   auto query_mask = mask.defined() ? mask.index_select(0, positions).unsqueeze(1).unsqueeze(1) : mask;
-  auto y = attn->forward_queries(query, normed, query_mask, /*residual=*/x.index({rows, positions}).unsqueeze(1))
-               .squeeze(1);
+  return attn->forward_queries(query, normed, query_mask, /*residual=*/x.index({rows, positions}).unsqueeze(1))
+      .squeeze(1);
+}
+
+torch::Tensor ResidualAttentionBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
+  auto y = attention_half(x, mask);
+  return mlp->forward(layer_norm_fp32(y, ln_2), /*residual=*/y);
+}
+
+torch::Tensor ResidualAttentionBlockImpl::forward_at(const torch::Tensor& x, const torch::Tensor& positions,
+                                                     const torch::Tensor& mask) {
+  auto y = attention_half_at(x, positions, mask);
   return mlp->forward(layer_norm_fp32(y, ln_2), /*residual=*/y);
 }
 
@@ -141,6 +157,29 @@ torch::Tensor TransformerImpl::forward_at(torch::Tensor x, const torch::Tensor& 
   if (layers == 0) return x.index({torch::arange(x.size(0), positions.options()), positions});
   for (std::size_t i = 0; i + 1 < layers; ++i) x = resblocks[i]->as<ResidualAttentionBlock>()->forward(x, mask);
   return resblocks[layers - 1]->as<ResidualAttentionBlock>()->forward_at(x, positions, mask);
+}
+
+std::vector<torch::Tensor> TransformerImpl::forward_at_each(std::vector<torch::Tensor> xs,
+                                                            const std::vector<torch::Tensor>& positions,
+                                                            const std::vector<torch::Tensor>& masks) {
+  const auto layers = resblocks->size();
+  if (layers == 0) {
+    for (std::size_t i = 0; i < xs.size(); ++i)
+      xs[i] = xs[i].index({torch::arange(xs[i].size(0), positions[i].options()), positions[i]});
+    return xs;
+  }
+  // Three stages per block, each over every batch before the next: attention (in- and
+  // out-projection), c_fc, c_proj; one stage's weights at a time stay in the cache.
+  std::vector<torch::Tensor> ys(xs.size()), hidden(xs.size());
+  for (std::size_t layer = 0; layer < layers; ++layer) {
+    auto* block = resblocks[layer]->as<ResidualAttentionBlock>();
+    const bool last = layer + 1 == layers;
+    for (std::size_t i = 0; i < xs.size(); ++i)
+      ys[i] = last ? block->attention_half_at(xs[i], positions[i], masks[i]) : block->attention_half(xs[i], masks[i]);
+    for (std::size_t i = 0; i < xs.size(); ++i) hidden[i] = block->mlp->hidden(layer_norm_fp32(ys[i], block->ln_2));
+    for (std::size_t i = 0; i < xs.size(); ++i) xs[i] = block->mlp->project(hidden[i], ys[i], ys[i].scalar_type());
+  }
+  return xs;
 }
 
 VisionTransformerImpl::VisionTransformerImpl(const ClipConfig& c) {
@@ -174,15 +213,35 @@ torch::Tensor VisionTransformerImpl::embed_patches(const torch::Tensor& pixels) 
   return dense(patches, kernel.reshape({kernel.size(0), -1})).view({batch, grid * grid, kernel.size(0)});
 }
 
-torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& pixels) {
+torch::Tensor VisionTransformerImpl::embed_tokens(const torch::Tensor& pixels) {
   auto x = embed_patches(pixels);                      // [B, grid^2, width]
   auto cls = class_embedding.to(x.scalar_type()).expand({x.size(0), 1, x.size(2)});
   x = torch::cat({cls, x}, 1) + positional_embedding.to(x.scalar_type());
-  x = layer_norm_fp32(x, ln_pre);
-  // The class token (position 0) is the image's representation.
-  x = transformer->forward_at(x, torch::zeros({x.size(0)}, torch::TensorOptions().dtype(torch::kInt64).device(x.device())));
-  x = layer_norm_fp32(x, ln_post);
-  return dense(x, proj.t());
+  return layer_norm_fp32(x, ln_pre);
+}
+
+torch::Tensor VisionTransformerImpl::class_positions(const torch::Tensor& x) {
+  return torch::zeros({x.size(0)}, torch::TensorOptions().dtype(torch::kInt64).device(x.device()));
+}
+
+torch::Tensor VisionTransformerImpl::project(const torch::Tensor& pooled) {
+  return dense(layer_norm_fp32(pooled, ln_post), proj.t());
+}
+
+torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& pixels) {
+  auto x = embed_tokens(pixels);
+  return project(transformer->forward_at(x, class_positions(x)));
+}
+
+std::vector<torch::Tensor> VisionTransformerImpl::forward_each(const std::vector<torch::Tensor>& pixels) {
+  std::vector<torch::Tensor> xs, positions;
+  for (const auto& batch : pixels) {
+    xs.push_back(embed_tokens(batch));
+    positions.push_back(class_positions(xs.back()));
+  }
+  auto pooled = transformer->forward_at_each(std::move(xs), positions, std::vector<torch::Tensor>(pixels.size()));
+  for (auto& p : pooled) p = project(p);
+  return pooled;
 }
 
 FrozenBatchNormImpl::FrozenBatchNormImpl(int channels) {
@@ -293,7 +352,14 @@ torch::Tensor ClipImpl::encode_image(const torch::Tensor& pixels) {
   return vit ? vit->forward(pixels) : resnet->forward(pixels);
 }
 
-torch::Tensor ClipImpl::encode_text(const torch::Tensor& all_ids) {
+std::vector<torch::Tensor> ClipImpl::encode_image_each(const std::vector<torch::Tensor>& pixels) {
+  if (vit) return vit->forward_each(pixels);
+  std::vector<torch::Tensor> out;
+  for (const auto& batch : pixels) out.push_back(resnet->forward(batch));
+  return out;
+}
+
+ClipImpl::TextInput ClipImpl::embed_tokens(const torch::Tensor& all_ids) {
   // Pool at the end-of-text token: the highest id in CLIP's vocabulary (argmax, as OpenAI).
   auto eot = all_ids.argmax(-1);
   // Under the causal mask no position sees a later one, so the tokens after the last
@@ -307,8 +373,29 @@ torch::Tensor ClipImpl::encode_text(const torch::Tensor& all_ids) {
   auto mask = torch::full({length, length}, -std::numeric_limits<float>::infinity(),
                           torch::TensorOptions().dtype(dtype).device(ids.device()))
                   .triu(1);
-  auto pooled = layer_norm_fp32(transformer->forward_at(x, eot, mask), ln_final);
-  return dense(pooled, text_projection.t());
+  return {x, eot, mask};
+}
+
+torch::Tensor ClipImpl::project_text(const torch::Tensor& pooled) {
+  return dense(layer_norm_fp32(pooled, ln_final), text_projection.t());
+}
+
+torch::Tensor ClipImpl::encode_text(const torch::Tensor& ids) {
+  const auto in = embed_tokens(ids);
+  return project_text(transformer->forward_at(in.x, in.end_of_text, in.mask));
+}
+
+std::vector<torch::Tensor> ClipImpl::encode_text_each(const std::vector<torch::Tensor>& ids) {
+  std::vector<torch::Tensor> xs, positions, masks;
+  for (const auto& batch : ids) {
+    auto in = embed_tokens(batch);
+    xs.push_back(std::move(in.x));
+    positions.push_back(std::move(in.end_of_text));
+    masks.push_back(std::move(in.mask));
+  }
+  auto pooled = transformer->forward_at_each(std::move(xs), positions, masks);
+  for (auto& p : pooled) p = project_text(p);
+  return pooled;
 }
 
 void round_dense_weights_to_bfloat16(ClipImpl& clip) {

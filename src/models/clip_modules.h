@@ -8,6 +8,7 @@
 
 #include <array>
 #include <string>
+#include <vector>
 
 namespace recap::models::detail {
 
@@ -58,6 +59,9 @@ TORCH_MODULE(MultiheadAttention);
 struct MlpImpl : torch::nn::Module {
   MlpImpl(int width, int hidden, Activation activation);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual = {});  // residual: as attention's
+  // forward's two products: c_fc with the activation, then c_proj (+ residual).
+  torch::Tensor hidden(const torch::Tensor& x);
+  torch::Tensor project(const torch::Tensor& hidden, const torch::Tensor& residual, torch::ScalarType out_type);
   LoadedLinear c_fc{nullptr}, c_proj{nullptr};
   Activation activation;
 };
@@ -69,6 +73,9 @@ struct ResidualAttentionBlockImpl : torch::nn::Module {
   // The block's output at one position per sequence (`positions`: [B] int64) -> [B, W].
   // Equal to forward(x, mask) at those rows, without computing the other rows.
   torch::Tensor forward_at(const torch::Tensor& x, const torch::Tensor& positions, const torch::Tensor& mask = {});
+  // The block's first half: x + attention(ln_1(x)), at every row or at `positions`.
+  torch::Tensor attention_half(const torch::Tensor& x, const torch::Tensor& mask);
+  torch::Tensor attention_half_at(const torch::Tensor& x, const torch::Tensor& positions, const torch::Tensor& mask);
   MultiheadAttention attn{nullptr};
   torch::nn::LayerNorm ln_1{nullptr}, ln_2{nullptr};
   Mlp mlp{nullptr};
@@ -81,6 +88,13 @@ struct TransformerImpl : torch::nn::Module {
   // Output at one position per sequence ([B] int64) -> [B, W]: CLIP pools a single token,
   // so the last block only needs that token's row (it queries; every token is a key).
   torch::Tensor forward_at(torch::Tensor x, const torch::Tensor& positions, const torch::Tensor& mask = {});
+  // forward_at of several independent batches (xs[i], positions[i], masks[i]), each with
+  // its own shapes, walked through the blocks together: block 1 for every batch, then
+  // block 2, ... Each batch's result is forward_at's bit for bit (the same operations on
+  // the same shapes); only their order changes, so that a block's weights, read from
+  // memory for the first batch, are still in the cache for the others.
+  std::vector<torch::Tensor> forward_at_each(std::vector<torch::Tensor> xs, const std::vector<torch::Tensor>& positions,
+                                             const std::vector<torch::Tensor>& masks);
   torch::nn::ModuleList resblocks;
 };
 TORCH_MODULE(Transformer);
@@ -88,11 +102,20 @@ TORCH_MODULE(Transformer);
 struct VisionTransformerImpl : torch::nn::Module {
   explicit VisionTransformerImpl(const ClipConfig& c);
   torch::Tensor forward(const torch::Tensor& pixels);
+  // forward of each batch, the batches walked through the blocks together
+  // (Transformer::forward_at_each): the same embeddings, bit for bit.
+  std::vector<torch::Tensor> forward_each(const std::vector<torch::Tensor>& pixels);
   torch::Tensor embed_patches(const torch::Tensor& pixels);  // conv1, as [B, grid², width]
   LoadedConv2d conv1{nullptr};
   torch::Tensor class_embedding, positional_embedding, proj;
   torch::nn::LayerNorm ln_pre{nullptr}, ln_post{nullptr};
   Transformer transformer{nullptr};
+
+ private:
+  // forward's steps before and after the blocks; the class token (position 0) is pooled.
+  torch::Tensor embed_tokens(const torch::Tensor& pixels);
+  torch::Tensor project(const torch::Tensor& pooled);
+  static torch::Tensor class_positions(const torch::Tensor& x);
 };
 TORCH_MODULE(VisionTransformer);
 
@@ -140,7 +163,13 @@ TORCH_MODULE(ModifiedResNet);
 struct ClipImpl : torch::nn::Module {
   explicit ClipImpl(const ClipConfig& c);
   torch::Tensor encode_image(const torch::Tensor& pixels);
+  // encode_image of each batch; a ViT walks them through its blocks together
+  // (VisionTransformer::forward_each), a ResNet encodes them one after another.
+  std::vector<torch::Tensor> encode_image_each(const std::vector<torch::Tensor>& pixels);
   torch::Tensor encode_text(const torch::Tensor& ids);
+  // encode_text of each batch of `ids`, the batches walked through the text layers
+  // together (Transformer::forward_at_each): the same embeddings, bit for bit.
+  std::vector<torch::Tensor> encode_text_each(const std::vector<torch::Tensor>& ids);
   ClipConfig config;
   VisionTransformer vit{nullptr};
   ModifiedResNet resnet{nullptr};
@@ -148,6 +177,14 @@ struct ClipImpl : torch::nn::Module {
   LoadedEmbedding token_embedding{nullptr};
   torch::Tensor positional_embedding, text_projection, logit_scale;
   torch::nn::LayerNorm ln_final{nullptr};
+
+ private:
+  // encode_text's steps before and after the text transformer.
+  struct TextInput {
+    torch::Tensor x, end_of_text, mask;
+  };
+  TextInput embed_tokens(const torch::Tensor& ids);
+  torch::Tensor project_text(const torch::Tensor& pooled);
 };
 TORCH_MODULE(Clip);
 

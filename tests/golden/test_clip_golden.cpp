@@ -298,9 +298,12 @@ TEST(ClipGolden, OneItemPerCallMatchesTheGoldenOnceWeightsArePacked) {
 // Calls of a few captions each run side by side, one per thread (ClipModel::
 // encode_token_id_calls). Every call must come back once, with the rows it was given, in
 // the order `rows` gives them, each the golden embedding and the same as that call made
-// alone with encode_token_ids; and a bad id in one call is an error, not a crash.
+// alone with encode_token_ids; and a bad id in one call is an error, not a crash. Each
+// thread walks groups of calls through the layers together (32 items a group): 81 rows
+// make several groups at every call size here, the last one short, and captions of
+// different lengths share a group.
 TEST(ClipGolden, SmallTextCallsSideBySideGiveEachCallItsOwnRows) {
-  constexpr int kCopies = 6;
+  constexpr int kCopies = 27;
   for (const std::string name : {"tiny-vit", "tiny-rn"}) {
     SCOPED_TRACE(name);
     const auto model = ClipModel::load(golden(name) / "openai_torchscript.pt", cpu_options());
@@ -333,6 +336,52 @@ TEST(ClipGolden, SmallTextCallsSideBySideGiveEachCallItsOwnRows) {
     ids[7 * length + 1] = 1'000'000;  // outside every vocabulary
     EXPECT_THROW(model.encode_token_id_calls(ids.data(), length, rows, 1, [](std::int64_t, const recap::io::FloatMatrix&) {}),
                  recap::InputError);
+  }
+}
+
+// Small image calls walk through the layers in groups (ClipModel::encode_image_calls):
+// every call must come back once, in order, with its own images' embeddings, the same bit
+// for bit as that call made alone with encode_images (and the golden ones in float32).
+// 81 images make several groups at each call size, the last one short. bfloat16's
+// products always run on oneDNN, so the grouped path runs there whatever engine this
+// CPU's float32 calibration picked.
+TEST(ClipGolden, SmallImageCallsInGroupsGiveEachCallItsOwnRows) {
+  constexpr std::int64_t kImages = 81;
+  for (const std::string name : {"tiny-vit", "tiny-rn"}) {
+    for (const auto precision : {recap::models::Precision::float32, recap::models::Precision::bfloat16}) {
+      SCOPED_TRACE(name + " " + recap::models::precision_name(precision));
+      ClipLoadOptions options = cpu_options();
+      options.precision = precision;
+      const auto model = ClipModel::load(golden(name) / "openai_torchscript.pt", options);
+      const auto g = read_golden_set(name);
+      const std::int64_t image_floats = g.pixels.shape[1] * g.pixels.shape[2] * g.pixels.shape[3];
+      const std::int64_t golden_images = g.pixels.shape[0];
+      std::vector<float> pixels;
+      for (std::int64_t i = 0; i < kImages; ++i) {
+        const std::int64_t source = (i * 7) % golden_images;  // neighbours differ
+        pixels.insert(pixels.end(), g.pixels.values.begin() + source * image_floats,
+                      g.pixels.values.begin() + (source + 1) * image_floats);
+      }
+      for (const std::int64_t per_call : {1, 2, 3}) {
+        SCOPED_TRACE("images per call " + std::to_string(per_call));
+        EXPECT_GT(model.calls_encoded_together(per_call), 1);
+        std::int64_t expected_first = 0;
+        double golden_diff = 0, alone_diff = 0;
+        model.encode_image_calls(pixels.data(), kImages, per_call, [&](std::int64_t first, const recap::io::FloatMatrix& e) {
+          EXPECT_EQ(first, expected_first) << "calls out of order";
+          EXPECT_EQ(e.rows, std::min(per_call, kImages - first));
+          expected_first = first + e.rows;
+          for (std::int64_t k = 0; k < e.rows; ++k)
+            golden_diff = std::max(golden_diff, row_diff(e, k, g.image_embeds, ((first + k) * 7) % golden_images));
+          alone_diff = std::max(alone_diff, max_abs_diff(e, model.encode_images(pixels.data() + first * image_floats, e.rows)));
+        });
+        EXPECT_EQ(expected_first, kImages);
+        EXPECT_EQ(alone_diff, 0.0) << "a call in a group differs from the same call alone";
+        if (precision == recap::models::Precision::float32) {
+          EXPECT_LE(golden_diff, 1e-4);
+        }
+      }
+    }
   }
 }
 

@@ -83,6 +83,15 @@ class ClipModel {
   // `pixels`: n x 3 x R x R float32 (R = image_resolution), already normalised.
   // Returns n x embed_dim: the projected, un-normalised image features.
   io::FloatMatrix encode_images(const float* pixels, std::int64_t n) const;
+  // Encodes the n images of `pixels` in calls of `items_per_call` images and hands each
+  // call's embeddings to done(first, embeddings), in order, `first` being its first
+  // image. Each call's embeddings are those encode_images gives for its images. Up to
+  // calls_encoded_together(items_per_call) small calls walk through the layers together,
+  // each layer's weights read from memory once for all of them: hand over at least that
+  // many calls at once.
+  using CallDone = std::function<void(std::int64_t first, const io::FloatMatrix& embeddings)>;
+  void encode_image_calls(const float* pixels, std::int64_t n, std::int64_t items_per_call, const CallDone& done) const;
+  std::int64_t calls_encoded_together(std::int64_t items_per_call) const;
   // Throws InputError naming the first row (0-based, in the order given) whose ids do not
   // fit this model: a length outside 1..context_length or an id outside the vocabulary.
   void check_token_ids(const std::int64_t* ids, std::int64_t n, std::int64_t length) const;
@@ -97,7 +106,6 @@ class ClipModel {
   // called from those threads, one call at a time, in no fixed order. Each call's ids are
   // checked as encode_token_ids checks them (rows named by their place in the call), and
   // an error in any call is thrown here once every thread has stopped.
-  using CallDone = std::function<void(std::int64_t first, const io::FloatMatrix& embeddings)>;
   void encode_token_id_calls(const std::int64_t* ids, std::int64_t length, const std::vector<std::int64_t>& rows,
                              std::int64_t items_per_call, const CallDone& done) const;
   // Tokenises (context_length, truncating) then encodes.
