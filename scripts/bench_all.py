@@ -51,6 +51,10 @@ def run(cmd, env=None):
     return seconds, p.stdout, p.stderr, rss
 
 
+def median(values):
+    return sorted(values)[len(values) // 2]
+
+
 def in_turn(a, b, b_env=None, pairs=3):
     """Runs the whole processes a and b in turn (a b a b ...), `pairs` times, after one
     untimed run of each: both read gigabytes of .npy files, and a first run may wait on the
@@ -67,7 +71,6 @@ def in_turn(a, b, b_env=None, pairs=3):
         times["b"].append(seconds_b)
         ratios.append(seconds_a / seconds_b)
         rss = {"a": max(rss["a"], rss_a), "b": max(rss["b"], rss_b)}
-    median = lambda v: sorted(v)[len(v) // 2]
     return {"ratio": median(ratios), "a": median(times["a"]), "b": median(times["b"]), "a_rss": rss["a"],
             "b_rss": rss["b"], "a_err": err, "ratios": ratios}
 
@@ -151,7 +154,6 @@ def clip_rows(bench, weights, onnx, ort, pixels, tokens):
             r32.append(recap_rate(weights, recap_args, items, e(f"{recap_out}32.npy")))
             r16.append(recap_rate(weights, recap_args, items, e(f"{recap_out}16.npy"), "bfloat16"))
             anchor.append(ort_rate(ort, os.path.join(onnx, ort_model), ort_args, e(ort_out)))
-        median = lambda v: sorted(v)[len(v) // 2]
         return (median(r32), median(r16), median(anchor), median([a / b for a, b in zip(r32, anchor)]),
                 median([a / b for a, b in zip(r16, anchor)]))
     img32, img16, ort_img, img32_ratio, img16_ratio = in_rounds(

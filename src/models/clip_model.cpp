@@ -117,9 +117,14 @@ struct ClipModel::Impl {
     return out;
   }
 
+  // Several CPU threads with the dense products on oneDNN: where small calls may share
+  // every thread (one shard) or run side by side rather than be sharded.
+  bool several_threads_on_onednn() const {
+    return !device.is_cuda() && threads > 1 && dense_products_on_onednn(dtype == torch::kBFloat16);
+  }
+
   bool one_shard_on_every_thread(std::int64_t token_rows) const {
-    return !device.is_cuda() && threads > 1 && token_rows <= kOneShardRowsPerThread * threads &&
-           dense_products_on_onednn(dtype == torch::kBFloat16);
+    return several_threads_on_onednn() && token_rows <= kOneShardRowsPerThread * threads;
   }
 
   // Runs fn(begin, end) over [0, n) cut into `shards` contiguous ranges, one thread each
@@ -177,9 +182,17 @@ struct ClipModel::Impl {
 
   std::int64_t image_tokens() const;  // the token rows of one image
 
+  // Calls of this many images walk through the layers in groups (encode_image_calls)
+  // where each would run as one shard on every thread; 1 where they are encoded alone.
+  std::int64_t image_calls_per_group(std::int64_t items_per_call) const {
+    return one_shard_on_every_thread(items_per_call * image_tokens()) ? calls_per_group(items_per_call) : 1;
+  }
+
+  // What the image tower reads: float32 where only the dense weights are bfloat16.
+  torch::ScalarType image_input_dtype() const { return float32_activations ? torch::kFloat32 : dtype; }
+
   bool calls_side_by_side(std::int64_t items_per_call, std::int64_t calls) const {
-    return !device.is_cuda() && threads > 1 && calls > 1 && items_per_call <= kSideBySideItems &&
-           dense_products_on_onednn(dtype == torch::kBFloat16);
+    return calls > 1 && items_per_call <= kSideBySideItems && several_threads_on_onednn();
   }
 
   // Runs encode_call(i) for every call i in [0, calls) on every thread, each thread taking
@@ -309,7 +322,7 @@ std::int64_t ClipModel::Impl::image_tokens() const {
 }
 
 std::int64_t ClipModel::calls_encoded_together(std::int64_t items_per_call) const {
-  return items_per_call > 0 ? impl_->calls_per_group(items_per_call) : 1;
+  return items_per_call > 0 ? impl_->image_calls_per_group(items_per_call) : 1;
 }
 
 void ClipModel::encode_image_calls(const float* pixels, std::int64_t n, std::int64_t items_per_call,
@@ -317,14 +330,14 @@ void ClipModel::encode_image_calls(const float* pixels, std::int64_t n, std::int
   if (items_per_call <= 0) throw UsageError("--batch-size must be positive");
   const std::int64_t calls = (n + items_per_call - 1) / items_per_call;
   const std::int64_t image_floats = std::int64_t{3} * impl_->info.image_resolution * impl_->info.image_resolution;
-  const std::int64_t group = impl_->calls_per_group(items_per_call);
-  if (group <= 1 || calls <= 1 || !impl_->one_shard_on_every_thread(items_per_call * impl_->image_tokens())) {
+  const std::int64_t group = impl_->image_calls_per_group(items_per_call);
+  if (group <= 1 || calls <= 1) {
     for (std::int64_t first = 0; first < n; first += items_per_call)
       done(first, encode_images(pixels + first * image_floats, std::min(items_per_call, n - first)));
     return;
   }
   const int r = impl_->info.image_resolution;
-  const auto input_dtype = impl_->float32_activations ? torch::kFloat32 : impl_->dtype;
+  const auto input_dtype = impl_->image_input_dtype();
   torch::InferenceMode guard;
   detail::ScopedWeightPacking pack_weights;
   detail::ScopedProductThreads products_on_every_thread(impl_->threads);
@@ -347,8 +360,7 @@ io::FloatMatrix ClipModel::encode_images(const float* pixels, std::int64_t n) co
   if (n == 0) return io::FloatMatrix(0, impl_->info.embed_dim);
   auto input = torch::from_blob(const_cast<float*>(pixels), {n, 3, r, r}, torch::kFloat32);
   auto& module = impl_->module;
-  const auto dtype = impl_->dtype;
-  const auto input_dtype = impl_->float32_activations ? torch::kFloat32 : dtype;
+  const auto input_dtype = impl_->image_input_dtype();
   return impl_->encode_rows(input, impl_->image_tokens(),
                             [&](const torch::Tensor& rows) { return module->encode_image(rows.to(input_dtype)); });
 }
